@@ -1,0 +1,92 @@
+import { ErrorCode, SkiffError } from '../errors.js';
+
+/**
+ * Router limits and timers. Defaults suit a laptop or a pod; a site may override any of
+ * them in `settings.json` in its state dir (local platform). Validated at start-up so a
+ * bad value fails loudly instead of misbehaving under load.
+ */
+export interface Settings {
+  /** Most concurrent streams one link carries; further opens are reset with LIMIT. */
+  maxStreamsPerLink: number;
+  /** Largest DATA payload in one frame; larger incoming frames are a protocol error. */
+  maxFrameSize: number;
+  /** Largest WebSocket message (several frames coalesced) sent or accepted. */
+  maxMessageSize: number;
+  /** Bytes a stream may have in flight towards its receiver before waiting for credit. */
+  streamWindow: number;
+  /** Bytes queued on one link (not yet taken by its socket) before streams pause. */
+  linkHighWater: number;
+  /** Time allowed for a link's TLS and WebSocket handshake and its HELLO exchange. */
+  handshakeTimeoutMs: number;
+  /** Time allowed to dial a connector's target. */
+  connectTimeoutMs: number;
+  /** How often a link pings its peer. */
+  pingIntervalMs: number;
+  /** A link that hears nothing for this long is declared dead and redialled. */
+  idleTimeoutMs: number;
+  /** First reconnect delay; grows x1.6 with ±20% jitter up to backoffMaxMs. */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+}
+
+export const defaultSettings: Readonly<Settings> = Object.freeze({
+  maxStreamsPerLink: 16_384,
+  maxFrameSize: 64 * 1024,
+  maxMessageSize: 256 * 1024,
+  streamWindow: 2 * 1024 * 1024,
+  linkHighWater: 4 * 1024 * 1024,
+  handshakeTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
+  pingIntervalMs: 5_000,
+  idleTimeoutMs: 15_000,
+  backoffInitialMs: 200,
+  backoffMaxMs: 5_000,
+});
+
+const bounds: Record<keyof Settings, [number, number]> = {
+  maxStreamsPerLink: [1, 1_000_000],
+  maxFrameSize: [1024, 16 * 1024 * 1024],
+  maxMessageSize: [1024, 64 * 1024 * 1024],
+  streamWindow: [1024, 1024 * 1024 * 1024],
+  linkHighWater: [64 * 1024, 1024 * 1024 * 1024],
+  handshakeTimeoutMs: [100, 600_000],
+  connectTimeoutMs: [100, 600_000],
+  pingIntervalMs: [100, 600_000],
+  idleTimeoutMs: [200, 3_600_000],
+  backoffInitialMs: [10, 600_000],
+  backoffMaxMs: [10, 3_600_000],
+};
+
+/** Merges overrides onto the defaults, rejecting unknown keys and out-of-range values. */
+export function resolveSettings(overrides: Record<string, unknown> = {}): Settings {
+  const out: Settings = { ...defaultSettings };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (!(key in bounds)) {
+      throw new SkiffError(
+        ErrorCode.INVALID_ARGUMENT,
+        `unknown setting "${key}": known settings are ${Object.keys(bounds).join(', ')}`,
+      );
+    }
+    const [min, max] = bounds[key as keyof Settings];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new SkiffError(
+        ErrorCode.INVALID_ARGUMENT,
+        `setting "${key}" must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
+      );
+    }
+    out[key as keyof Settings] = value;
+  }
+  if (out.maxMessageSize < out.maxFrameSize + 64) {
+    throw new SkiffError(
+      ErrorCode.INVALID_ARGUMENT,
+      'setting "maxMessageSize" must exceed "maxFrameSize" by at least 64 bytes',
+    );
+  }
+  if (out.idleTimeoutMs <= out.pingIntervalMs) {
+    throw new SkiffError(
+      ErrorCode.INVALID_ARGUMENT,
+      'setting "idleTimeoutMs" must be longer than "pingIntervalMs"',
+    );
+  }
+  return out;
+}

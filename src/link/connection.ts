@@ -1,0 +1,145 @@
+import type { WebSocket } from 'ws';
+import type { Settings } from '../config/settings.js';
+import { describe } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { BufferMeter } from '../mux/meter.js';
+import { Mux } from '../mux/mux.js';
+import { wsTransport } from './ws-transport.js';
+
+export interface Hello {
+  type: 'hello';
+  siteId: string;
+  siteName: string;
+  version: number;
+  /** The dialler's cost for the link, so both ends route with the same figure. */
+  cost?: number;
+}
+
+export const PROTOCOL_VERSION = 1;
+
+export interface LinkConnectionOptions {
+  ws: WebSocket;
+  role: 'dialer' | 'acceptor';
+  linkName: string;
+  settings: Settings;
+  meter: BufferMeter;
+  logger: Logger;
+  hello: Hello;
+  /** The peer's HELLO arrived: the link is up. */
+  onUp(conn: LinkConnection, peer: Hello): void;
+  /** The connection ended, for whatever reason; called once. */
+  onDown(conn: LinkConnection, reason: string): void;
+}
+
+/**
+ * One live wss connection of a link and the mux on it. Owns the heartbeat: a PING every
+ * pingIntervalMs, and a peer silent for idleTimeoutMs is declared dead (the socket may
+ * look open for minutes after a peer vanishes, so TCP alone cannot be trusted).
+ */
+export class LinkConnection {
+  readonly mux: Mux;
+  peer: Hello | undefined;
+  rttMs: number | undefined;
+  /** The code of the peer's GOAWAY, if it sent one (REVOKED ends a link for good). */
+  goAwayCode: number | undefined;
+  /** Link-level messages after HELLO (routing updates, revocation), for the site to act on. */
+  onControl: ((msg: Record<string, unknown>) => void) | undefined;
+  private downReason: string | undefined;
+  private heartbeat: NodeJS.Timeout;
+  private helloTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly opts: LinkConnectionOptions) {
+    const { ws, settings } = opts;
+    this.mux = new Mux({
+      transport: wsTransport(ws),
+      role: opts.role,
+      settings,
+      logger: opts.logger,
+      meter: opts.meter,
+      linkId: opts.linkName,
+    });
+    this.mux.onFatal = (err) => this.close(`protocol error: ${describe(err)}`);
+    this.mux.onRtt = (ms) => {
+      this.rttMs = ms;
+    };
+    this.mux.onGoAway = (code, reason) => {
+      this.goAwayCode = code;
+      this.downReason = `peer went away: ${reason}`;
+    };
+    this.mux.onControl = (msg) => {
+      if ((msg as { type?: string }).type === 'hello' && this.peer === undefined) {
+        clearTimeout(this.helloTimer);
+        this.peer = msg as unknown as Hello;
+        opts.onUp(this, this.peer);
+        return;
+      }
+      if (this.peer !== undefined) this.onControl?.(msg);
+    };
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) this.mux.receive(data);
+      else this.close('peer sent a text message');
+    });
+    ws.on('close', (code, reason) => this.finish(this.downReason ?? closeText(code, reason)));
+    ws.on('error', (err) => {
+      this.downReason ??= describe(err);
+    });
+    this.helloTimer = setTimeout(
+      () => this.close('peer did not say hello in time'),
+      settings.handshakeTimeoutMs,
+    ).unref();
+    this.heartbeat = setInterval(() => this.beat(), settings.pingIntervalMs).unref();
+    this.mux.sendControl(opts.hello);
+  }
+
+  get name(): string {
+    return this.opts.linkName;
+  }
+
+  get siteName(): string {
+    return this.peer?.siteName ?? '?';
+  }
+
+  /** Streams open on this connection: the routing tie-breaker. */
+  get outstanding(): number {
+    return this.mux.streamCount;
+  }
+
+  /** Ends the connection: every stream on it is reset, the peer sees the socket close. */
+  close(reason: string, goAway?: { code: number; message: string }): void {
+    if (this.closed) return;
+    this.downReason ??= reason;
+    if (goAway) {
+      this.mux.goAway(goAway.code, goAway.message);
+      // Let the GOAWAY reach the socket before closing it.
+      setImmediate(() => this.opts.ws.close(1000, goAway.message.slice(0, 120)));
+      setTimeout(() => this.opts.ws.terminate(), 1000).unref();
+      return;
+    }
+    this.opts.ws.terminate();
+  }
+
+  private beat(): void {
+    if (Date.now() - this.mux.lastActivity > this.opts.settings.idleTimeoutMs) {
+      this.close(`no traffic from peer for ${this.opts.settings.idleTimeoutMs} ms`);
+      return;
+    }
+    this.mux.ping();
+  }
+
+  private finish(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    clearTimeout(this.helloTimer);
+    this.mux.close(6, reason);
+    this.opts.onDown(this, reason);
+  }
+}
+
+function closeText(code: number, reason: Buffer): string {
+  const text = reason.toString();
+  if (code === 1000 && text) return text;
+  if (code === 1006) return 'connection lost';
+  return text ? `closed (${code}: ${text})` : `closed (${code})`;
+}

@@ -1,0 +1,134 @@
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ErrorCode, SkiffError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+export const LINK_PATH = '/v1/link';
+export const REDEEM_PATH = '/v1/redeem';
+
+export interface LinkServerOptions<G> {
+  host: string;
+  port: number;
+  certPem: string;
+  keyPem: string;
+  /** The site CA: client certificates must chain to it. */
+  caPem: string;
+  handshakeTimeoutMs: number;
+  maxMessageSize: number;
+  /** The grant behind a client certificate serial, or undefined if it was never issued or was revoked. */
+  authorize(serial: string): G | undefined;
+  onLink(ws: WebSocket, grant: G, remote: string): void;
+  onRedeem(req: IncomingMessage, res: ServerResponse): void;
+  logger: Logger;
+}
+
+/**
+ * The site's link endpoint: one HTTPS port (TLS 1.3) for two kinds of client. A site
+ * redeeming a token has no certificate yet and may only POST /v1/redeem. A linked site
+ * presents the certificate it got at redemption; it is checked right after the TLS
+ * handshake (chain to the site CA, and a live grant for its serial) and the connection is
+ * destroyed before any HTTP is read if either fails, exactly as Node's own
+ * rejectUnauthorized would, so a revoked credential never reaches the WebSocket upgrade.
+ */
+export class LinkServer<G> {
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly grants = new WeakMap<TLSSocket, G>();
+
+  constructor(private readonly opts: LinkServerOptions<G>) {
+    this.server = createServer({
+      key: opts.keyPem,
+      cert: opts.certPem,
+      ca: opts.caPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.3',
+      handshakeTimeout: opts.handshakeTimeoutMs,
+    });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: opts.maxMessageSize + 1024,
+    });
+    this.server.on('secureConnection', (socket) => this.checkPeer(socket));
+    this.server.on('request', (req, res) => this.request(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    this.server.on('tlsClientError', (err, socket) => {
+      opts.logger.debug({ err: err.message, remote: remoteOf(socket) }, 'link tls error');
+    });
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new SkiffError(
+                ErrorCode.PORT_IN_USE,
+                `link port ${this.opts.host}:${this.opts.port} is already in use; stop what holds it or recreate the site with another --link-port`,
+              )
+            : err,
+        );
+      };
+      this.server.once('error', onError);
+      this.server.listen(this.opts.port, this.opts.host, () => {
+        this.server.off('error', onError);
+        const addr = this.server.address();
+        resolve(typeof addr === 'object' && addr ? addr.port : this.opts.port);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private checkPeer(socket: TLSSocket): void {
+    const cert = socket.getPeerCertificate();
+    if (!cert || Object.keys(cert).length === 0) return; // a redeeming site: no certificate yet
+    let reason: string | undefined;
+    if (!socket.authorized) {
+      reason = String(socket.authorizationError ?? 'UNAUTHORIZED');
+    } else {
+      const grant = this.opts.authorize(cert.serialNumber.toLowerCase());
+      if (grant === undefined) reason = 'UNKNOWN_CREDENTIAL';
+      else this.grants.set(socket, grant);
+    }
+    if (reason !== undefined) {
+      this.opts.logger.warn({ reason, remote: remoteOf(socket), serial: cert.serialNumber }, 'link refused');
+      socket.destroy();
+    }
+  }
+
+  private request(req: IncomingMessage, res: ServerResponse): void {
+    if (req.url === REDEEM_PATH) {
+      this.opts.onRedeem(req, res);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ code: ErrorCode.NOT_FOUND, message: `no such endpoint ${req.url}` }));
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const tls = socket as TLSSocket;
+    const grant = this.grants.get(tls);
+    if (req.url !== LINK_PATH || grant === undefined) {
+      const status = grant === undefined ? '403 Forbidden' : '404 Not Found';
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.opts.onLink(ws, grant, remoteOf(tls)));
+  }
+}
+
+function remoteOf(socket: { remoteAddress?: string; remotePort?: number }): string {
+  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+}

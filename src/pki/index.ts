@@ -1,0 +1,5 @@
+// The public face of src/pki: the only place in skiff that imports node-forge.
+export { type CertKey, createCa, createServerCert } from './certs.js';
+export { checkCsr, createCsr, signCsr } from './csr.js';
+export { certCommonName, certFingerprint, certSerial } from './inspect.js';
+export { generateKey } from './keys.js';

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import type { SiteInfo } from '../admin/api.js';
+import { ErrorCode, SkiffError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { createCa, createServerCert } from '../pki/index.js';
+import { FileStore } from '../state/file-store.js';
+import type { StateStore } from '../state/store.js';
+import { CA_SECRET, SERVER_SECRET, SITE_KEY, type SiteRecord } from './records.js';
+
+export interface CreateSiteOptions {
+  stateDir: string;
+  name: string;
+  linkHost?: string;
+  linkPort: number;
+  linkAccess: boolean;
+  logger: Logger;
+}
+
+/** Without --link-host a site is reachable on this machine only: nothing is exposed by surprise. */
+export const DEFAULT_LINK_HOST = '127.0.0.1';
+export const DEFAULT_LINK_PORT = 8443;
+
+const siteNamePattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export async function createSite(opts: CreateSiteOptions): Promise<SiteInfo> {
+  if (!siteNamePattern.test(opts.name)) {
+    throw new SkiffError(
+      ErrorCode.INVALID_ARGUMENT,
+      `site name "${opts.name}" is not valid: use lower-case letters, digits and '-', at most 63`,
+    );
+  }
+  const store = new FileStore(opts.stateDir);
+  await store.init();
+  const existing = await store.get<SiteRecord>('site', SITE_KEY);
+  if (existing) {
+    throw new SkiffError(
+      ErrorCode.ALREADY_EXISTS,
+      `${opts.stateDir} already holds site "${existing.name}"; use another --state-dir`,
+    );
+  }
+  const record = await initSite(store, opts);
+  opts.logger.info({ site: record.name, id: record.id }, 'site created');
+  return siteInfo(record);
+}
+
+/** Makes the CA and link server certificate; the site record is written last, as the commit point. */
+export async function initSite(
+  store: StateStore,
+  opts: Omit<CreateSiteOptions, 'stateDir' | 'logger'>,
+): Promise<SiteRecord> {
+  const linkHost = opts.linkHost ?? DEFAULT_LINK_HOST;
+  const ca = await createCa(`skiff site CA ${opts.name}`);
+  const server = await createServerCert(ca, { commonName: opts.name, hosts: [linkHost] });
+  await store.putSecret(CA_SECRET, ca.keyPem);
+  await store.putSecret(SERVER_SECRET, server.keyPem);
+  const record: SiteRecord = {
+    id: randomUUID(),
+    name: opts.name,
+    linkHost,
+    linkPort: opts.linkPort,
+    linkAccess: opts.linkAccess,
+    caPem: ca.certPem,
+    serverCertPem: server.certPem,
+    createdAt: new Date().toISOString(),
+  };
+  await store.put('site', SITE_KEY, record);
+  return record;
+}
+
+export function linkUrl(site: SiteRecord): string {
+  const host = site.linkHost.includes(':') ? `[${site.linkHost}]` : site.linkHost;
+  return `wss://${host}:${site.linkPort}/v1/link`;
+}
+
+export function siteInfo(site: SiteRecord): SiteInfo {
+  return {
+    id: site.id,
+    name: site.name,
+    platform: 'local',
+    linkAccess: site.linkAccess,
+    ...(site.linkAccess ? { linkUrl: linkUrl(site) } : {}),
+  };
+}

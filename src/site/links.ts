@@ -1,0 +1,267 @@
+import type { WebSocket } from 'ws';
+import type { LinkInfo } from '../admin/api.js';
+import type { Settings } from '../config/settings.js';
+import { ErrorCode, SkiffError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { LinkConnection, PROTOCOL_VERSION, type Hello } from '../link/connection.js';
+import type { BufferMeter } from '../mux/meter.js';
+import { createCsr, generateKey } from '../pki/index.js';
+import { ResetCode } from '../protocol/frame.js';
+import type { StateStore } from '../state/store.js';
+import { redeemToken } from '../token/redeem-client.js';
+import { parseToken } from '../token/token.js';
+import { OutgoingLink } from './outgoing-link.js';
+import { type GrantRecord, type LinkRecord, type SiteRecord, linkSecret, normalizeSerial } from './records.js';
+
+export interface LinkEvents {
+  /** A connection is up and carries streams; `cost` is the link's cost. */
+  up(conn: LinkConnection, cost: number): void;
+  down(conn: LinkConnection): void;
+  /** A link-level message for the router (routing updates). */
+  control(conn: LinkConnection, msg: Record<string, unknown>): void;
+}
+
+interface Incoming {
+  grant: GrantRecord;
+  conn?: LinkConnection;
+  since: Date;
+  lastError?: string;
+}
+
+const linkNamePattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * Every link of the site: the outgoing ones it dials (made from tokens) and the incoming
+ * ones its peers dial (one per grant it issued). Creating and deleting links, and
+ * revocation in both directions, live here; what flows over a link is the router's.
+ */
+export class Links {
+  private readonly outgoing = new Map<string, OutgoingLink>();
+  /** Incoming links by normalised certificate serial. */
+  private readonly incoming = new Map<string, Incoming>();
+
+  constructor(
+    private readonly site: SiteRecord,
+    private readonly store: StateStore,
+    private readonly settings: Settings,
+    private readonly meter: BufferMeter,
+    private readonly logger: Logger,
+    private readonly events: LinkEvents,
+  ) {}
+
+  async restore(): Promise<void> {
+    for (const grant of await this.store.list<GrantRecord>('grant')) this.addGrant(grant);
+    for (const rec of await this.store.list<LinkRecord>('link')) {
+      const key = (await this.store.getSecret(linkSecret(rec.name))) ?? '';
+      if (key === '' && !rec.revokedAt) {
+        this.logger.error({ link: rec.name }, 'link key missing from state; delete and recreate the link');
+        continue;
+      }
+      this.startOutgoing(rec, key);
+    }
+  }
+
+  /** Called for each credential issued by token redemption: it may now dial in. */
+  addGrant(grant: GrantRecord): void {
+    this.incoming.set(normalizeSerial(grant.serial), { grant, since: new Date() });
+  }
+
+  /** The grant behind a client certificate, for the link server's check after TLS. */
+  authorize(serial: string): GrantRecord | undefined {
+    return this.incoming.get(normalizeSerial(serial))?.grant;
+  }
+
+  async create(req: { token: string; name?: string; cost: number }): Promise<LinkInfo> {
+    const token = parseToken(req.token);
+    if (token.issuer.id === this.site.id) {
+      throw new SkiffError(
+        ErrorCode.INVALID_ARGUMENT,
+        'this token was issued by this site; use it on the site that should link to this one',
+      );
+    }
+    const name = req.name ?? token.issuer.name;
+    if (!linkNamePattern.test(name)) {
+      throw new SkiffError(ErrorCode.INVALID_ARGUMENT, `link name "${name}" is not valid: use lower-case letters, digits and '-'`);
+    }
+    if (this.outgoing.has(name)) {
+      throw new SkiffError(
+        ErrorCode.ALREADY_EXISTS,
+        `a link named "${name}" already exists; delete it first or pass --name`,
+      );
+    }
+    const keyPem = await generateKey();
+    const csrPem = createCsr(keyPem, this.site.id);
+    const issued = await redeemToken(
+      token,
+      req.token,
+      { csrPem, siteId: this.site.id, siteName: this.site.name, linkName: this.site.name },
+      { timeoutMs: this.settings.handshakeTimeoutMs },
+    );
+    const rec: LinkRecord = {
+      name,
+      cost: req.cost,
+      urls: token.urls,
+      peerSiteId: token.issuer.id,
+      peerSiteName: token.issuer.name,
+      caPem: issued.caPem,
+      certPem: issued.certPem,
+      serial: issued.serial,
+      createdAt: new Date().toISOString(),
+    };
+    await this.store.putSecret(linkSecret(name), keyPem);
+    await this.store.put('link', name, rec);
+    this.logger.info({ link: name, peer: rec.peerSiteName }, 'link created');
+    const link = this.startOutgoing(rec, keyPem);
+    await link.settled(this.settings.handshakeTimeoutMs);
+    return link.info();
+  }
+
+  async delete(name: string): Promise<void> {
+    const out = this.outgoing.get(name);
+    if (out) {
+      this.outgoing.delete(name);
+      out.stop();
+      // Ask the issuer to revoke the credential; the key is deleted here either way.
+      out.conn?.mux.sendControl({ type: 'unlink' });
+      out.conn?.close('link deleted', { code: ResetCode.SHUTDOWN, message: `link deleted by ${this.site.name}` });
+      await this.store.delete('link', name);
+      await this.store.deleteSecret(linkSecret(name));
+      this.logger.info({ link: name }, 'link deleted');
+      return;
+    }
+    const serials = [...this.incoming].filter(([, i]) => i.grant.linkName === name).map(([s]) => s);
+    if (serials.length === 0) {
+      throw new SkiffError(ErrorCode.NOT_FOUND, `no link named "${name}"; see skiff link status`);
+    }
+    for (const serial of serials) await this.revoke(serial, `link deleted at ${this.site.name}`);
+  }
+
+  /** Ends an incoming link's credential for good and drops its connection. */
+  private async revoke(serial: string, reason: string): Promise<void> {
+    const entry = this.incoming.get(serial);
+    if (!entry) return;
+    this.incoming.delete(serial);
+    await this.store.delete('grant', entry.grant.serial);
+    entry.conn?.close(reason, { code: ResetCode.REVOKED, message: reason });
+    this.logger.info({ link: entry.grant.linkName, serial }, 'link credential revoked');
+  }
+
+  /** A peer dialled in with a granted certificate. */
+  accept(ws: WebSocket, grant: GrantRecord, remote: string): void {
+    const entry = this.incoming.get(normalizeSerial(grant.serial));
+    if (!entry) {
+      ws.terminate();
+      return;
+    }
+    entry.conn?.close('replaced by a new connection from the same peer');
+    const conn = new LinkConnection({
+      ws,
+      role: 'acceptor',
+      linkName: grant.linkName,
+      settings: this.settings,
+      meter: this.meter,
+      logger: this.logger.child({ link: grant.linkName }),
+      hello: this.hello(),
+      onUp: (c, peer) => {
+        entry.since = new Date();
+        entry.lastError = undefined;
+        this.logger.info({ link: c.name, direction: 'in', peer: peer.siteName, remote }, 'link up');
+        this.events.up(c, peer.cost ?? 1);
+      },
+      onDown: (c, reason) => {
+        if (entry.conn === c) {
+          entry.conn = undefined;
+          entry.since = new Date();
+          entry.lastError = reason;
+        }
+        if (c.peer) {
+          this.logger.warn({ link: c.name, direction: 'in', error: reason }, 'link down');
+          this.events.down(c);
+        }
+      },
+    });
+    conn.onControl = (msg) => {
+      if (msg.type === 'unlink') {
+        void this.revoke(normalizeSerial(grant.serial), `link deleted by ${grant.peerSiteName}`);
+      } else {
+        this.events.control(conn, msg);
+      }
+    };
+    entry.conn = conn;
+  }
+
+  list(): LinkInfo[] {
+    const out = [...this.outgoing.values()].map((l) => l.info());
+    for (const { grant, conn, since, lastError } of this.incoming.values()) {
+      out.push({
+        name: grant.linkName,
+        direction: 'in',
+        peerSiteId: grant.peerSiteId,
+        peerSiteName: grant.peerSiteName,
+        cost: 1,
+        state: conn?.peer ? 'up' : 'down',
+        ...(lastError ? { lastError } : {}),
+        since: since.toISOString(),
+        ...(conn?.rttMs !== undefined ? { rttMs: conn.rttMs } : {}),
+        streams: conn?.mux.streamCount ?? 0,
+      });
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name) || a.direction.localeCompare(b.direction));
+  }
+
+  /** Closes every connection (router shutdown): peers see a GOAWAY, not a dropped socket. */
+  close(): void {
+    for (const link of this.outgoing.values()) {
+      link.stop();
+      link.conn?.close('router stopping', { code: ResetCode.SHUTDOWN, message: `${this.site.name} is stopping` });
+    }
+    for (const entry of this.incoming.values()) {
+      entry.conn?.close('router stopping', { code: ResetCode.SHUTDOWN, message: `${this.site.name} is stopping` });
+    }
+  }
+
+  private startOutgoing(rec: LinkRecord, keyPem: string): OutgoingLink {
+    const link = new OutgoingLink(rec, keyPem, {
+      settings: this.settings,
+      logger: this.logger,
+      connect: (l, ws) => {
+        const conn = new LinkConnection({
+          ws,
+          role: 'dialer',
+          linkName: l.name,
+          settings: this.settings,
+          meter: this.meter,
+          logger: this.logger.child({ link: l.name }),
+          hello: { ...this.hello(), cost: l.record.cost },
+          onUp: (c, peer) => {
+            l.up();
+            this.logger.info({ link: l.name, direction: 'out', peer: peer.siteName }, 'link up');
+            this.events.up(c, l.record.cost);
+          },
+          onDown: (c, reason) => {
+            if (c.peer) this.events.down(c);
+            const revoked = c.goAwayCode === ResetCode.REVOKED;
+            if (revoked) void this.markRevoked(l, reason);
+            l.down(reason, revoked);
+          },
+        });
+        conn.onControl = (msg) => this.events.control(conn, msg);
+        return conn;
+      },
+    });
+    this.outgoing.set(rec.name, link);
+    link.start();
+    return link;
+  }
+
+  private async markRevoked(link: OutgoingLink, reason: string): Promise<void> {
+    link.record = { ...link.record, revokedAt: new Date().toISOString(), revokedReason: reason };
+    await this.store.put('link', link.name, link.record);
+    await this.store.deleteSecret(linkSecret(link.name));
+    this.logger.warn({ link: link.name, reason }, 'link revoked by its issuer');
+  }
+
+  private hello(): Hello {
+    return { type: 'hello', siteId: this.site.id, siteName: this.site.name, version: PROTOCOL_VERSION };
+  }
+}

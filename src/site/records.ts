@@ -1,0 +1,66 @@
+/**
+ * What a site stores (state/store.ts). These shapes are the on-disk format of the local
+ * platform (one JSON file each), so fields are only ever added, never renamed.
+ */
+
+export interface SiteRecord {
+  id: string;
+  name: string;
+  /** Host name or address other sites dial; also where the link server binds if an IP. */
+  linkHost: string;
+  linkPort: number;
+  linkAccess: boolean;
+  caPem: string;
+  serverCertPem: string;
+  createdAt: string;
+}
+
+/** An outgoing link: made by redeeming a token. Its key is the secret `link-<name>`. */
+export interface LinkRecord {
+  name: string;
+  cost: number;
+  urls: string[];
+  peerSiteId: string;
+  peerSiteName: string;
+  /** The issuer's CA, pinned. */
+  caPem: string;
+  /** This site's client certificate for the link, signed by the issuer's CA. */
+  certPem: string;
+  serial: string;
+  createdAt: string;
+  /** Set when the issuer revoked the credential: the link is kept for status, never redialled. */
+  revokedAt?: string;
+  revokedReason?: string;
+}
+
+/** A credential this site issued when one of its tokens was redeemed: an incoming link. */
+export interface GrantRecord {
+  serial: string;
+  peerSiteId: string;
+  peerSiteName: string;
+  linkName: string;
+  tokenId: string;
+  issuedAt: string;
+}
+
+export interface ConnectorRecord {
+  address: string;
+  host: string;
+  port: number;
+}
+
+export interface ListenerRecord {
+  address: string;
+  host: string;
+  port: number;
+}
+
+export const SITE_KEY = 'site';
+export const CA_SECRET = 'ca';
+export const SERVER_SECRET = 'server';
+export const linkSecret = (name: string): string => `link-${name}`;
+
+/** Serials compare as lower-case hex without leading zeros, however a tool printed them. */
+export function normalizeSerial(serial: string): string {
+  return serial.replace(/:/g, '').toLowerCase().replace(/^0+/, '');
+}

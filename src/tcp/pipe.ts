@@ -1,0 +1,142 @@
+import type { Socket } from 'node:net';
+import { describe } from '../errors.js';
+import type { Logger } from '../log.js';
+import { ResetCode } from '../protocol/frame.js';
+import type { MuxStream, StreamHandler } from '../mux/stream.js';
+
+/** Where one TCP connection and its stream are. */
+export const enum PipeState {
+  /** The far end is not ready: OPEN sent and no OPEN_OK yet (listener side), or the target is being dialled (connector side). The socket is not read. */
+  Pending = 0,
+  /** Bytes flow both ways; each direction may be half-closed on its own. */
+  Open = 1,
+  /** Both directions ended, or one end aborted: nothing more is sent either way. */
+  Done = 2,
+}
+
+/**
+ * Joins a TCP socket to a mux stream, both ways, with backpressure at each step:
+ * - socket -> stream: when stream.write() says stop (no credit, or the link is congested)
+ *   the socket is paused, and resumed on onDrain; the kernel then pushes back on the sender.
+ * - stream -> socket: received bytes are written to the socket and credited back to the
+ *   peer (stream.consumed) only when the socket has flushed them, so a reader that stops
+ *   reading stops the sender after one window, and this router holds at most that window.
+ * End maps to FIN and FIN to end (half-close); an error or abort on either side resets
+ * the other; a target that refuses before the stream opened closes the client cleanly.
+ */
+export class StreamPipe implements StreamHandler {
+  state = PipeState.Pending;
+  private socket: Socket | undefined;
+  private readonly pendingWrites: number[] = [];
+  private socketEnded = false;
+  private peerEnded = false;
+
+  /** Set right after construction: the pipe is the stream's handler, so it exists first. */
+  stream!: MuxStream;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly onDone: (pipe: StreamPipe) => void,
+  ) {}
+
+  /** Connects the socket: reads start once the stream is open (see onOpen/accepted). */
+  attach(socket: Socket): void {
+    if (this.state === PipeState.Done) {
+      socket.destroy();
+      return;
+    }
+    this.socket = socket;
+    socket.pause();
+    socket.on('data', (chunk: Buffer) => {
+      if (this.state === PipeState.Open && !this.stream.write(chunk)) socket.pause();
+    });
+    socket.on('end', () => {
+      this.socketEnded = true;
+      if (this.state === PipeState.Open) this.stream.end();
+      this.checkFinished();
+    });
+    socket.on('error', (err) => this.abort(`connection error: ${describe(err)}`));
+    socket.on('close', () => {
+      if (this.state !== PipeState.Done) this.abort('connection closed');
+    });
+  }
+
+  /** Connector side: the target is connected and the stream accepted. */
+  start(): void {
+    if (this.state !== PipeState.Pending) return;
+    this.state = PipeState.Open;
+    this.socket?.resume();
+  }
+
+  onOpen(): void {
+    this.start();
+  }
+
+  onData(chunk: Buffer): void {
+    const socket = this.socket;
+    if (!socket || this.state === PipeState.Done) {
+      this.stream.consumed(chunk.length);
+      return;
+    }
+    this.pendingWrites.push(chunk.length);
+    socket.write(chunk, this.written);
+  }
+
+  /** Write callbacks run in order, so the oldest pending length is the one just flushed. */
+  private readonly written = (err?: Error | null): void => {
+    const n = this.pendingWrites.shift() ?? 0;
+    if (!err) this.stream.consumed(n);
+  };
+
+  onEnd(): void {
+    this.peerEnded = true;
+    this.socket?.end();
+    this.checkFinished();
+  }
+
+  onReset(code: number, reason: string): void {
+    if (this.state === PipeState.Done) return;
+    const wasPending = this.state === PipeState.Pending;
+    this.finish();
+    const socket = this.socket;
+    this.logger.debug({ stream: this.stream.id, code, reason }, 'stream reset by peer');
+    if (!socket) return;
+    if (wasPending) {
+      // Nothing was exchanged: a clean close. Keep reading so the client's own FIN (and any
+      // bytes it sent early) are drained; closing with unread bytes would send an RST.
+      socket.removeAllListeners('data');
+      socket.on('data', () => undefined);
+      socket.once('end', () => socket.destroy());
+      socket.end();
+      socket.resume();
+    } else {
+      socket.resetAndDestroy();
+    }
+  }
+
+  onDrain(): void {
+    if (this.state === PipeState.Open) this.socket?.resume();
+  }
+
+  onClose(): void {
+    this.checkFinished();
+  }
+
+  /** Resets the stream because of something at this end (abort, error, dial failure). */
+  abort(reason: string, code: number = ResetCode.ABORTED): void {
+    if (this.state === PipeState.Done) return;
+    this.finish();
+    this.logger.debug({ stream: this.stream.id, reason }, 'stream aborted');
+    this.stream.reset(code, reason);
+    this.socket?.resetAndDestroy();
+  }
+
+  private checkFinished(): void {
+    if (this.state !== PipeState.Done && this.socketEnded && this.peerEnded) this.finish();
+  }
+
+  private finish(): void {
+    this.state = PipeState.Done;
+    this.onDone(this);
+  }
+}
