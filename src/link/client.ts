@@ -1,6 +1,6 @@
 import { WebSocket } from 'ws';
 import { ErrorCode, SkiffError, describe } from '../errors.js';
-import { zeroMask } from './ws-transport.js';
+import { maxWsPayload, zeroMask } from './ws-transport.js';
 
 export interface DialOptions {
   url: string;
@@ -25,7 +25,7 @@ export function dialLink(opts: DialOptions): Promise<WebSocket> {
       minVersion: 'TLSv1.3',
       perMessageDeflate: false,
       handshakeTimeout: opts.handshakeTimeoutMs,
-      maxPayload: opts.maxMessageSize + 1024,
+      maxPayload: maxWsPayload(opts.maxMessageSize),
       generateMask: zeroMask,
       followRedirects: false,
     });

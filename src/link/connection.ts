@@ -4,6 +4,7 @@ import { describe } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { BufferMeter } from '../mux/meter.js';
 import { Mux } from '../mux/mux.js';
+import { ResetCode } from '../protocol/frame.js';
 import { wsTransport } from './ws-transport.js';
 
 export interface Hello {
@@ -13,6 +14,8 @@ export interface Hello {
   version: number;
   /** The dialler's cost for the link, so both ends route with the same figure. */
   cost?: number;
+  /** The largest DATA payload this end accepts; the peer must not send larger frames. */
+  maxFrameSize?: number;
 }
 
 export const PROTOCOL_VERSION = 1;
@@ -71,6 +74,9 @@ export class LinkConnection {
       if ((msg as { type?: string }).type === 'hello' && this.peer === undefined) {
         clearTimeout(this.helloTimer);
         this.peer = msg as unknown as Hello;
+        if (typeof this.peer.maxFrameSize === 'number') {
+          this.mux.setPeerMaxFrameSize(this.peer.maxFrameSize);
+        }
         opts.onUp(this, this.peer);
         return;
       }
@@ -89,7 +95,7 @@ export class LinkConnection {
       settings.handshakeTimeoutMs,
     ).unref();
     this.heartbeat = setInterval(() => this.beat(), settings.pingIntervalMs).unref();
-    this.mux.sendControl(opts.hello);
+    this.mux.sendControl({ ...opts.hello, maxFrameSize: settings.maxFrameSize });
   }
 
   get name(): string {
@@ -132,7 +138,7 @@ export class LinkConnection {
     this.closed = true;
     clearInterval(this.heartbeat);
     clearTimeout(this.helloTimer);
-    this.mux.close(6, reason);
+    this.mux.close(ResetCode.LINK_LOST, reason);
     this.opts.onDown(this, reason);
   }
 }

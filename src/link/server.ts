@@ -4,10 +4,11 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode, SkiffError } from '../errors.js';
+import { REDEEM_PATH } from '../token/redeem-handler.js';
 import type { Logger } from '../log.js';
+import { maxWsPayload } from './ws-transport.js';
 
 export const LINK_PATH = '/v1/link';
-export const REDEEM_PATH = '/v1/redeem';
 
 export interface LinkServerOptions<G> {
   host: string;
@@ -51,7 +52,7 @@ export class LinkServer<G> {
     this.wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
-      maxPayload: opts.maxMessageSize + 1024,
+      maxPayload: maxWsPayload(opts.maxMessageSize),
     });
     this.server.on('secureConnection', (socket) => this.checkPeer(socket));
     this.server.on('request', (req, res) => this.request(req, res));

@@ -1,6 +1,6 @@
 import forge from 'node-forge';
+import { altNames, certToPem, cnSubject, newCert, publicOf, signAsCa } from './forge-util.js';
 import { generateKey } from './keys.js';
-import { altNames, cnSubject, newCert, publicOf, signAsCa } from './forge-util.js';
 
 export interface CertKey {
   certPem: string;
@@ -27,7 +27,7 @@ export async function createCa(commonName: string): Promise<CertKey> {
     { name: 'subjectKeyIdentifier' },
   ]);
   cert.sign(key, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+  return { certPem: certToPem(cert), keyPem };
 }
 
 /**

@@ -1,7 +1,7 @@
 import forge from 'node-forge';
-import { ErrorCode, SkiffError, describe } from '../errors.js';
+import { describe, ErrorCode, SkiffError } from '../errors.js';
 import type { CertKey } from './certs.js';
-import { cnSubject, publicOf, newCert, signAsCa } from './forge-util.js';
+import { cnSubject, lf, newCert, publicOf, signAsCa } from './forge-util.js';
 
 /** A PEM certificate signing request for `keyPem`, signed by that key (proof of possession). */
 export function createCsr(keyPem: string, commonName: string): string {
@@ -10,7 +10,7 @@ export function createCsr(keyPem: string, commonName: string): string {
   csr.publicKey = publicOf(key);
   csr.setSubject(cnSubject(commonName));
   csr.sign(key, forge.md.sha256.create());
-  return forge.pki.certificationRequestToPem(csr);
+  return lf(forge.pki.certificationRequestToPem(csr));
 }
 
 /**

@@ -52,7 +52,7 @@ export function signAsCa(
     { name: 'authorityKeyIdentifier', keyIdentifier: keyIdOf(caCert) },
   ]);
   cert.sign(caKey, forge.md.sha256.create());
-  return forge.pki.certificateToPem(cert);
+  return certToPem(cert);
 }
 
 /** subjectAltName entries: IP entries for address literals, DNS entries for the rest. */
@@ -67,4 +67,16 @@ export function altNames(hosts: string[]): object[] {
     out.push(isIP(host) ? { type: 7, ip: host } : { type: 2, value: host });
   }
   return out;
+}
+
+/**
+ * node-forge writes PEM with CRLF line ends; node:crypto and most tools write LF. One
+ * form everywhere keeps PEM text comparable and lets YAML show it as a plain block.
+ */
+export function lf(pem: string): string {
+  return pem.replace(/\r\n/g, '\n');
+}
+
+export function certToPem(cert: ForgeCert): string {
+  return lf(forge.pki.certificateToPem(cert));
 }

@@ -1,5 +1,5 @@
-import { X509Certificate, createHash } from 'node:crypto';
-import { ErrorCode, SkiffError, describe } from '../errors.js';
+import { createHash, X509Certificate } from 'node:crypto';
+import { describe, ErrorCode, SkiffError } from '../errors.js';
 
 // Read-only questions about a certificate, answered by node:crypto (which, unlike
 // node-forge, also reads certificates with non-RSA keys that a peer might present).

@@ -34,14 +34,7 @@ export interface LinkRecord {
 }
 
 /** A credential this site issued when one of its tokens was redeemed: an incoming link. */
-export interface GrantRecord {
-  serial: string;
-  peerSiteId: string;
-  peerSiteName: string;
-  linkName: string;
-  tokenId: string;
-  issuedAt: string;
-}
+export type { GrantRecord } from '../token/issuer.js';
 
 export interface ConnectorRecord {
   address: string;

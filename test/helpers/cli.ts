@@ -110,12 +110,20 @@ export function json<T>(result: CliResult): T {
 }
 
 /** Runs `skiff --state-dir D -o json ...args`, asserts success and returns the parsed output. */
-export async function cliJson<T>(stateDir: string, args: readonly string[], options?: CliOptions): Promise<T> {
+export async function cliJson<T>(
+  stateDir: string,
+  args: readonly string[],
+  options?: CliOptions,
+): Promise<T> {
   return json<T>(await runCli(stateDir, ['-o', 'json', ...args], options));
 }
 
 /** Runs a command that must succeed, returning its result. */
-export async function cliOk(stateDir: string, args: readonly string[], options?: CliOptions): Promise<CliResult> {
+export async function cliOk(
+  stateDir: string,
+  args: readonly string[],
+  options?: CliOptions,
+): Promise<CliResult> {
   const result = await runCli(stateDir, args, options);
   assert.equal(
     result.code,
@@ -130,10 +138,18 @@ export async function cliOk(stateDir: string, args: readonly string[], options?:
  * starting `skiff: `, matching `pattern` when given. Returns that line.
  */
 export function assertCliError(result: CliResult, pattern?: RegExp): string {
-  assert.notEqual(result.code, 0, `${result.command} should have failed but exited 0: ${result.stdout}`);
+  assert.notEqual(
+    result.code,
+    0,
+    `${result.command} should have failed but exited 0: ${result.stdout}`,
+  );
   assert.notEqual(result.code, null, `${result.command} was killed by a signal`);
   const lines = result.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `${result.command}: expected one stderr line, got:\n${result.stderr}`);
+  assert.equal(
+    lines.length,
+    1,
+    `${result.command}: expected one stderr line, got:\n${result.stderr}`,
+  );
   const line = lines[0]!;
   assert.match(line, /^skiff: \S/, `${result.command}: stderr should start with "skiff: "`);
   if (pattern) assert.match(line, pattern, `${result.command}: unexpected error message`);

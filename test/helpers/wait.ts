@@ -40,7 +40,9 @@ export async function pollUntil<T>(
     if (value !== undefined && value !== false) return value;
     last = value;
     if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`,
+      );
     }
     await delay(intervalMs);
   }

@@ -116,5 +116,23 @@ test('signCsr refuses a CSR whose signature does not verify, or that is not a CS
 });
 
 test('inspect functions refuse text that is not a certificate', () => {
-  assert.throws(() => certSerial('nope'), (err) => isSkiffError(err, 'SKIFF_ERR_INVALID_ARGUMENT'));
+  assert.throws(
+    () => certSerial('nope'),
+    (err) => isSkiffError(err, 'SKIFF_ERR_INVALID_ARGUMENT'),
+  );
+});
+
+test('PEM output uses LF line ends only', async () => {
+  const ca = await createCa('skiff site CA west');
+  const server = await createServerCert(ca, { commonName: 'west', hosts: [] });
+  const csr = createCsr(server.keyPem, 'x');
+  for (const pem of [
+    ca.certPem,
+    ca.keyPem,
+    server.certPem,
+    csr,
+    signCsr(ca, csr, { commonName: 'x', days: 1 }).certPem,
+  ]) {
+    assert.ok(!pem.includes('\r'), pem.slice(0, 40));
+  }
 });

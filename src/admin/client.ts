@@ -1,0 +1,122 @@
+/**
+ * The admin API as the CLI sees it: the same AdminApi the router implements, reached over
+ * the unix socket in the state dir. Every call has a deadline; failures come back as the
+ * SkiffError the router raised, or NO_ROUTER when nothing answers on the socket.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { adminSocketPath } from '../config/paths.js';
+import { ErrorCode, SkiffError } from '../errors.js';
+import type { AdminApi } from './api.js';
+import { fromServiceError } from './grpc-status.js';
+import {
+  toConnectorInfo,
+  toCreatedToken,
+  toLinkInfo,
+  toLinkList,
+  toListenerInfo,
+  toListenerList,
+  toNetworkStatus,
+  toSiteStatus,
+  type Wire,
+} from './mapping.js';
+import { adminService } from './proto.js';
+
+export interface AdminClientOptions {
+  /** Deadline of each call (default 30 s). */
+  timeoutMs?: number;
+  /**
+   * Deadline of CreateLink (default 2 min): it redeems the token with the issuer and
+   * waits for the first connection attempt, each bounded by the handshake timeout.
+   */
+  linkTimeoutMs?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_LINK_TIMEOUT_MS = 120_000;
+
+export type AdminClient = AdminApi & {
+  /** Releases the connection; calls made afterwards fail. */
+  close(): void;
+};
+
+export function noRouterError(stateDir: string): SkiffError {
+  return new SkiffError(
+    ErrorCode.NO_ROUTER,
+    `no router is running for state dir ${stateDir}; start one with: skiff --state-dir ${stateDir} site run`,
+  );
+}
+
+export function connectAdmin(stateDir: string, opts: AdminClientOptions = {}): AdminClient {
+  const dir = resolve(stateDir);
+  const socketPath = adminSocketPath(dir);
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const linkTimeoutMs = opts.linkTimeoutMs ?? Math.max(DEFAULT_LINK_TIMEOUT_MS, timeoutMs);
+  const Service = adminService();
+  // No connection is made until the first call.
+  const client = new Service(`unix://${socketPath}`, credentials.createInsecure(), {
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  });
+
+  function call<T>(
+    method: string,
+    request: object,
+    map: (w: Wire) => T,
+    ms = timeoutMs,
+  ): Promise<T> {
+    // A missing socket is the common case (router never started, or stopped cleanly): say
+    // so at once instead of waiting for the channel to fail.
+    if (!existsSync(socketPath)) return Promise.reject(noRouterError(dir));
+    const def = Service.service[method];
+    if (!def) {
+      return Promise.reject(
+        new SkiffError(ErrorCode.INTERNAL, `admin method ${method} is unknown`),
+      );
+    }
+    return new Promise((resolvePromise, reject) => {
+      client.makeUnaryRequest(
+        def.path,
+        def.requestSerialize,
+        def.responseDeserialize,
+        request,
+        new Metadata(),
+        { deadline: Date.now() + ms },
+        (err: ServiceError | null, value?: unknown) => {
+          if (err) reject(fromServiceError(err, () => unreachable(err)));
+          else resolvePromise(map((value ?? {}) as Wire));
+        },
+      );
+    });
+  }
+
+  /** Nothing answered: usually no router, but a socket of another user is worth telling apart. */
+  function unreachable(err: ServiceError): SkiffError {
+    if (/\b(EACCES|EPERM)\b/.test(err.details)) {
+      return new SkiffError(
+        ErrorCode.INTERNAL,
+        `permission denied on the admin socket ${socketPath}; run skiff as the user that runs the router`,
+        { cause: err },
+      );
+    }
+    return noRouterError(dir);
+  }
+
+  const none = () => undefined;
+
+  return {
+    status: () => call('Status', {}, toSiteStatus),
+    createToken: (req) => call('CreateToken', req, toCreatedToken),
+    createLink: (req) => call('CreateLink', req, toLinkInfo, linkTimeoutMs),
+    deleteLink: (name) => call('DeleteLink', { name }, none),
+    listLinks: () => call('ListLinks', {}, toLinkList),
+    expose: (req) => call('Expose', req, toConnectorInfo),
+    unexpose: (address) => call('Unexpose', { address }, none),
+    createListener: (req) => call('CreateListener', req, toListenerInfo),
+    deleteListener: (address) => call('DeleteListener', { address }, none),
+    listListeners: () => call('ListListeners', {}, toListenerList),
+    networkStatus: () => call('NetworkStatus', {}, toNetworkStatus),
+    debugDump: () => call('DebugDump', {}, (w) => (typeof w.json === 'string' ? w.json : '')),
+    close: () => client.close(),
+  };
+}

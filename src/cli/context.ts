@@ -1,0 +1,56 @@
+/**
+ * What every command needs from the global options, and the admin connection for the
+ * commands that talk to a running router.
+ */
+import type { Command } from 'commander';
+import { type AdminClient, connectAdmin } from '../admin/client.js';
+import { resolveStateDir } from '../config/paths.js';
+import { ErrorCode, SkiffError } from '../errors.js';
+import type { OutputFormat } from './output.js';
+
+/** The global options as commander parses them (see program.ts). */
+interface GlobalOptions {
+  stateDir?: string;
+  platform: 'local' | 'kubernetes';
+  namespace?: string;
+  context?: string;
+  output: OutputFormat;
+  logLevel?: string;
+}
+
+export interface CliContext {
+  /** Absolute. */
+  stateDir: string;
+  output: OutputFormat;
+  /** `--log-level` when given; commands choose their own default. */
+  logLevel: string | undefined;
+}
+
+/** The context of the command being run; refuses platforms this build cannot serve. */
+export function contextOf(command: Command): CliContext {
+  const opts = command.optsWithGlobals<GlobalOptions>();
+  if (opts.platform === 'kubernetes') {
+    throw new SkiffError(
+      ErrorCode.INVALID_ARGUMENT,
+      'the kubernetes platform is not available yet; use --platform local',
+    );
+  }
+  return {
+    stateDir: resolveStateDir(opts.stateDir),
+    output: opts.output,
+    logLevel: opts.logLevel,
+  };
+}
+
+/** Runs `fn` with a connection to the state dir's router, closed afterwards. */
+export async function withAdmin<T>(
+  ctx: CliContext,
+  fn: (api: AdminClient) => Promise<T>,
+): Promise<T> {
+  const api = connectAdmin(ctx.stateDir);
+  try {
+    return await fn(api);
+  } finally {
+    api.close();
+  }
+}

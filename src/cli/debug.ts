@@ -1,0 +1,29 @@
+/** `debug dump FILE`: everything useful for a bug report, from the running router. */
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { ErrorCode, SkiffError } from '../errors.js';
+import { contextOf, withAdmin } from './context.js';
+import { printResult } from './output.js';
+import { checkNewFile, fileProblem } from './validate.js';
+
+export function registerDebug(program: Command): void {
+  program
+    .command('debug')
+    .description('help for bug reports')
+    .command('dump')
+    .description("write the router's state (no keys or secrets) to a new file, as JSON")
+    .argument('<FILE>', 'where to write it (must not exist)')
+    .action(async (file: string, _flags: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      const path = await checkNewFile(file, 'dump');
+      const dump = await withAdmin(ctx, (api) => api.debugDump());
+      try {
+        await writeFile(path, dump, { mode: 0o600, flag: 'wx' });
+      } catch (err) {
+        throw new SkiffError(ErrorCode.INTERNAL, `cannot write ${file}: ${fileProblem(err)}`, {
+          cause: err,
+        });
+      }
+      printResult(ctx.output, { file: path }, () => `debug dump written to ${file}`);
+    });
+}

@@ -1,0 +1,61 @@
+/**
+ * `site create` and `site run`: the two commands that work on the state dir directly
+ * rather than through a running router's admin API.
+ */
+import type { Command } from 'commander';
+import type { SiteInfo } from '../admin/api.js';
+import { createLogger } from '../log.js';
+import { createSite } from '../site/create.js';
+import { runSite } from '../site/run.js';
+import { contextOf } from './context.js';
+import { printResult } from './output.js';
+import { parseHost, parsePort } from './validate.js';
+
+interface CreateFlags {
+  linkHost?: string;
+  linkPort: string;
+  linkAccess: boolean;
+}
+
+export function registerSite(program: Command): void {
+  const site = program.command('site').description('create a site, or run its router');
+
+  site
+    .command('create')
+    .description('create a site (its identity, CA and link certificate) in the state dir')
+    .argument('<NAME>', 'the site name: lower-case letters, digits and -')
+    .option('--link-host <HOST>', 'the host name or IP other sites dial (default 127.0.0.1)')
+    .option('--link-port <PORT>', 'the port other sites dial', '8443')
+    .option('--no-link-access', 'accept no links: this site only links out')
+    .action(async (name: string, flags: CreateFlags, command: Command) => {
+      const ctx = contextOf(command);
+      const linkPort = parsePort(flags.linkPort, '--link-port');
+      const linkHost =
+        flags.linkHost === undefined ? undefined : parseHost(flags.linkHost, '--link-host');
+      const info = await createSite({
+        stateDir: ctx.stateDir,
+        name,
+        ...(linkHost === undefined ? {} : { linkHost }),
+        linkPort,
+        linkAccess: flags.linkAccess,
+        logger: createLogger(ctx.logLevel ?? 'warn'),
+      });
+      printResult(ctx.output, info, (i) => siteCreatedText(i, ctx.stateDir));
+    });
+
+  site
+    .command('run')
+    .description('run the router in the foreground until SIGTERM or SIGINT')
+    .action(async (_flags: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      await runSite({
+        stateDir: ctx.stateDir,
+        logLevel: ctx.logLevel ?? process.env.SKIFF_LOG_LEVEL ?? 'info',
+      });
+    });
+}
+
+function siteCreatedText(info: SiteInfo, stateDir: string): string {
+  const access = info.linkUrl ? `link URL ${info.linkUrl}` : 'accepts no links';
+  return `site ${info.name} created in ${stateDir} (${access}); start it with: skiff --state-dir ${stateDir} site run`;
+}

@@ -1,0 +1,53 @@
+/** `token create FILE`: asks the router for a token and writes it to a new file. */
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { CreatedToken } from '../admin/api.js';
+import { ErrorCode, SkiffError } from '../errors.js';
+import { contextOf, withAdmin } from './context.js';
+import { plural } from './format.js';
+import { printResult } from './output.js';
+import { checkNewFile, fileProblem, parseDurationFlag, parsePositiveInt } from './validate.js';
+
+interface CreateFlags {
+  expiry: string;
+  uses: string;
+}
+
+export function registerToken(program: Command): void {
+  const token = program
+    .command('token')
+    .description('tokens that let other sites link to this one');
+
+  token
+    .command('create')
+    .description('write a token another site redeems with `skiff link create FILE`')
+    .argument('<FILE>', 'where to write the token (must not exist; written with mode 0600)')
+    .option('--expiry <DURATION>', 'how long the token stays valid, like 30s, 15m or 2h', '15m')
+    .option('--uses <N>', 'how many times it may be redeemed', '1')
+    .action(async (file: string, flags: CreateFlags, command: Command) => {
+      const ctx = contextOf(command);
+      const expiryMs = parseDurationFlag(flags.expiry, '--expiry');
+      const uses = parsePositiveInt(flags.uses, '--uses');
+      const path = await checkNewFile(file, 'token');
+      const created = await withAdmin(ctx, (api) => api.createToken({ expiryMs, uses }));
+      await writeToken(path, file, created);
+      printResult(ctx.output, created, (t) => tokenText(t, file));
+    });
+}
+
+/** Mode 0600 from the first byte, and `wx` so a file that appeared meanwhile is not replaced. */
+async function writeToken(path: string, file: string, created: CreatedToken): Promise<void> {
+  try {
+    await writeFile(path, created.yaml, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    throw new SkiffError(
+      ErrorCode.INTERNAL,
+      `cannot write token file ${file}: ${fileProblem(err)}; the token issued (${created.id}) is unused and expires ${created.expires}`,
+      { cause: err },
+    );
+  }
+}
+
+function tokenText(t: CreatedToken, file: string): string {
+  return `token written to ${file} (${plural(t.uses, 'use')}, expires ${t.expires}); redeem it at the other site with: skiff link create ${file}`;
+}

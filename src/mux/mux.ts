@@ -1,0 +1,381 @@
+import { performance } from 'node:perf_hooks';
+import type { Settings } from '../config/settings.js';
+import { describe, ErrorCode, isSkiffError, SkiffError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { decodeCodeReason, decodeFrames, decodeJsonObject, isWindow } from '../protocol/decode.js';
+import {
+  encodeControl,
+  encodeGoAway,
+  encodeOpen,
+  encodePing,
+  encodePong,
+  encodeReset,
+} from '../protocol/encode.js';
+import {
+  FrameType,
+  frameTypeName,
+  MAX_STREAM_ID,
+  type OpenRequest,
+  ResetCode,
+  resetCodeName,
+} from '../protocol/frame.js';
+import type { BufferMeter } from './meter.js';
+import { Outbox } from './outbox.js';
+import { MuxStream, type StreamHandler, type StreamHost, StreamState } from './stream.js';
+import type { MessageTransport } from './transport.js';
+
+export interface MuxOptions {
+  transport: MessageTransport;
+  /** The dialer opens odd stream ids, the acceptor even ones. */
+  role: 'dialer' | 'acceptor';
+  settings: Settings;
+  logger: Logger;
+  /** Counts bytes held for streams; shared by every mux of a router. */
+  meter?: BufferMeter;
+  /** For log lines. */
+  linkId: string;
+}
+
+export interface MuxStats {
+  streams: number;
+  /** Control frames and stream data waiting to be sent. */
+  queuedBytes: number;
+  /** Bytes handed to the transport and not yet confirmed. */
+  inflightBytes: number;
+}
+
+function protocolError(message: string): SkiffError {
+  return new SkiffError(ErrorCode.PROTOCOL, message);
+}
+
+/**
+ * The multiplexer of one link: the stream table, stream limits, link-level frames
+ * (PING/PONG, CONTROL, GOAWAY) and the coalescing outbox. Hooks are plain assignable
+ * properties. A peer that breaks the protocol at link level gets a GOAWAY(PROTOCOL) and
+ * `onFatal` runs; the link layer then closes the connection (and this mux with it).
+ * Flow control is described in stream.ts, the send path in outbox.ts.
+ */
+export class Mux implements StreamHost {
+  /** A peer opened a stream: call stream.setHandler() now, later accept() or reset(). */
+  onStream: (stream: MuxStream, open: OpenRequest) => void = (stream) =>
+    stream.reset(ResetCode.REFUSED, 'this end accepts no streams');
+  /** A CONTROL message (a JSON object) arrived. */
+  onControl: (msg: Record<string, unknown>) => void = () => undefined;
+  /** A PONG answered our PING after `ms` milliseconds. */
+  onRtt: (ms: number) => void = () => undefined;
+  /** The peer sent GOAWAY: it accepts no new streams and will close the link. */
+  onGoAway: (code: number, reason: string) => void = () => undefined;
+  /** The peer broke the protocol at link level; the link should be closed. */
+  onFatal: (err: SkiffError) => void = (err) =>
+    this.logger.warn({ err: err.message }, 'link protocol error');
+  /** When the last message arrived (Date.now()), for idle detection. */
+  lastActivity = Date.now();
+
+  readonly outbox: Outbox;
+  readonly settings: Settings;
+  readonly meter: BufferMeter | undefined;
+  readonly logger: Logger;
+  readonly linkId: string;
+
+  private readonly streams = new Map<number, MuxStream>();
+  private readonly linkWaiters = new Set<MuxStream>();
+  private finishing: MuxStream[] = [];
+  private nextId: number;
+  /** Highest stream id the peer opened so far. */
+  private lastPeerId = 0;
+  private closed = false;
+  private failed = false;
+  private goingAway = false;
+  private peerGoingAway = false;
+
+  constructor(opts: MuxOptions) {
+    this.settings = opts.settings;
+    this.meter = opts.meter;
+    this.linkId = opts.linkId;
+    this.logger = opts.logger.child({ link: opts.linkId });
+    this.nextId = opts.role === 'dialer' ? 1 : 2;
+    this.outbox = new Outbox({
+      transport: opts.transport,
+      maxMessageSize: opts.settings.maxMessageSize,
+      maxFrameSize: opts.settings.maxFrameSize,
+      linkHighWater: opts.settings.linkHighWater,
+      meter: opts.meter,
+      logger: this.logger,
+    });
+    this.outbox.onFlushed = this.afterFlush;
+    this.outbox.onUncongested = this.uncongested;
+  }
+
+  /** Open streams on this link. */
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  stats(): MuxStats {
+    return {
+      streams: this.streams.size,
+      queuedBytes: this.outbox.controlBytes + this.outbox.queuedDataBytes,
+      inflightBytes: this.outbox.inflightBytes,
+    };
+  }
+
+  /**
+   * Sites may configure different maxFrameSize values and a receiver rejects DATA above its
+   * own: once the link layer learns the peer's value (e.g. in its HELLO), it passes it here
+   * and outgoing DATA frames are cut to fit.
+   */
+  setPeerMaxFrameSize(bytes: number): void {
+    this.outbox.limitFrameSize(bytes);
+  }
+
+  /** Feeds one received WebSocket message. Never throws: violations go to onFatal. */
+  receive(message: Buffer): void {
+    if (this.closed || this.failed) return;
+    this.lastActivity = Date.now();
+    try {
+      decodeFrames(message, this.settings.maxFrameSize, this.onFrame);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /**
+   * Opens a stream towards the peer. The request goes out with our window added; the
+   * handler hears onOpen() when the peer accepts, onReset() if it refuses. A stream that
+   * cannot be opened here (link closed or going away, stream limit) is returned already
+   * closed and its handler hears onReset() on the next turn, so callers handle one path.
+   */
+  openStream(open: { address: string; [k: string]: unknown }, handler: StreamHandler): MuxStream {
+    const request: OpenRequest = { ...open, window: this.settings.streamWindow };
+    let refusal: [number, string] | undefined;
+    if (this.closed || this.failed) refusal = [ResetCode.LINK_LOST, 'link is closed'];
+    else if (this.goingAway || this.peerGoingAway) {
+      refusal = [ResetCode.SHUTDOWN, 'link is going away'];
+    } else if (this.streams.size >= this.settings.maxStreamsPerLink) {
+      refusal = [ResetCode.LIMIT, `link already carries ${this.streams.size} streams`];
+    } else if (this.nextId > MAX_STREAM_ID) {
+      refusal = [ResetCode.LIMIT, 'stream ids of this link are used up'];
+    }
+    if (refusal) {
+      const stream = new MuxStream(this, 0, request, StreamState.Opening, handler);
+      stream.failSoon(refusal[0], refusal[1]);
+      return stream;
+    }
+    const frame = encodeOpen(this.nextId, request); // throws LIMIT for an oversized request
+    const stream = new MuxStream(this, this.nextId, request, StreamState.Opening, handler);
+    this.nextId += 2;
+    this.streams.set(stream.id, stream);
+    this.outbox.pushControl(frame);
+    this.logger.debug({ stream: stream.id, address: open.address }, 'stream opening');
+    return stream;
+  }
+
+  /** Sends a link-level message (a JSON object) to the peer's onControl. */
+  sendControl(msg: object): void {
+    if (this.closed) return;
+    this.outbox.pushControl(encodeControl(msg));
+  }
+
+  /** Sends a PING carrying a timestamp; the PONG reports the round trip to onRtt. */
+  ping(): void {
+    if (this.closed) return;
+    const payload = Buffer.allocUnsafe(8);
+    payload.writeDoubleBE(performance.now(), 0);
+    this.outbox.pushControl(encodePing(payload));
+  }
+
+  /** Tells the peer we accept no new streams and will close; existing streams go on. */
+  goAway(code: number, reason: string): void {
+    if (this.closed || this.goingAway) return;
+    this.goingAway = true;
+    this.logger.info({ code: resetCodeName(code), reason }, 'sending GOAWAY');
+    this.outbox.pushControl(encodeGoAway(code, reason));
+  }
+
+  /**
+   * Ends the mux: every open stream hears onReset(code, reason) once, the table is
+   * emptied, queued frames are dropped and later sends are ignored. Idempotent.
+   */
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.outbox.close();
+    const streams = [...this.streams.values()];
+    this.streams.clear();
+    this.linkWaiters.clear();
+    this.finishing = [];
+    this.logger.debug({ code: resetCodeName(code), reason, streams: streams.length }, 'mux closed');
+    for (const stream of streams) stream.terminate(code, reason);
+  }
+
+  // ---- StreamHost ----
+
+  removeStream(stream: MuxStream): void {
+    if (this.streams.get(stream.id) === stream) this.streams.delete(stream.id);
+    this.linkWaiters.delete(stream);
+  }
+
+  waitForLink(stream: MuxStream): void {
+    this.linkWaiters.add(stream);
+  }
+
+  finishLater(stream: MuxStream): void {
+    this.finishing.push(stream);
+  }
+
+  // ---- receive path ----
+
+  private readonly onFrame = (
+    type: number,
+    _flags: number,
+    streamId: number,
+    payload: Buffer,
+  ): void => {
+    if (this.closed || this.failed) return;
+    if (streamId === 0) {
+      this.linkFrame(type, payload);
+      return;
+    }
+    const stream = this.streams.get(streamId);
+    if (stream === undefined) {
+      this.unknownStream(type, streamId, payload);
+      return;
+    }
+    switch (type) {
+      case FrameType.DATA:
+        stream.handleData(payload);
+        return;
+      case FrameType.WINDOW:
+        stream.handleWindow(payload.readUInt32BE(0));
+        return;
+      case FrameType.OPEN:
+        throw protocolError(`OPEN for stream ${streamId}, which is already open`);
+      case FrameType.OPEN_OK: {
+        const ok = decodeJsonObject(payload, 'OPEN_OK');
+        if (!isWindow(ok.window)) throw protocolError('OPEN_OK without a valid window');
+        stream.handleOpenOk(ok.window);
+        return;
+      }
+      case FrameType.FIN:
+        stream.handleFin();
+        return;
+      case FrameType.RESET: {
+        const { code, reason } = decodeCodeReason(payload);
+        stream.handleReset(code, reason);
+        return;
+      }
+    }
+  };
+
+  private linkFrame(type: number, payload: Buffer): void {
+    switch (type) {
+      case FrameType.PING:
+        this.outbox.pushControl(encodePong(payload));
+        return;
+      case FrameType.PONG: {
+        const rtt = performance.now() - payload.readDoubleBE(0);
+        if (rtt >= 0 && Number.isFinite(rtt)) this.onRtt(rtt);
+        return;
+      }
+      case FrameType.CONTROL:
+        this.onControl(decodeJsonObject(payload, 'CONTROL'));
+        return;
+      case FrameType.GOAWAY: {
+        const { code, reason } = decodeCodeReason(payload);
+        this.peerGoingAway = true;
+        this.logger.info({ code: resetCodeName(code), reason }, 'peer sent GOAWAY');
+        this.onGoAway(code, reason);
+        return;
+      }
+    }
+  }
+
+  /** True for an id that was in use on this link and is finished now. */
+  private isFinishedId(id: number): boolean {
+    return (id & 1) === (this.nextId & 1) ? id < this.nextId : id <= this.lastPeerId;
+  }
+
+  private unknownStream(type: number, id: number, payload: Buffer): void {
+    if (type === FrameType.OPEN) {
+      this.incomingOpen(id, payload);
+      return;
+    }
+    // A late frame for a stream that just finished (e.g. DATA in flight when we reset it).
+    if (this.isFinishedId(id)) return;
+    throw protocolError(`${frameTypeName(type)} for stream ${id}, which was never opened`);
+  }
+
+  private incomingOpen(id: number, payload: Buffer): void {
+    if ((id & 1) === (this.nextId & 1) || id <= this.lastPeerId) {
+      throw protocolError(`OPEN with stream id ${id}: wrong parity or not increasing`);
+    }
+    this.lastPeerId = id;
+    if (this.goingAway) {
+      this.refuse(id, ResetCode.SHUTDOWN, 'link is going away');
+      return;
+    }
+    if (this.streams.size >= this.settings.maxStreamsPerLink) {
+      this.refuse(
+        id,
+        ResetCode.LIMIT,
+        `link carries the maximum of ${this.settings.maxStreamsPerLink} streams`,
+      );
+      return;
+    }
+    let open: Record<string, unknown>;
+    try {
+      open = decodeJsonObject(payload, 'OPEN');
+    } catch (err) {
+      this.refuse(id, ResetCode.PROTOCOL, describe(err));
+      return;
+    }
+    if (typeof open.address !== 'string' || !isWindow(open.window)) {
+      this.refuse(id, ResetCode.PROTOCOL, 'OPEN needs a string address and a valid window');
+      return;
+    }
+    const request = open as OpenRequest;
+    const stream = new MuxStream(this, id, request, StreamState.Accepting);
+    this.streams.set(id, stream);
+    this.logger.debug({ stream: id, address: request.address }, 'stream offered');
+    try {
+      this.onStream(stream, request);
+    } catch (err) {
+      this.logger.error({ stream: id, err: describe(err) }, 'onStream hook failed');
+      stream.reset(ResetCode.REFUSED, 'internal error');
+    }
+  }
+
+  private refuse(id: number, code: number, reason: string): void {
+    this.logger.debug({ stream: id, code: resetCodeName(code), reason }, 'stream refused');
+    this.outbox.pushControl(encodeReset(id, code, reason));
+  }
+
+  private fail(err: unknown): void {
+    if (this.failed || this.closed) return;
+    this.failed = true;
+    const error = isSkiffError(err)
+      ? err
+      : new SkiffError(ErrorCode.INTERNAL, describe(err), { cause: err });
+    this.logger.warn({ err: error.message, code: error.code }, 'link failed');
+    if (error.code === ErrorCode.PROTOCOL) {
+      this.outbox.pushControl(encodeGoAway(ResetCode.PROTOCOL, error.message));
+    }
+    this.onFatal(error);
+  }
+
+  // ---- send path callbacks ----
+
+  private readonly afterFlush = (): void => {
+    if (this.finishing.length === 0) return;
+    const list = this.finishing;
+    this.finishing = [];
+    for (const stream of list) stream.maybeFinish();
+  };
+
+  private readonly uncongested = (): void => {
+    if (this.linkWaiters.size === 0) return;
+    const list = [...this.linkWaiters];
+    this.linkWaiters.clear();
+    for (const stream of list) stream.maybeDrain();
+  };
+}

@@ -1,0 +1,246 @@
+import type { Logger } from '../log.js';
+import { writeHeader } from '../protocol/encode.js';
+import { FrameType, HEADER_SIZE } from '../protocol/frame.js';
+import type { BufferMeter } from './meter.js';
+import type { MessageTransport } from './transport.js';
+
+/**
+ * A stream as the outbox sees it: a FIFO of bytes, of which `outboxReady` may go now
+ * (queued and within send credit). The stream reports that figure with setReady().
+ */
+export interface DataSource {
+  readonly id: number;
+  /** Last figure given to setReady(); owned by the outbox. */
+  outboxReady: number;
+  /** Bytes already picked for the message being built; owned by the outbox. */
+  outboxPlanned: number;
+  /** Copies the next n queued bytes into dst at off, charging them to send credit. */
+  takeInto(dst: Buffer, off: number, n: number): void;
+}
+
+export interface OutboxOptions {
+  transport: MessageTransport;
+  maxMessageSize: number;
+  maxFrameSize: number;
+  linkHighWater: number;
+  meter: BufferMeter | undefined;
+  logger: Logger;
+}
+
+/**
+ * The coalescing writer of one link. Frames wait here until the next `setImmediate`, so
+ * what many sockets' I/O callbacks produce in one loop turn shares messages; each message
+ * is ONE Buffer of at most maxMessageSize (a lone control frame may exceed it) into which
+ * control frames and DATA headers and payloads are copied once.
+ *
+ * Two queues:
+ * - control frames (everything but DATA), pre-encoded, sent in order and never held back;
+ * - ready streams, served round robin one frame at a time so a bulk stream cannot starve
+ *   the others. DATA is only pulled while the bytes handed to the transport and not yet
+ *   confirmed (`inflightBytes`) stay under linkHighWater; the rest waits in its stream.
+ * Within one message control frames come first; a stream's FIN is queued as a control
+ * frame only once its data has been taken, so it always follows that data.
+ *
+ * Congestion: the link's load is control + ready + inflight bytes. Above linkHighWater the
+ * link is congested (writers are told to stop); below half of it `onUncongested` runs.
+ */
+export class Outbox {
+  /** Bytes passed to transport.send whose callback has not run yet. */
+  inflightBytes = 0;
+  /** Bytes of queued control frames. */
+  controlBytes = 0;
+  /** Sum of every source's outboxReady. */
+  readyBytes = 0;
+  /** DATA bytes queued in streams, with or without credit (for stats). */
+  queuedDataBytes = 0;
+  congested = false;
+  /** Runs at the end of each flush, outside it: the mux's place for deferred callbacks. */
+  onFlushed: () => void = () => undefined;
+  /** Runs when a congested link falls below half of linkHighWater. */
+  onUncongested: () => void = () => undefined;
+
+  private readonly opts: OutboxOptions;
+  /** Largest DATA payload we send: our maxFrameSize, or the peer's if smaller. */
+  private frameSize: number;
+  private control: Buffer[] = [];
+  private controlHead = 0;
+  private readonly ready = new Set<DataSource>();
+  private readonly pickSource: (DataSource | undefined)[] = [];
+  private readonly pickLength: number[] = [];
+  private scheduled = false;
+  private flushing = false;
+  private closed = false;
+
+  constructor(opts: OutboxOptions) {
+    this.opts = opts;
+    this.frameSize = opts.maxFrameSize;
+  }
+
+  /** Caps outgoing DATA frames at the peer's maxFrameSize once it is known. */
+  limitFrameSize(peerMax: number): void {
+    this.frameSize = Math.max(1, Math.min(this.opts.maxFrameSize, peerMax));
+  }
+
+  /** Bytes held for the link: what decides congestion. */
+  get load(): number {
+    return this.controlBytes + this.readyBytes + this.inflightBytes;
+  }
+
+  /** Queues one encoded non-DATA frame for the next flush. */
+  pushControl(frame: Buffer): void {
+    if (this.closed) return;
+    this.control.push(frame);
+    this.controlBytes += frame.length;
+    this.schedule();
+  }
+
+  /** Records how many bytes `source` may send now. */
+  setReady(source: DataSource, bytes: number): void {
+    this.readyBytes += bytes - source.outboxReady;
+    source.outboxReady = bytes;
+    if (bytes > 0) {
+      if (!this.closed) {
+        this.ready.add(source);
+        this.schedule();
+      }
+    } else {
+      this.ready.delete(source);
+    }
+  }
+
+  /** Whether writers must stop now (sets the congested flag when load passes highWater). */
+  checkCongested(): boolean {
+    if (!this.congested && this.load > this.opts.linkHighWater) this.congested = true;
+    return this.congested;
+  }
+
+  /** Drops everything queued; in-flight messages still settle the meter when they complete. */
+  close(): void {
+    this.closed = true;
+    this.control = [];
+    this.controlHead = 0;
+    this.controlBytes = 0;
+    for (const source of this.ready) source.outboxReady = 0;
+    this.ready.clear();
+    this.readyBytes = 0;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    setImmediate(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.closed) return;
+    this.flushing = true;
+    try {
+      while (this.sendOne()) {
+        // each round sends one message
+      }
+    } finally {
+      this.flushing = false;
+    }
+    this.onFlushed();
+    this.maybeUncongest();
+  };
+
+  /** Builds and sends one message; false when there was nothing to send. */
+  private sendOne(): boolean {
+    const { maxMessageSize, linkHighWater } = this.opts;
+    const maxFrameSize = this.frameSize;
+    const control = this.control;
+    let size = 0;
+    const controlStart = this.controlHead;
+    let controlEnd = controlStart;
+    while (controlEnd < control.length) {
+      const n = control[controlEnd]!.length;
+      if (size > 0 && size + n > maxMessageSize) break;
+      size += n;
+      controlEnd++;
+    }
+    const controlSize = size;
+
+    // Plan DATA frames round robin; a source moved to the back of the set is visited
+    // again in this loop, and every pick shrinks the room, so the loop ends.
+    let picks = 0;
+    for (const source of this.ready) {
+      const room = maxMessageSize - size - HEADER_SIZE;
+      if (room <= 0 || this.inflightBytes + size >= linkHighWater) break;
+      const avail = source.outboxReady - source.outboxPlanned;
+      let n = Math.min(avail, maxFrameSize);
+      if (n > room) n = room;
+      this.pickSource[picks] = source;
+      this.pickLength[picks] = n;
+      picks++;
+      source.outboxPlanned += n;
+      size += HEADER_SIZE + n;
+      this.ready.delete(source);
+      if (n < avail) this.ready.add(source);
+    }
+    if (size === 0) return false;
+
+    let message: Buffer;
+    let off = 0;
+    if (picks === 0 && controlEnd - controlStart === 1) {
+      message = control[controlStart]!; // a lone control frame goes as it is
+    } else {
+      message = Buffer.allocUnsafe(size);
+      for (let i = controlStart; i < controlEnd; i++) {
+        const frame = control[i]!;
+        frame.copy(message, off);
+        off += frame.length;
+      }
+    }
+    this.consumeControl(controlEnd, controlSize);
+
+    let dataBytes = 0;
+    for (let i = 0; i < picks; i++) {
+      const source = this.pickSource[i]!;
+      const n = this.pickLength[i]!;
+      this.pickSource[i] = undefined;
+      source.outboxPlanned = 0;
+      off = writeHeader(message, off, FrameType.DATA, source.id, n);
+      source.takeInto(message, off, n);
+      off += n;
+      dataBytes += n;
+    }
+
+    this.inflightBytes += size;
+    this.opts.transport.send(message, (err) => this.sent(size, dataBytes, err));
+    return true;
+  }
+
+  private consumeControl(end: number, bytes: number): void {
+    this.controlBytes -= bytes;
+    if (end === this.control.length) {
+      this.control.length = 0;
+      this.controlHead = 0;
+    } else if (end > 1024) {
+      this.control = this.control.slice(end);
+      this.controlHead = 0;
+    } else {
+      for (let i = this.controlHead; i < end; i++) this.control[i] = EMPTY;
+      this.controlHead = end;
+    }
+  }
+
+  private sent(size: number, dataBytes: number, err: Error | undefined): void {
+    this.inflightBytes -= size;
+    this.opts.meter?.sub(dataBytes);
+    if (err) this.opts.logger.debug({ err: err.message }, 'link send failed');
+    if (this.closed || this.flushing) return;
+    if (this.readyBytes > 0) this.schedule();
+    this.maybeUncongest();
+  }
+
+  private maybeUncongest(): void {
+    if (this.congested && this.load < this.opts.linkHighWater / 2) {
+      this.congested = false;
+      this.onUncongested();
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

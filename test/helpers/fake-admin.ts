@@ -1,0 +1,159 @@
+/**
+ * A stand-in router for tests of the admin transport and the CLI: an AdminApi that
+ * returns fixed sample results, records each call, and can be told to fail a method.
+ * The router itself is tested elsewhere; here the gRPC mapping and the CLI are.
+ */
+import type {
+  AdminApi,
+  ConnectorInfo,
+  CreatedToken,
+  LinkInfo,
+  ListenerInfo,
+  NetworkStatus,
+  SiteStatus,
+} from '../../src/admin/api.js';
+
+export const sampleLinks: LinkInfo[] = [
+  {
+    name: 'east',
+    direction: 'out',
+    peerSiteId: '6f1c2a8e-0000-4000-8000-000000000002',
+    peerSiteName: 'east',
+    cost: 1,
+    state: 'up',
+    url: 'wss://east.example:8443/v1/link',
+    since: '2025-01-01T00:00:00.000Z',
+    rttMs: 2.5,
+    streams: 3,
+  },
+  {
+    // Every optional field absent: they must stay absent through the transport.
+    name: 'north',
+    direction: 'in',
+    peerSiteId: '6f1c2a8e-0000-4000-8000-000000000003',
+    peerSiteName: 'north',
+    cost: 5,
+    state: 'down',
+    since: '2025-01-01T00:00:01.000Z',
+    streams: 0,
+  },
+  {
+    name: 'south',
+    direction: 'out',
+    peerSiteId: '',
+    peerSiteName: '',
+    cost: 2,
+    state: 'connecting',
+    url: 'wss://south.example:8443/v1/link',
+    lastError: 'connect ECONNREFUSED 10.0.0.9:8443',
+    since: '2025-01-01T00:00:02.000Z',
+    streams: 0,
+  },
+];
+
+export const sampleListeners: ListenerInfo[] = [
+  { address: 'api', host: '127.0.0.1', port: 18080, state: 'bound', activeStreams: 1 },
+  {
+    address: 'db.internal',
+    host: '::1',
+    port: 15432,
+    state: 'error',
+    error: 'port 15432 is in use',
+    activeStreams: 0,
+  },
+];
+
+export const sampleConnectors: ConnectorInfo[] = [
+  { address: 'api', host: '127.0.0.1', port: 8080, activeStreams: 2 },
+];
+
+export const sampleStatus: SiteStatus = {
+  site: {
+    id: '6f1c2a8e-0000-4000-8000-000000000001',
+    name: 'west',
+    platform: 'local',
+    linkUrl: 'wss://127.0.0.1:8443/v1/link',
+    linkAccess: true,
+  },
+  version: '0.1.0',
+  pid: 4242,
+  uptimeSeconds: 3725,
+  links: sampleLinks,
+  listeners: sampleListeners,
+  connectors: sampleConnectors,
+  addresses: [
+    { address: 'api', sites: ['west', 'east'] },
+    { address: 'db.internal', sites: [] },
+  ],
+  // Beyond 2^32, to prove 64-bit counters survive as numbers.
+  streams: { active: 4, total: 5_000_000_000 },
+  buffered: { current: 12_288, peak: 1_572_864 },
+};
+
+export const sampleNetwork: NetworkStatus = {
+  sites: [
+    { id: sampleStatus.site.id, name: 'west', reachable: true, addresses: ['api'] },
+    { id: sampleLinks[0]!.peerSiteId, name: 'east', reachable: false, addresses: [] },
+  ],
+  links: [
+    { from: 'west', to: 'east', cost: 1, rttMs: 2.5 },
+    { from: 'west', to: 'north', cost: 5 },
+  ],
+  addresses: sampleStatus.addresses,
+};
+
+export const sampleToken: CreatedToken = {
+  yaml: 'kind: skiff-token\nsecret: not-a-real-secret\n',
+  id: 'tok-1',
+  expires: '2025-01-01T00:15:00.000Z',
+  uses: 1,
+};
+
+export const sampleDump = '{\n  "hello": "dump"\n}\n';
+
+export interface FakeAdmin {
+  api: AdminApi;
+  /** Each call's method name and arguments, in order. */
+  calls: Array<{ method: keyof AdminApi; args: unknown[] }>;
+  /** Make a method reject with (or throw synchronously) this value. */
+  failWith(method: keyof AdminApi, err: unknown): void;
+  /** Make a method never settle (for deadline tests). */
+  hang(method: keyof AdminApi): void;
+}
+
+export function fakeAdmin(): FakeAdmin {
+  const calls: FakeAdmin['calls'] = [];
+  const failures = new Map<keyof AdminApi, unknown>();
+  const hanging = new Set<keyof AdminApi>();
+
+  function answer<T>(method: keyof AdminApi, args: unknown[], value: T): Promise<T> {
+    calls.push({ method, args });
+    if (hanging.has(method)) return new Promise<T>(() => undefined);
+    if (failures.has(method)) return Promise.reject(failures.get(method));
+    return Promise.resolve(structuredClone(value));
+  }
+
+  const api: AdminApi = {
+    status: () => answer('status', [], sampleStatus),
+    createToken: (req) => answer('createToken', [req], { ...sampleToken, uses: req.uses }),
+    createLink: (req) =>
+      answer('createLink', [req], { ...sampleLinks[0]!, name: req.name ?? 'east', cost: req.cost }),
+    deleteLink: (name) => answer('deleteLink', [name], undefined),
+    listLinks: () => answer('listLinks', [], sampleLinks),
+    expose: (req) => answer('expose', [req], { ...req, activeStreams: 0 }),
+    unexpose: (address) => answer('unexpose', [address], undefined),
+    createListener: (req) =>
+      answer('createListener', [req], { ...req, state: 'bound' as const, activeStreams: 0 }),
+    deleteListener: (address) => answer('deleteListener', [address], undefined),
+    listListeners: () => answer('listListeners', [], sampleListeners),
+    networkStatus: () => answer('networkStatus', [], sampleNetwork),
+    debugDump: () => answer('debugDump', [], sampleDump),
+  };
+
+  return {
+    api,
+    calls,
+    failWith: (method, err) => failures.set(method, err),
+    hang: (method) => hanging.add(method),
+  };
+}

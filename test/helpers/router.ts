@@ -1,0 +1,301 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LinkInfo, ListenerInfo, SiteStatus } from '../../src/admin/api.js';
+import {
+  type CliOptions,
+  type CliResult,
+  childEnv,
+  cliJson,
+  cliOk,
+  runCli,
+  skiffBin,
+} from './cli.js';
+import { freePort } from './ports.js';
+import { withTimeout } from './wait.js';
+
+/** One pino line from a router's stderr. Only `msg` and the fields the contract names are relied on. */
+export interface RouterEvent {
+  msg: string;
+  [field: string]: unknown;
+}
+
+export type EventPredicate = (event: RouterEvent) => boolean;
+
+/** A predicate matching `msg` and every given field exactly, e.g. match('link up', { link: 'a' }). */
+export function match(msg: string, fields: Record<string, unknown> = {}): EventPredicate {
+  const predicate: EventPredicate = (event) =>
+    event.msg === msg && Object.entries(fields).every(([key, value]) => event[key] === value);
+  return Object.assign(predicate, { description: `"${msg}" ${JSON.stringify(fields)}` });
+}
+
+function describePredicate(predicate: EventPredicate): string {
+  return (predicate as { description?: string }).description ?? 'a matching event';
+}
+
+export interface RouterOptions {
+  /** The site name given to `site create`. */
+  name: string;
+  /** Written to `<stateDir>/settings.json` before the router first starts. */
+  settings?: Record<string, number>;
+  /** Extra environment for `site run` (e.g. SKIFF_LOG_LEVEL). */
+  env?: NodeJS.ProcessEnv;
+}
+
+interface Waiter {
+  predicate: EventPredicate;
+  resolve(event: RouterEvent): void;
+  reject(err: Error): void;
+}
+
+/** Every router started by this test process, so none outlives it even if a test forgets. */
+const live = new Set<ChildProcessWithoutNullStreams>();
+function killAll(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
+process.once('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // A test process stopped by a signal (Ctrl-C, a runner's timeout) takes its routers with it,
+  // then dies of the same signal.
+  process.once(signal, () => {
+    killAll();
+    process.kill(process.pid, signal);
+  });
+}
+
+/**
+ * A real `skiff site run` process in its own temporary state dir. Its stderr is split into
+ * JSON events that tests await. `events` keeps every event across restarts, so an index from
+ * mark() taken before an action lets a wait see events that arrived before the wait began.
+ */
+export class RouterProcess {
+  readonly events: RouterEvent[] = [];
+  private readonly stderrTail: string[] = [];
+  private readonly waiters = new Set<Waiter>();
+  private child: ChildProcessWithoutNullStreams | undefined;
+  private closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
+
+  private constructor(
+    readonly name: string,
+    readonly stateDir: string,
+    readonly linkPort: number,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  /** Makes a temp state dir and runs `site create NAME --link-host 127.0.0.1 --link-port P` in it. */
+  static async create({ name, settings, env = {} }: RouterOptions): Promise<RouterProcess> {
+    const stateDir = await mkdtemp(join(tmpdir(), `skiff-it-${name}-`));
+    const router = new RouterProcess(name, stateDir, await freePort(), env);
+    try {
+      await router.createSite();
+      if (settings) await router.writeSettings(settings);
+    } catch (err) {
+      await router.dispose();
+      throw err;
+    }
+    return router;
+  }
+
+  /** create() then start(): a running router whose `router ready` has been seen. */
+  static async started(options: RouterOptions): Promise<RouterProcess> {
+    const router = await RouterProcess.create(options);
+    try {
+      await router.start();
+    } catch (err) {
+      await router.dispose();
+      throw err;
+    }
+    return router;
+  }
+
+  get linkUrl(): string {
+    return `wss://127.0.0.1:${this.linkPort}/v1/link`;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** The index the next event will get: pass it as `since` to include events from now on. */
+  mark(): number {
+    return this.events.length;
+  }
+
+  private async createSite(): Promise<void> {
+    await cliOk(this.stateDir, [
+      'site',
+      'create',
+      this.name,
+      '--link-host',
+      '127.0.0.1',
+      '--link-port',
+      String(this.linkPort),
+    ]);
+  }
+
+  /** Replaces `<stateDir>/settings.json`; read by the router at its next start. */
+  async writeSettings(settings: Record<string, number>): Promise<void> {
+    await writeFile(join(this.stateDir, 'settings.json'), `${JSON.stringify(settings)}\n`);
+  }
+
+  /** Spawns `site run` (creating the site first if the state dir has none) and awaits `router ready`. */
+  async start(timeoutMs = 20_000): Promise<void> {
+    if (this.child) throw new Error(`router ${this.name} is already running`);
+    if (!existsSync(join(this.stateDir, 'site.json'))) await this.createSite();
+    const since = this.mark();
+    const child = spawn(process.execPath, [skiffBin, '--state-dir', this.stateDir, 'site', 'run'], {
+      env: childEnv({ SKIFF_LOG_LEVEL: 'info', ...this.env }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    live.add(child);
+    this.child = child;
+    child.stdin.end();
+    child.stdout.resume(); // nothing is expected on stdout; keep the pipe drained
+    let partial = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) this.onLine(line);
+    });
+    this.closed = new Promise((resolve) => {
+      child.once('close', (code, signal) => {
+        if (partial) this.onLine(partial);
+        live.delete(child);
+        if (this.child === child) this.child = undefined;
+        const err = new Error(
+          `router ${this.name} exited (code ${code}, signal ${signal}); stderr tail:\n${this.tail()}`,
+        );
+        for (const waiter of this.waiters) waiter.reject(err);
+        this.waiters.clear();
+        resolve({ code, signal });
+      });
+    });
+    child.once('error', (err) => this.stderrTail.push(`spawn error: ${err.message}`));
+    await this.waitForEvent(match('router ready', { site: this.name }), { since, timeoutMs });
+  }
+
+  private onLine(line: string): void {
+    if (line.trim() === '') return;
+    this.stderrTail.push(line);
+    if (this.stderrTail.length > 40) this.stderrTail.shift();
+    let event: unknown;
+    try {
+      event = JSON.parse(line);
+    } catch {
+      return; // not a log line (a crash trace, a node warning): kept in the tail only
+    }
+    if (typeof event !== 'object' || event === null) return;
+    if (typeof (event as RouterEvent).msg !== 'string') return;
+    this.events.push(event as RouterEvent);
+    for (const waiter of this.waiters) {
+      if (waiter.predicate(event as RouterEvent)) {
+        this.waiters.delete(waiter);
+        waiter.resolve(event as RouterEvent);
+      }
+    }
+  }
+
+  /** The last stderr lines, for failure messages. */
+  tail(): string {
+    return this.stderrTail.join('\n');
+  }
+
+  /** Events since `since` that satisfy `predicate` (no waiting). */
+  eventsSince(since: number, predicate: EventPredicate = () => true): RouterEvent[] {
+    return this.events.slice(since).filter(predicate);
+  }
+
+  /**
+   * Resolves with the first event at index >= `since` (default: from now on) that satisfies
+   * `predicate`. Rejects if the router exits or is not running, or after `timeoutMs`.
+   */
+  waitForEvent(
+    predicate: EventPredicate,
+    { since = this.mark(), timeoutMs = 15_000 }: { since?: number; timeoutMs?: number } = {},
+  ): Promise<RouterEvent> {
+    const seen = this.events.slice(since).find(predicate);
+    if (seen) return Promise.resolve(seen);
+    if (!this.child) {
+      return Promise.reject(
+        new Error(`router ${this.name} is not running; stderr tail:\n${this.tail()}`),
+      );
+    }
+    let waiter!: Waiter;
+    const found = new Promise<RouterEvent>((resolve, reject) => {
+      waiter = { predicate, resolve, reject };
+      this.waiters.add(waiter);
+    });
+    return withTimeout(
+      found,
+      timeoutMs,
+      `${describePredicate(predicate)} from router ${this.name}`,
+    ).catch((err: Error) => {
+      this.waiters.delete(waiter);
+      throw new Error(`${err.message}\nstderr tail of ${this.name}:\n${this.tail()}`, {
+        cause: err,
+      });
+    });
+  }
+
+  /** SIGTERM, then awaits the exit (SIGKILL if it takes longer than `timeoutMs`). */
+  async stop(timeoutMs = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const child = this.child;
+    const closed = this.closed;
+    if (!child || !closed) throw new Error(`router ${this.name} is not running`);
+    child.kill('SIGTERM');
+    try {
+      return await withTimeout(closed, timeoutMs, `router ${this.name} to exit after SIGTERM`);
+    } catch (err) {
+      child.kill('SIGKILL');
+      await closed;
+      throw err;
+    }
+  }
+
+  /** SIGKILL and await the exit: a crash, as far as the router can tell. No-op if not running. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    const closed = this.closed;
+    if (!child || !closed) return;
+    child.kill('SIGKILL');
+    await closed;
+  }
+
+  /** stop() (asserting nothing about the exit) then start(). */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  /** Kills the router if it runs and removes its state dir. Safe to call twice. */
+  async dispose(): Promise<void> {
+    await this.kill();
+    await rm(this.stateDir, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  cli(args: readonly string[], options?: CliOptions): Promise<CliResult> {
+    return runCli(this.stateDir, args, options);
+  }
+
+  json<T>(args: readonly string[], options?: CliOptions): Promise<T> {
+    return cliJson<T>(this.stateDir, args, options);
+  }
+
+  status(): Promise<SiteStatus> {
+    return this.json<SiteStatus>(['status']);
+  }
+
+  links(): Promise<LinkInfo[]> {
+    return this.json<LinkInfo[]>(['link', 'status']);
+  }
+
+  listeners(): Promise<ListenerInfo[]> {
+    return this.json<ListenerInfo[]>(['listener', 'list']);
+  }
+}
