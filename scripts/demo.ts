@@ -38,7 +38,8 @@ function startRouter(stateDir: string): Promise<void> {
     const lines = createInterface({ input: child.stderr! });
     lines.on('line', (line) => {
       if (line.includes('"router ready"')) resolve();
-      if (line.includes('"level":50') || line.includes('"level":60')) process.stderr.write(`  ${line}\n`);
+      if (line.includes('"level":50') || line.includes('"level":60'))
+        process.stderr.write(`  ${line}\n`);
     });
     child.once('exit', (code) => reject(new Error(`router for ${stateDir} exited with ${code}`)));
   });
@@ -71,7 +72,9 @@ function fetchText(url: string): Promise<string> {
 async function waitForAddress(stateDir: string, address: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const status = await new Promise<string>((resolve) => {
-      execFile(process.execPath, [bin, '--state-dir', stateDir, '-o', 'json', 'status'], (_e, so) => resolve(so));
+      execFile(process.execPath, [bin, '--state-dir', stateDir, '-o', 'json', 'status'], (_e, so) =>
+        resolve(so),
+      );
     });
     const parsed = JSON.parse(status || '{}') as { addresses?: Array<{ address: string }> };
     if (parsed.addresses?.some((a) => a.address === address)) return;
@@ -86,13 +89,35 @@ async function main(): Promise<void> {
   const east = join(root, 'east');
   const service = createServer((_req, res) => res.end('hello from the east site\n'));
   try {
-    const [westPort, eastPort, listenerPort] = [await freePort(), await freePort(), await freePort()];
+    const [westPort, eastPort, listenerPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
     const servicePort = (service.address() as { port: number }).port;
 
     out('\n# 1. Create two sites (each gets its own CA and link certificate)');
-    await skiff(west, 'site', 'create', 'west', '--link-host', '127.0.0.1', '--link-port', String(westPort));
-    await skiff(east, 'site', 'create', 'east', '--link-host', '127.0.0.1', '--link-port', String(eastPort));
+    await skiff(
+      west,
+      'site',
+      'create',
+      'west',
+      '--link-host',
+      '127.0.0.1',
+      '--link-port',
+      String(westPort),
+    );
+    await skiff(
+      east,
+      'site',
+      'create',
+      'east',
+      '--link-host',
+      '127.0.0.1',
+      '--link-port',
+      String(eastPort),
+    );
     out('\n# 2. Run their routers');
     await startRouter(west);
     await startRouter(east);

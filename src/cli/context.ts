@@ -3,7 +3,7 @@
  * commands that talk to a running router.
  */
 import type { Command } from 'commander';
-import { type AdminClient, connectAdmin } from '../admin/client.js';
+import type { AdminClient } from '../admin/client.js';
 import { resolveStateDir } from '../config/paths.js';
 import { ErrorCode, SkiffError } from '../errors.js';
 import type { OutputFormat } from './output.js';
@@ -42,11 +42,15 @@ export function contextOf(command: Command): CliContext {
   };
 }
 
-/** Runs `fn` with a connection to the state dir's router, closed afterwards. */
+/**
+ * Runs `fn` with a connection to the state dir's router, closed afterwards. The gRPC
+ * stack is loaded here, on first use, so `version` and refused input answer quickly.
+ */
 export async function withAdmin<T>(
   ctx: CliContext,
   fn: (api: AdminClient) => Promise<T>,
 ): Promise<T> {
+  const { connectAdmin } = await import('../admin/client.js');
   const api = connectAdmin(ctx.stateDir);
   try {
     return await fn(api);

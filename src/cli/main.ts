@@ -23,5 +23,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `skiff status | head -1`: a reader that stops early is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(process.exitCode ?? 0);
+});
+
 // exitCode rather than exit(): stdout may still be draining into a pipe.
 process.exitCode = await main(process.argv);

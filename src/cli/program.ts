@@ -3,7 +3,7 @@
  * per resource. Commander's own errors (unknown command, missing argument) become the
  * same one-line `skiff: ...` message as every other error, with a pointer to help.
  */
-import { type Command, Command as CommanderCommand, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { registerDebug } from './debug.js';
 import { registerExpose } from './expose.js';
 import { registerLink } from './link.js';
@@ -17,7 +17,7 @@ import { registerVersion } from './version.js';
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function buildProgram(): Command {
-  const program = new CommanderCommand('skiff')
+  const program = new Command('skiff')
     .description('a service interconnect: link sites, expose services, reach them by name')
     .addOption(
       new Option(

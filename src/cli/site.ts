@@ -4,9 +4,6 @@
  */
 import type { Command } from 'commander';
 import type { SiteInfo } from '../admin/api.js';
-import { createLogger } from '../log.js';
-import { createSite } from '../site/create.js';
-import { runSite } from '../site/run.js';
 import { contextOf } from './context.js';
 import { printResult } from './output.js';
 import { parseHost, parsePort } from './validate.js';
@@ -32,6 +29,9 @@ export function registerSite(program: Command): void {
       const linkPort = parsePort(flags.linkPort, '--link-port');
       const linkHost =
         flags.linkHost === undefined ? undefined : parseHost(flags.linkHost, '--link-host');
+      // Loaded on use: the PKI and router code is more than the other commands need.
+      const { createSite } = await import('../site/create.js');
+      const { createLogger } = await import('../log.js');
       const info = await createSite({
         stateDir: ctx.stateDir,
         name,
@@ -48,6 +48,7 @@ export function registerSite(program: Command): void {
     .description('run the router in the foreground until SIGTERM or SIGINT')
     .action(async (_flags: unknown, command: Command) => {
       const ctx = contextOf(command);
+      const { runSite } = await import('../site/run.js');
       await runSite({
         stateDir: ctx.stateDir,
         logLevel: ctx.logLevel ?? process.env.SKIFF_LOG_LEVEL ?? 'info',

@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { ErrorCode, SkiffError, describe } from '../errors.js';
+import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { maxWsPayload, zeroMask } from './ws-transport.js';
 
 export interface DialOptions {

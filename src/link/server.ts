@@ -1,11 +1,11 @@
-import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { ErrorCode, SkiffError } from '../errors.js';
-import { REDEEM_PATH } from '../token/redeem-handler.js';
 import type { Logger } from '../log.js';
+import { REDEEM_PATH } from '../token/redeem-handler.js';
 import { maxWsPayload } from './ws-transport.js';
 
 export const LINK_PATH = '/v1/link';
@@ -104,7 +104,10 @@ export class LinkServer<G> {
       else this.grants.set(socket, grant);
     }
     if (reason !== undefined) {
-      this.opts.logger.warn({ reason, remote: remoteOf(socket), serial: cert.serialNumber }, 'link refused');
+      this.opts.logger.warn(
+        { reason, remote: remoteOf(socket), serial: cert.serialNumber },
+        'link refused',
+      );
       socket.destroy();
     }
   }

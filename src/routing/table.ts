@@ -58,9 +58,9 @@ export class RoutingTable<P extends Peer> {
   addresses(): AddressInfo[] {
     const sites = new Map<string, Set<string>>();
     const add = (address: string, site: string) => {
-      let set = sites.get(address);
-      if (!set) sites.set(address, (set = new Set()));
+      const set = sites.get(address) ?? new Set<string>();
       set.add(site);
+      sites.set(address, set);
     };
     for (const a of this.local) add(a, this.siteName);
     for (const [peer, entry] of this.peers) for (const a of entry.addresses) add(a, peer.siteName);

@@ -2,8 +2,8 @@ import type { WebSocket } from 'ws';
 import type { LinkInfo } from '../admin/api.js';
 import type { Settings } from '../config/settings.js';
 import { ErrorCode, SkiffError } from '../errors.js';
+import { type Hello, LinkConnection, PROTOCOL_VERSION } from '../link/connection.js';
 import type { Logger } from '../log.js';
-import { LinkConnection, PROTOCOL_VERSION, type Hello } from '../link/connection.js';
 import type { BufferMeter } from '../mux/meter.js';
 import { createCsr, generateKey } from '../pki/index.js';
 import { ResetCode } from '../protocol/frame.js';
@@ -11,7 +11,13 @@ import type { StateStore } from '../state/store.js';
 import { redeemToken } from '../token/redeem-client.js';
 import { parseToken } from '../token/token.js';
 import { OutgoingLink } from './outgoing-link.js';
-import { type GrantRecord, type LinkRecord, type SiteRecord, linkSecret, normalizeSerial } from './records.js';
+import {
+  type GrantRecord,
+  type LinkRecord,
+  linkSecret,
+  normalizeSerial,
+  type SiteRecord,
+} from './records.js';
 
 export interface LinkEvents {
   /** A connection is up and carries streams; `cost` is the link's cost. */
@@ -54,7 +60,10 @@ export class Links {
     for (const rec of await this.store.list<LinkRecord>('link')) {
       const key = (await this.store.getSecret(linkSecret(rec.name))) ?? '';
       if (key === '' && !rec.revokedAt) {
-        this.logger.error({ link: rec.name }, 'link key missing from state; delete and recreate the link');
+        this.logger.error(
+          { link: rec.name },
+          'link key missing from state; delete and recreate the link',
+        );
         continue;
       }
       this.startOutgoing(rec, key);
@@ -81,7 +90,10 @@ export class Links {
     }
     const name = req.name ?? token.issuer.name;
     if (!linkNamePattern.test(name)) {
-      throw new SkiffError(ErrorCode.INVALID_ARGUMENT, `link name "${name}" is not valid: use lower-case letters, digits and '-'`);
+      throw new SkiffError(
+        ErrorCode.INVALID_ARGUMENT,
+        `link name "${name}" is not valid: use lower-case letters, digits and '-'`,
+      );
     }
     if (this.outgoing.has(name)) {
       throw new SkiffError(
@@ -123,7 +135,10 @@ export class Links {
       out.stop();
       // Ask the issuer to revoke the credential; the key is deleted here either way.
       out.conn?.mux.sendControl({ type: 'unlink' });
-      out.conn?.close('link deleted', { code: ResetCode.SHUTDOWN, message: `link deleted by ${this.site.name}` });
+      out.conn?.close('link deleted', {
+        code: ResetCode.SHUTDOWN,
+        message: `link deleted by ${this.site.name}`,
+      });
       await this.store.delete('link', name);
       await this.store.deleteSecret(linkSecret(name));
       this.logger.info({ link: name }, 'link deleted');
@@ -206,17 +221,25 @@ export class Links {
         streams: conn?.mux.streamCount ?? 0,
       });
     }
-    return out.sort((a, b) => a.name.localeCompare(b.name) || a.direction.localeCompare(b.direction));
+    return out.sort(
+      (a, b) => a.name.localeCompare(b.name) || a.direction.localeCompare(b.direction),
+    );
   }
 
   /** Closes every connection (router shutdown): peers see a GOAWAY, not a dropped socket. */
   close(): void {
     for (const link of this.outgoing.values()) {
       link.stop();
-      link.conn?.close('router stopping', { code: ResetCode.SHUTDOWN, message: `${this.site.name} is stopping` });
+      link.conn?.close('router stopping', {
+        code: ResetCode.SHUTDOWN,
+        message: `${this.site.name} is stopping`,
+      });
     }
     for (const entry of this.incoming.values()) {
-      entry.conn?.close('router stopping', { code: ResetCode.SHUTDOWN, message: `${this.site.name} is stopping` });
+      entry.conn?.close('router stopping', {
+        code: ResetCode.SHUTDOWN,
+        message: `${this.site.name} is stopping`,
+      });
     }
   }
 
@@ -262,6 +285,11 @@ export class Links {
   }
 
   private hello(): Hello {
-    return { type: 'hello', siteId: this.site.id, siteName: this.site.name, version: PROTOCOL_VERSION };
+    return {
+      type: 'hello',
+      siteId: this.site.id,
+      siteName: this.site.name,
+      version: PROTOCOL_VERSION,
+    };
   }
 }

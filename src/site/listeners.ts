@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { ListenerInfo } from '../admin/api.js';
-import { ErrorCode, SkiffError, describe } from '../errors.js';
+import { describe, ErrorCode, SkiffError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StateStore } from '../state/store.js';
 import { TcpListener } from '../tcp/listener.js';

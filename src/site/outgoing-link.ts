@@ -1,11 +1,11 @@
+import type { WebSocket } from 'ws';
 import type { LinkInfo, LinkState } from '../admin/api.js';
 import type { Settings } from '../config/settings.js';
 import { describe } from '../errors.js';
-import type { Logger } from '../log.js';
 import { Backoff } from '../link/backoff.js';
 import { dialLink } from '../link/client.js';
 import type { LinkConnection } from '../link/connection.js';
-import type { WebSocket } from 'ws';
+import type { Logger } from '../log.js';
 import type { LinkRecord } from './records.js';
 
 export interface OutgoingLinkDeps {

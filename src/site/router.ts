@@ -9,10 +9,10 @@ import type {
   SiteStatus,
 } from '../admin/api.js';
 import type { Settings } from '../config/settings.js';
-import { ErrorCode, SkiffError, describe } from '../errors.js';
-import type { Logger } from '../log.js';
+import { describe, ErrorCode, SkiffError } from '../errors.js';
 import type { LinkConnection } from '../link/connection.js';
 import { LinkServer } from '../link/server.js';
+import type { Logger } from '../log.js';
 import { BufferMeter } from '../mux/meter.js';
 import type { MuxStream } from '../mux/stream.js';
 import { ResetCode } from '../protocol/frame.js';
@@ -57,7 +57,9 @@ export class Router implements AdminApi {
     const { site, store, settings, logger } = opts;
     this.routing = new RoutingTable(site.name);
     this.connectors = new Connectors(store, () => this.addressesChanged());
-    this.listeners = new Listeners(store, logger, (address, socket) => this.connectClient(address, socket));
+    this.listeners = new Listeners(store, logger, (address, socket) =>
+      this.connectClient(address, socket),
+    );
     this.links = new Links(site, store, settings, this.meter, logger, {
       up: (conn, cost) => {
         this.linkCosts.set(conn, cost);
@@ -150,7 +152,10 @@ export class Router implements AdminApi {
   private serveStream(stream: MuxStream, address: string): void {
     const target = this.connectors.get(address);
     if (target === undefined) {
-      stream.reset(ResetCode.NO_ROUTE, `site ${this.opts.site.name} has no connector for "${address}"`);
+      stream.reset(
+        ResetCode.NO_ROUTE,
+        `site ${this.opts.site.name} has no connector for "${address}"`,
+      );
       return;
     }
     const untrack = this.connectors.track(address);
@@ -164,7 +169,8 @@ export class Router implements AdminApi {
         stream.accept();
         pipe.start();
       },
-      (err) => pipe.abort(`target ${target.host}:${target.port}: ${describe(err)}`, ResetCode.REFUSED),
+      (err) =>
+        pipe.abort(`target ${target.host}:${target.port}: ${describe(err)}`, ResetCode.REFUSED),
     );
   }
 
@@ -231,7 +237,10 @@ export class Router implements AdminApi {
 
   async unexpose(address: string): Promise<void> {
     if (!(await this.connectors.unexpose(address))) {
-      throw new SkiffError(ErrorCode.NOT_FOUND, `"${address}" is not exposed at this site; see skiff status`);
+      throw new SkiffError(
+        ErrorCode.NOT_FOUND,
+        `"${address}" is not exposed at this site; see skiff status`,
+      );
     }
   }
 
@@ -250,15 +259,28 @@ export class Router implements AdminApi {
   async networkStatus(): Promise<NetworkStatus> {
     const { site } = this.opts;
     const addresses = this.routing.addresses();
-    const servedBy = (name: string) => addresses.filter((a) => a.sites.includes(name)).map((a) => a.address);
-    const sites = [{ id: site.id, name: site.name, reachable: true, addresses: servedBy(site.name) }];
+    const servedBy = (name: string) =>
+      addresses.filter((a) => a.sites.includes(name)).map((a) => a.address);
+    const sites = [
+      { id: site.id, name: site.name, reachable: true, addresses: servedBy(site.name) },
+    ];
     const links = [];
     for (const [conn, cost] of this.linkCosts) {
       const peer = conn.peer!;
       if (!sites.some((s) => s.id === peer.siteId)) {
-        sites.push({ id: peer.siteId, name: peer.siteName, reachable: true, addresses: servedBy(peer.siteName) });
+        sites.push({
+          id: peer.siteId,
+          name: peer.siteName,
+          reachable: true,
+          addresses: servedBy(peer.siteName),
+        });
       }
-      links.push({ from: site.name, to: peer.siteName, cost, ...(conn.rttMs === undefined ? {} : { rttMs: conn.rttMs }) });
+      links.push({
+        from: site.name,
+        to: peer.siteName,
+        cost,
+        ...(conn.rttMs === undefined ? {} : { rttMs: conn.rttMs }),
+      });
     }
     return { sites, links, addresses };
   }
@@ -278,7 +300,10 @@ export class Router implements AdminApi {
 async function requireSecret(store: StateStore, name: string): Promise<string> {
   const pem = await store.getSecret(name);
   if (pem === undefined) {
-    throw new SkiffError(ErrorCode.STATE_CORRUPT, `the site's ${name} key is missing from its state`);
+    throw new SkiffError(
+      ErrorCode.STATE_CORRUPT,
+      `the site's ${name} key is missing from its state`,
+    );
   }
   return pem;
 }

@@ -1,10 +1,10 @@
-import { connect } from 'node:net';
 import { readFile, unlink } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import { startAdminServer } from '../admin/server.js';
 import { adminSocketPath, settingsPath } from '../config/paths.js';
 import { resolveSettings, type Settings } from '../config/settings.js';
-import { ErrorCode, SkiffError, describe } from '../errors.js';
+import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { FileStore } from '../state/file-store.js';
 import { DEFAULT_LINK_PORT, initSite, linkUrl } from './create.js';
@@ -42,7 +42,11 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
   }
   const admin = await startAdminServer(router, socketPath, logger);
   logger.info(
-    { site: site.name, linkUrl: site.linkAccess ? linkUrl(site) : undefined, stateDir: opts.stateDir },
+    {
+      site: site.name,
+      linkUrl: site.linkAccess ? linkUrl(site) : undefined,
+      stateDir: opts.stateDir,
+    },
     'router ready',
   );
   await new Promise<void>((resolve) => {
@@ -95,6 +99,10 @@ async function loadSettings(stateDir: string): Promise<Settings> {
 }
 
 function defaultSiteName(): string {
-  const name = hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+  const name = hostname()
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63);
   return name || 'site';
 }

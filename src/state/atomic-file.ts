@@ -1,6 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 
 /**
  * Writes a file so that a crash leaves either the old or the new contents, never a torn

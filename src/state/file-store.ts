@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCode, SkiffError, describe } from '../errors.js';
+import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { RecordKind, StateStore } from './store.js';
 
@@ -19,7 +19,9 @@ export class FileStore implements StateStore {
 
   private file(kind: RecordKind, name: string): string {
     checkName(name);
-    return kind === 'site' ? join(this.dir, `${name}.json`) : join(this.dir, `${kind}s`, `${name}.json`);
+    return kind === 'site'
+      ? join(this.dir, `${name}.json`)
+      : join(this.dir, `${kind}s`, `${name}.json`);
   }
 
   async get<T>(kind: RecordKind, name: string): Promise<T | undefined> {

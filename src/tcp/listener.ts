@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { ErrorCode, SkiffError, describe } from '../errors.js';
+import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { tcpSocketOptions } from './socket-options.js';
 
 /** A bound TCP port that hands each accepted connection to `onConnection`. */

@@ -1,11 +1,11 @@
 import type { Socket } from 'node:net';
 import { describe } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ResetCode } from '../protocol/frame.js';
 import type { MuxStream, StreamHandler } from '../mux/stream.js';
+import { ResetCode } from '../protocol/frame.js';
 
 /** Where one TCP connection and its stream are. */
-export const enum PipeState {
+export enum PipeState {
   /** The far end is not ready: OPEN sent and no OPEN_OK yet (listener side), or the target is being dialled (connector side). The socket is not read. */
   Pending = 0,
   /** Bytes flow both ways; each direction may be half-closed on its own. */
