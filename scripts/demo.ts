@@ -20,7 +20,7 @@ function skiff(stateDir: string, ...args: string[]): Promise<string> {
   out(`$ skiff --state-dir ${stateDir} ${args.join(' ')}`);
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [bin, '--state-dir', stateDir, ...args], (err, stdout, stderr) => {
-      if (stdout) process.stdout.write(stdout.replace(/^/gm, '  '));
+      if (stdout) out(stdout.trimEnd().replace(/^/gm, '  '));
       if (err) reject(new Error(stderr.trim() || err.message));
       else resolve(stdout);
     });

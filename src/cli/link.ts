@@ -85,8 +85,9 @@ export function linkTable(links: readonly LinkInfo[]): string {
 }
 
 function linkCreatedText(l: LinkInfo): string {
-  const peer = l.peerSiteName || 'the issuing site';
-  if (l.state === 'up') return `link ${l.name} to ${peer} is up`;
+  const what =
+    l.name === l.peerSiteName ? `link ${l.name}` : `link ${l.name} (to site ${l.peerSiteName})`;
+  if (l.state === 'up') return `${what} is up`;
   const why = l.lastError ? `: ${l.lastError}` : '';
-  return `link ${l.name} to ${peer} created, state ${l.state}${why}; it keeps retrying, see: skiff link status ${l.name}`;
+  return `${what} created, state ${l.state}${why}; it keeps retrying, see: skiff link status ${l.name}`;
 }

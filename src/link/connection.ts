@@ -78,6 +78,7 @@ export class LinkConnection {
           this.mux.setPeerMaxFrameSize(this.peer.maxFrameSize);
         }
         opts.onUp(this, this.peer);
+        this.mux.ping(); // a first RTT right away, not one ping interval later
         return;
       }
       if (this.peer !== undefined) this.onControl?.(msg);

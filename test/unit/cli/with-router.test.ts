@@ -155,7 +155,7 @@ describe('skiff CLI against an admin server', () => {
       { method: 'createLink', args: [{ token: 'kind: skiff-token\n', name: 'to-east', cost: 4 }] },
     ]);
     const text = await cliOk(dir, ['link', 'create', file]);
-    assert.equal(text.stdout, 'link east to east is up\n');
+    assert.equal(text.stdout, 'link east is up\n');
   });
 
   it('passes expose, listener and delete requests through', async () => {
