@@ -3,8 +3,9 @@ import { createServer, type Server } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { ErrorCode, SkiffError } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
+import { listenOn } from '../tcp/listen.js';
 import { REDEEM_PATH } from '../token/redeem-handler.js';
 import { maxWsPayload } from './ws-transport.js';
 
@@ -62,25 +63,13 @@ export class LinkServer<G> {
     });
   }
 
-  listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        reject(
-          err.code === 'EADDRINUSE'
-            ? new SkiffError(
-                ErrorCode.PORT_IN_USE,
-                `link port ${this.opts.host}:${this.opts.port} is already in use; stop what holds it or recreate the site with another --link-port`,
-              )
-            : err,
-        );
-      };
-      this.server.once('error', onError);
-      this.server.listen(this.opts.port, this.opts.host, () => {
-        this.server.off('error', onError);
-        const addr = this.server.address();
-        resolve(typeof addr === 'object' && addr ? addr.port : this.opts.port);
-      });
-    });
+  async listen(): Promise<void> {
+    await listenOn(
+      this.server,
+      this.opts.host,
+      this.opts.port,
+      'stop what holds it, or recreate the site with another --link-port',
+    );
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,7 @@ import { ResetCode } from '../protocol/frame.js';
 import { RoutingTable } from '../routing/table.js';
 import type { StateStore } from '../state/store.js';
 import { dialTarget, splice } from '../tcp/dial.js';
+import { closeCleanly } from '../tcp/listen.js';
 import { PipeState, StreamPipe } from '../tcp/pipe.js';
 import { TokenIssuer } from '../token/issuer.js';
 import { createRedeemHandler } from '../token/redeem-handler.js';
@@ -311,13 +312,4 @@ async function requireSecret(store: StateStore, name: string): Promise<string> {
 /** An IP link host is bound as given; a name means "reachable under that name": bind all. */
 function bindHost(linkHost: string): string {
   return /^[\d.]+$/.test(linkHost) || linkHost.includes(':') ? linkHost : '0.0.0.0';
-}
-
-/** Closes a client that was never connected anywhere: FIN, then drain its side. */
-function closeCleanly(socket: Socket): void {
-  socket.on('data', () => undefined);
-  socket.once('end', () => socket.destroy());
-  socket.on('error', () => socket.destroy());
-  socket.end();
-  socket.resume();
 }

@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { describe, ErrorCode, SkiffError } from '../errors.js';
+import { listenOn } from './listen.js';
 import { tcpSocketOptions } from './socket-options.js';
 
 /** A bound TCP port that hands each accepted connection to `onConnection`. */
@@ -20,27 +20,7 @@ export class TcpListener {
   }
 
   listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        reject(
-          err.code === 'EADDRINUSE'
-            ? new SkiffError(
-                ErrorCode.PORT_IN_USE,
-                `port ${this.port} on ${this.host} is already in use; choose another --port`,
-              )
-            : new SkiffError(
-                ErrorCode.INVALID_ARGUMENT,
-                `cannot listen on ${this.host}:${this.port}: ${describe(err)}`,
-                { cause: err },
-              ),
-        );
-      };
-      this.server.once('error', onError);
-      this.server.listen(this.port, this.host, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
+    return listenOn(this.server, this.host, this.port, 'choose another --port');
   }
 
   /** Stops accepting; open connections are reset, since their listener is gone. */

@@ -3,6 +3,7 @@ import { describe } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MuxStream, StreamHandler } from '../mux/stream.js';
 import { ResetCode } from '../protocol/frame.js';
+import { closeCleanly } from './listen.js';
 
 /** Where one TCP connection and its stream are. */
 export enum PipeState {
@@ -102,13 +103,7 @@ export class StreamPipe implements StreamHandler {
     this.logger.debug({ stream: this.stream.id, code, reason }, 'stream reset by peer');
     if (!socket) return;
     if (wasPending) {
-      // Nothing was exchanged: a clean close. Keep reading so the client's own FIN (and any
-      // bytes it sent early) are drained; closing with unread bytes would send an RST.
-      socket.removeAllListeners('data');
-      socket.on('data', () => undefined);
-      socket.once('end', () => socket.destroy());
-      socket.end();
-      socket.resume();
+      closeCleanly(socket); // nothing was exchanged yet
     } else {
       socket.resetAndDestroy();
     }
