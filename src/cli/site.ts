@@ -11,6 +11,7 @@ import { parseHost, parsePort } from './validate.js';
 interface CreateFlags {
   linkHost?: string;
   linkPort: string;
+  linkBindPort?: string;
   linkAccess: boolean;
 }
 
@@ -23,10 +24,18 @@ export function registerSite(program: Command): void {
     .argument('<NAME>', 'the site name: lower-case letters, digits and -')
     .option('--link-host <HOST>', 'the host name or IP other sites dial (default 127.0.0.1)')
     .option('--link-port <PORT>', 'the port other sites dial', '8443')
+    .option(
+      '--link-bind-port <PORT>',
+      'the port the link server binds, when other sites reach it through a port-forward or proxy on --link-port (default: --link-port)',
+    )
     .option('--no-link-access', 'accept no links: this site only links out')
     .action(async (name: string, flags: CreateFlags, command: Command) => {
       const ctx = contextOf(command);
       const linkPort = parsePort(flags.linkPort, '--link-port');
+      const linkBindPort =
+        flags.linkBindPort === undefined
+          ? undefined
+          : parsePort(flags.linkBindPort, '--link-bind-port');
       const linkHost =
         flags.linkHost === undefined ? undefined : parseHost(flags.linkHost, '--link-host');
       // Loaded on use: the PKI and router code is more than the other commands need.
@@ -37,6 +46,7 @@ export function registerSite(program: Command): void {
         name,
         ...(linkHost === undefined ? {} : { linkHost }),
         linkPort,
+        ...(linkBindPort === undefined ? {} : { linkBindPort }),
         linkAccess: flags.linkAccess,
         logger: createLogger(ctx.logLevel ?? 'warn'),
       });

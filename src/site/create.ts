@@ -12,6 +12,7 @@ export interface CreateSiteOptions {
   name: string;
   linkHost?: string;
   linkPort: number;
+  linkBindPort?: number;
   linkAccess: boolean;
   logger: Logger;
 }
@@ -58,6 +59,7 @@ export async function initSite(
     name: opts.name,
     linkHost,
     linkPort: opts.linkPort,
+    ...(opts.linkBindPort === undefined ? {} : { linkBindPort: opts.linkBindPort }),
     linkAccess: opts.linkAccess,
     caPem: ca.certPem,
     serverCertPem: server.certPem,

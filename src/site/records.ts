@@ -9,6 +9,8 @@ export interface SiteRecord {
   /** Host name or address other sites dial; also where the link server binds if an IP. */
   linkHost: string;
   linkPort: number;
+  /** Where the link server binds when it differs from the advertised linkPort (a port-forward or proxy in between). */
+  linkBindPort?: number;
   linkAccess: boolean;
   caPem: string;
   serverCertPem: string;

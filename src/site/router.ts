@@ -99,7 +99,7 @@ export class Router implements AdminApi {
       });
       this.linkServer = new LinkServer<GrantRecord>({
         host: bindHost(site.linkHost),
-        port: site.linkPort,
+        port: site.linkBindPort ?? site.linkPort,
         certPem: site.serverCertPem,
         keyPem: serverKey,
         caPem: site.caPem,
