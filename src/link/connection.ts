@@ -103,8 +103,8 @@ export class LinkConnection {
     return this.opts.linkName;
   }
 
-  get siteName(): string {
-    return this.peer?.siteName ?? '?';
+  get peerSiteId(): string {
+    return this.peer?.siteId ?? '';
   }
 
   /** Streams open on this connection: the routing tie-breaker. */

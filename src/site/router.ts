@@ -15,8 +15,10 @@ import { LinkServer } from '../link/server.js';
 import type { Logger } from '../log.js';
 import { BufferMeter } from '../mux/meter.js';
 import type { MuxStream } from '../mux/stream.js';
-import { ResetCode } from '../protocol/frame.js';
-import { RoutingTable } from '../routing/table.js';
+import { type OpenRequest, ResetCode } from '../protocol/frame.js';
+import { isSiteAdvert, type SiteAdvert } from '../routing/advert.js';
+import { StreamRelay } from '../routing/relay.js';
+import { type Route, type RouteSummary, Routes } from '../routing/routes.js';
 import type { StateStore } from '../state/store.js';
 import { dialTarget, splice } from '../tcp/dial.js';
 import { closeCleanly } from '../tcp/listen.js';
@@ -44,11 +46,14 @@ export interface RouterOptions {
  */
 export class Router implements AdminApi {
   readonly meter = new BufferMeter();
-  private readonly routing: RoutingTable<LinkConnection>;
+  private readonly routes: Routes<LinkConnection>;
+  /** Connections that are up: where adverts are flooded. */
+  private readonly neighbours = new Set<LinkConnection>();
+  private lastSummary = '';
+  private forgetTimer: NodeJS.Timeout | undefined;
   private readonly connectors: Connectors;
   private readonly listeners: Listeners;
   private readonly links: Links;
-  private readonly linkCosts = new Map<LinkConnection, number>();
   private issuer: TokenIssuer | undefined;
   private linkServer: LinkServer<GrantRecord> | undefined;
   private readonly startedAt = Date.now();
@@ -56,35 +61,26 @@ export class Router implements AdminApi {
 
   constructor(private readonly opts: RouterOptions) {
     const { site, store, settings, logger } = opts;
-    this.routing = new RoutingTable(site.name);
+    this.routes = new Routes({ id: site.id, name: site.name });
     this.connectors = new Connectors(store, () => this.addressesChanged());
     this.listeners = new Listeners(store, logger, (address, socket) =>
       this.connectClient(address, socket),
     );
     this.links = new Links(site, store, settings, this.meter, logger, {
-      up: (conn, cost) => {
-        this.linkCosts.set(conn, cost);
-        this.routing.setPeer(conn, cost, []);
-        conn.mux.onStream = (stream, open) => this.serveStream(stream, open.address);
-        conn.mux.sendControl({ type: 'addresses', addresses: this.connectors.addresses() });
-      },
-      down: (conn) => {
-        this.linkCosts.delete(conn);
-        this.routing.removePeer(conn);
-      },
-      control: (conn, msg) => {
-        if (msg.type === 'addresses' && Array.isArray(msg.addresses)) {
-          const addresses = msg.addresses.filter((a): a is string => typeof a === 'string');
-          this.routing.setPeer(conn, this.linkCosts.get(conn) ?? 1, addresses);
-        }
-      },
+      up: (conn, cost) => this.neighbourUp(conn, cost),
+      down: (conn) => this.neighbourDown(conn),
+      control: (conn, msg) => this.control(conn, msg),
     });
   }
 
   async start(): Promise<void> {
     const { site, store, settings, logger } = this.opts;
     await this.connectors.load();
-    this.routing.setLocal(this.connectors.addresses());
+    this.routes.setLocal(this.connectors.addresses());
+    this.logRoutes();
+    this.forgetTimer = setInterval(() => {
+      if (this.routes.topology.forget(Date.now(), FORGET_AFTER_MS)) this.logRoutes();
+    }, 60_000).unref();
     await this.links.restore();
     if (site.linkAccess) {
       const caKey = await requireSecret(store, CA_SECRET);
@@ -116,41 +112,139 @@ export class Router implements AdminApi {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.forgetTimer);
     this.links.close();
     await this.listeners.close();
     await this.linkServer?.close();
   }
 
+  // ---- the service network ----
+
+  private neighbourUp(conn: LinkConnection, cost: number): void {
+    conn.mux.onStream = (stream, open) => this.serveStream(stream, open, conn);
+    const own = this.routes.addNeighbour(conn, cost);
+    this.neighbours.add(conn);
+    conn.mux.sendControl({ type: 'adverts', adverts: this.routes.topology.all() });
+    this.flood([own], conn);
+    this.logRoutes();
+  }
+
+  private neighbourDown(conn: LinkConnection): void {
+    if (!this.neighbours.delete(conn)) return;
+    const own = this.routes.removeNeighbour(conn);
+    if (own) this.flood([own]);
+    this.logRoutes();
+  }
+
+  private control(from: LinkConnection, msg: Record<string, unknown>): void {
+    if (msg.type !== 'adverts' || !Array.isArray(msg.adverts)) return;
+    const news: SiteAdvert[] = [];
+    for (const advert of msg.adverts) {
+      if (!isSiteAdvert(advert)) continue;
+      const { forward, flood } = this.routes.receive(advert);
+      if (forward) news.push(advert);
+      if (flood) this.flood([flood]);
+    }
+    if (news.length === 0) return;
+    this.flood(news, from);
+    this.logRoutes();
+  }
+
+  /** Sends adverts to every neighbour but the one they came from. */
+  private flood(adverts: SiteAdvert[], except?: LinkConnection): void {
+    for (const conn of this.neighbours) {
+      if (conn !== except) conn.mux.sendControl({ type: 'adverts', adverts });
+    }
+  }
+
+  private addressesChanged(): void {
+    this.flood([this.routes.setLocal(this.connectors.addresses())]);
+    this.logRoutes();
+  }
+
+  /** Logs the reachable sites and address map whenever they change: what tests and operators watch. */
+  private logRoutes(): void {
+    const summary: RouteSummary = this.routes.summary();
+    const text = JSON.stringify(summary);
+    if (text === this.lastSummary) return;
+    this.lastSummary = text;
+    this.opts.logger.info(summary, 'routes changed');
+  }
+
   // ---- streams ----
 
-  /** A client connected to a listener: send it to the best connector for the address. */
+  /** A client connected to a listener: to this site's own connector if it has one, else over the network. */
   private connectClient(address: string, socket: Socket): void {
-    const route = this.routing.choose(address);
-    if (route === undefined) {
+    const route = this.routes.choose(address);
+    if (route?.kind !== 'local') {
+      this.sendRemote(address, socket, new Set([this.opts.site.id]), route);
+      return;
+    }
+    const target = this.connectors.get(address)!;
+    const untrack = this.connectors.track(address);
+    dialTarget(target.host, target.port, this.opts.settings.connectTimeoutMs).then(
+      (upstream) => {
+        socket.once('close', untrack);
+        splice(socket, upstream);
+      },
+      (err) => {
+        untrack();
+        this.opts.logger.warn(
+          { address, err: describe(err) },
+          'local target refused; trying other sites',
+        );
+        this.sendRemote(address, socket, new Set([this.opts.site.id]));
+      },
+    );
+  }
+
+  /**
+   * Opens a stream to the best remote site serving the address. A reset before the stream
+   * opened (target refused, no route, link lost) tries the next best site, so the client
+   * only sees a failure when none is left.
+   */
+  private sendRemote(
+    address: string,
+    socket: Socket,
+    tried: Set<string>,
+    first?: Route<LinkConnection>,
+  ): void {
+    let route = first ?? this.routes.choose(address, tried);
+    if (route?.kind !== 'remote') {
       this.opts.logger.warn({ address }, 'no connector reachable for address; closing client');
       closeCleanly(socket);
       return;
     }
-    if (route.kind === 'local') {
-      const target = this.connectors.get(address)!;
-      const untrack = this.connectors.track(address);
-      socket.once('close', untrack);
-      dialTarget(target.host, target.port, this.opts.settings.connectTimeoutMs).then(
-        (upstream) => splice(socket, upstream),
-        (err) => {
-          this.opts.logger.warn({ address, err: describe(err) }, 'target refused');
-          closeCleanly(socket);
-        },
+    let untrack = this.routes.track(route.siteId);
+    const pipe = this.newPipe(route.siteName, () => untrack());
+    pipe.retry = (code, reason) => {
+      untrack();
+      tried.add((route as { siteId: string }).siteId);
+      const next = tried.size <= MAX_ATTEMPTS ? this.routes.choose(address, tried) : undefined;
+      this.opts.logger.debug(
+        { address, code, reason, next: next?.kind === 'remote' ? next.siteName : undefined },
+        'stream refused; retrying',
       );
-      return;
-    }
-    const pipe = this.newPipe(route.peer.name);
-    pipe.stream = route.peer.mux.openStream({ address }, pipe);
+      if (next?.kind !== 'remote') {
+        untrack = () => undefined;
+        return undefined;
+      }
+      route = next;
+      untrack = this.routes.track(next.siteId);
+      return next.via.mux.openStream({ address, dest: next.siteId, hops: 0 }, pipe);
+    };
+    pipe.stream = route.via.mux.openStream({ address, dest: route.siteId, hops: 0 }, pipe);
     pipe.attach(socket);
   }
 
-  /** A stream arrived over a link: dial the local target and join them. */
-  private serveStream(stream: MuxStream, address: string): void {
+  /** A stream arrived over a link: for this site's connector, or to be relayed towards its destination. */
+  private serveStream(stream: MuxStream, open: OpenRequest, from: LinkConnection): void {
+    const dest = typeof open.dest === 'string' ? open.dest : this.opts.site.id;
+    if (dest !== this.opts.site.id) {
+      this.relay(stream, open, dest, from);
+      return;
+    }
+    const address = open.address;
     const target = this.connectors.get(address);
     if (target === undefined) {
       stream.reset(
@@ -175,6 +269,26 @@ export class Router implements AdminApi {
     );
   }
 
+  /** The transit hop of a multi-hop stream: open the next hop and join the two. */
+  private relay(stream: MuxStream, open: OpenRequest, dest: string, from: LinkConnection): void {
+    const hops = (typeof open.hops === 'number' ? open.hops : 0) + 1;
+    const via = this.routes.nextHop(dest);
+    if (hops > MAX_HOPS || via === undefined || via === from) {
+      const why = hops > MAX_HOPS ? 'too many hops' : `no path from ${this.opts.site.name}`;
+      stream.reset(ResetCode.NO_ROUTE, `${why} to the site serving "${open.address}"`);
+      return;
+    }
+    this.streams.active++;
+    this.streams.total++;
+    const relay = new StreamRelay(stream, () => {
+      this.streams.active--;
+    });
+    stream.setHandler(relay.upstreamHandler);
+    relay.connect(
+      via.mux.openStream({ address: open.address, dest, hops }, relay.downstreamHandler),
+    );
+  }
+
   private newPipe(label: string, onDone?: () => void): StreamPipe {
     this.streams.active++;
     this.streams.total++;
@@ -182,14 +296,6 @@ export class Router implements AdminApi {
       this.streams.active--;
       onDone?.();
     });
-  }
-
-  private addressesChanged(): void {
-    const addresses = this.connectors.addresses();
-    this.routing.setLocal(addresses);
-    for (const conn of this.linkCosts.keys()) {
-      conn.mux.sendControl({ type: 'addresses', addresses });
-    }
   }
 
   // ---- admin API ----
@@ -203,7 +309,7 @@ export class Router implements AdminApi {
       links: this.links.list(),
       listeners: this.listeners.list(),
       connectors: this.connectors.list(),
-      addresses: this.routing.addresses(),
+      addresses: this.routes.addresses(),
       streams: { ...this.streams },
       buffered: { current: this.meter.current, peak: this.meter.peak },
     };
@@ -258,32 +364,7 @@ export class Router implements AdminApi {
   }
 
   async networkStatus(): Promise<NetworkStatus> {
-    const { site } = this.opts;
-    const addresses = this.routing.addresses();
-    const servedBy = (name: string) =>
-      addresses.filter((a) => a.sites.includes(name)).map((a) => a.address);
-    const sites = [
-      { id: site.id, name: site.name, reachable: true, addresses: servedBy(site.name) },
-    ];
-    const links = [];
-    for (const [conn, cost] of this.linkCosts) {
-      const peer = conn.peer!;
-      if (!sites.some((s) => s.id === peer.siteId)) {
-        sites.push({
-          id: peer.siteId,
-          name: peer.siteName,
-          reachable: true,
-          addresses: servedBy(peer.siteName),
-        });
-      }
-      links.push({
-        from: site.name,
-        to: peer.siteName,
-        cost,
-        ...(conn.rttMs === undefined ? {} : { rttMs: conn.rttMs }),
-      });
-    }
-    return { sites, links, addresses };
+    return this.routes.network();
   }
 
   async debugDump(): Promise<string> {
@@ -297,6 +378,13 @@ export class Router implements AdminApi {
     return `${JSON.stringify(dump, null, 2)}\n`;
   }
 }
+
+/** Transit hops a stream may take before it is refused: a guard against loops during churn. */
+const MAX_HOPS = 32;
+/** Sites tried for one client connection before it is closed. */
+const MAX_ATTEMPTS = 8;
+/** An unreachable site is shown in network status for this long, then forgotten. */
+const FORGET_AFTER_MS = 10 * 60_000;
 
 async function requireSecret(store: StateStore, name: string): Promise<string> {
   const pem = await store.getSecret(name);

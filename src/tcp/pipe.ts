@@ -34,6 +34,11 @@ export class StreamPipe implements StreamHandler {
 
   /** Set right after construction: the pipe is the stream's handler, so it exists first. */
   stream!: MuxStream;
+  /**
+   * Called when the stream is reset before it opened (refused, no route, link lost): may
+   * return a stream opened elsewhere for the same client, which then takes this one's place.
+   */
+  retry: ((code: number, reason: string) => MuxStream | undefined) | undefined;
 
   constructor(
     private readonly logger: Logger,
@@ -98,6 +103,13 @@ export class StreamPipe implements StreamHandler {
   onReset(code: number, reason: string): void {
     if (this.state === PipeState.Done) return;
     const wasPending = this.state === PipeState.Pending;
+    if (wasPending) {
+      const next = this.retry?.(code, reason);
+      if (next !== undefined) {
+        this.stream = next;
+        return;
+      }
+    }
     this.finish();
     const socket = this.socket;
     this.logger.debug({ stream: this.stream.id, code, reason }, 'stream reset by peer');

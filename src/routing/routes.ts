@@ -1,0 +1,206 @@
+import type { AddressInfo, NetworkStatus } from '../admin/api.js';
+import type { SiteAdvert } from './advert.js';
+import { Topology } from './topology.js';
+
+/** A live connection to a neighbouring site, as routing sees it. */
+export interface Peer {
+  readonly peerSiteId: string;
+  /** Streams open on this connection now: balances between parallel links to one site. */
+  readonly outstanding: number;
+  readonly rttMs: number | undefined;
+}
+
+/** Where a new stream for an address goes. */
+export type Route<P extends Peer> =
+  | { kind: 'local' }
+  | { kind: 'remote'; siteId: string; siteName: string; cost: number; via: P };
+
+/** What `routes changed` logs: the reachable sites and who serves each address. */
+export interface RouteSummary {
+  reachable: string[];
+  addresses: Record<string, string[]>;
+}
+
+interface Load {
+  outstanding: number;
+  total: number;
+}
+
+/**
+ * This site's view of the service network: its neighbours, its own advert, the link-state
+ * database, and the choice of where a stream goes. Pure bookkeeping: the router sends the
+ * adverts this returns and opens the streams.
+ */
+export class Routes<P extends Peer> {
+  readonly topology: Topology;
+  private readonly neighbours = new Map<P, number>();
+  private localAddresses: string[] = [];
+  private seq = Date.now();
+  /** Streams this site sent to each destination site: the balance between equal costs. */
+  private readonly load = new Map<string, Load>();
+
+  constructor(private readonly self: { id: string; name: string }) {
+    this.topology = new Topology(self.id);
+    this.originate();
+  }
+
+  /** This site's current advert. */
+  own(): SiteAdvert {
+    return this.topology.get(this.self.id)!;
+  }
+
+  addNeighbour(peer: P, cost: number): SiteAdvert {
+    this.neighbours.set(peer, cost);
+    return this.originate();
+  }
+
+  /** Returns the new advert, or undefined if the peer was not a neighbour. */
+  removeNeighbour(peer: P): SiteAdvert | undefined {
+    return this.neighbours.delete(peer) ? this.originate() : undefined;
+  }
+
+  setLocal(addresses: string[]): SiteAdvert {
+    this.localAddresses = [...addresses].sort();
+    return this.originate();
+  }
+
+  /**
+   * Takes an advert from a peer. `forward`: it was news, pass it on to the other
+   * neighbours. `flood`: someone holds an advert of ours at least as new as our own (we
+   * restarted faster than the clock moved), so ours is re-issued above it.
+   */
+  receive(advert: SiteAdvert): { forward: boolean; flood?: SiteAdvert } {
+    if (advert.siteId === this.self.id) {
+      if (advert.seq < this.seq) return { forward: false };
+      this.seq = advert.seq;
+      return { forward: false, flood: this.originate() };
+    }
+    return { forward: this.topology.accept(advert) };
+  }
+
+  choose(address: string, exclude?: ReadonlySet<string>): Route<P> | undefined {
+    const paths = this.topology.paths();
+    let best: SiteAdvert | undefined;
+    let bestCost = Number.POSITIVE_INFINITY;
+    for (const advert of this.topology.all()) {
+      if (exclude?.has(advert.siteId) || !advert.addresses.includes(address)) continue;
+      const path = paths.get(advert.siteId);
+      if (path === undefined) continue;
+      if (
+        path.cost < bestCost ||
+        (path.cost === bestCost && this.lighter(advert.siteId, best!.siteId))
+      ) {
+        best = advert;
+        bestCost = path.cost;
+      }
+    }
+    if (best === undefined) return undefined;
+    if (best.siteId === this.self.id) return { kind: 'local' };
+    const via = this.nextHop(best.siteId);
+    if (via === undefined) return undefined;
+    return { kind: 'remote', siteId: best.siteId, siteName: best.siteName, cost: bestCost, via };
+  }
+
+  /** The connection a stream for `siteId` leaves through, or undefined if unreachable. */
+  nextHop(siteId: string): P | undefined {
+    const path = this.topology.paths().get(siteId);
+    if (path === undefined || siteId === this.self.id) return undefined;
+    let best: P | undefined;
+    let bestCost = Number.POSITIVE_INFINITY;
+    for (const [peer, cost] of this.neighbours) {
+      if (peer.peerSiteId !== path.nextHop) continue;
+      if (cost < bestCost || (cost === bestCost && peer.outstanding < best!.outstanding)) {
+        best = peer;
+        bestCost = cost;
+      }
+    }
+    return best;
+  }
+
+  /** Counts a stream sent to `siteId`; call the result when it ends. */
+  track(siteId: string): () => void {
+    const load = this.load.get(siteId) ?? { outstanding: 0, total: 0 };
+    this.load.set(siteId, load);
+    load.outstanding++;
+    load.total++;
+    return () => {
+      load.outstanding--;
+    };
+  }
+
+  /** Reachable sites serving each address, sorted. */
+  addresses(): AddressInfo[] {
+    return Object.entries(this.summary().addresses).map(([address, sites]) => ({ address, sites }));
+  }
+
+  summary(): RouteSummary {
+    const paths = this.topology.paths();
+    const reachable: string[] = [];
+    const addresses: Record<string, string[]> = {};
+    for (const advert of this.topology.all()) {
+      if (!paths.has(advert.siteId)) continue;
+      reachable.push(advert.siteName);
+      for (const address of advert.addresses) (addresses[address] ??= []).push(advert.siteName);
+    }
+    const sorted: Record<string, string[]> = {};
+    for (const key of Object.keys(addresses).sort()) sorted[key] = addresses[key]!.sort();
+    return { reachable: reachable.sort(), addresses: sorted };
+  }
+
+  /** Every site and link known, reachable or not; RTTs for this site's own links. */
+  network(): NetworkStatus {
+    const paths = this.topology.paths();
+    const adverts = this.topology.all().sort((a, b) => a.siteName.localeCompare(b.siteName));
+    const nameOf = (id: string) => this.topology.get(id)?.siteName ?? id;
+    const rtt = new Map<string, number>();
+    for (const peer of this.neighbours.keys()) {
+      if (peer.rttMs !== undefined) rtt.set(peer.peerSiteId, peer.rttMs);
+    }
+    return {
+      sites: adverts.map((a) => ({
+        id: a.siteId,
+        name: a.siteName,
+        reachable: paths.has(a.siteId),
+        addresses: [...a.addresses],
+      })),
+      links: adverts.flatMap((a) =>
+        Object.entries(a.links).map(([peerId, cost]) => {
+          const ms = a.siteId === this.self.id ? rtt.get(peerId) : undefined;
+          return {
+            from: a.siteName,
+            to: nameOf(peerId),
+            cost,
+            ...(ms === undefined ? {} : { rttMs: ms }),
+          };
+        }),
+      ),
+      addresses: this.addresses(),
+    };
+  }
+
+  /** Fewer open streams wins; then fewer streams ever, which turns ties into round-robin. */
+  private lighter(a: string, b: string): boolean {
+    const la = this.load.get(a) ?? { outstanding: 0, total: 0 };
+    const lb = this.load.get(b) ?? { outstanding: 0, total: 0 };
+    return (
+      la.outstanding < lb.outstanding || (la.outstanding === lb.outstanding && la.total < lb.total)
+    );
+  }
+
+  private originate(): SiteAdvert {
+    const links: Record<string, number> = {};
+    for (const [peer, cost] of this.neighbours) {
+      const known = links[peer.peerSiteId];
+      if (known === undefined || cost < known) links[peer.peerSiteId] = cost;
+    }
+    const advert: SiteAdvert = {
+      siteId: this.self.id,
+      siteName: this.self.name,
+      seq: ++this.seq,
+      links,
+      addresses: this.localAddresses,
+    };
+    this.topology.accept(advert);
+    return advert;
+  }
+}
