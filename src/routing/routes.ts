@@ -140,7 +140,11 @@ export class Routes<P extends Peer> {
     for (const advert of this.topology.all()) {
       if (!paths.has(advert.siteId)) continue;
       reachable.push(advert.siteName);
-      for (const address of advert.addresses) (addresses[address] ??= []).push(advert.siteName);
+      for (const address of advert.addresses) {
+        const sites = addresses[address] ?? [];
+        sites.push(advert.siteName);
+        addresses[address] = sites;
+      }
     }
     const sorted: Record<string, string[]> = {};
     for (const key of Object.keys(addresses).sort()) sorted[key] = addresses[key]!.sort();

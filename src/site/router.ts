@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import type {
   AdminApi,
   ConnectorInfo,
@@ -9,20 +8,11 @@ import type {
   SiteStatus,
 } from '../admin/api.js';
 import type { Settings } from '../config/settings.js';
-import { describe, ErrorCode, SkiffError } from '../errors.js';
-import type { LinkConnection } from '../link/connection.js';
+import { ErrorCode, SkiffError } from '../errors.js';
 import { LinkServer } from '../link/server.js';
 import type { Logger } from '../log.js';
 import { BufferMeter } from '../mux/meter.js';
-import type { MuxStream } from '../mux/stream.js';
-import { type OpenRequest, ResetCode } from '../protocol/frame.js';
-import { isSiteAdvert, type SiteAdvert } from '../routing/advert.js';
-import { StreamRelay } from '../routing/relay.js';
-import { type Route, type RouteSummary, Routes } from '../routing/routes.js';
 import type { StateStore } from '../state/store.js';
-import { dialTarget, splice } from '../tcp/dial.js';
-import { closeCleanly } from '../tcp/listen.js';
-import { PipeState, StreamPipe } from '../tcp/pipe.js';
 import { TokenIssuer } from '../token/issuer.js';
 import { createRedeemHandler } from '../token/redeem-handler.js';
 import { VERSION } from '../version.js';
@@ -30,7 +20,9 @@ import { Connectors } from './connectors.js';
 import { linkUrl, siteInfo } from './create.js';
 import { Links } from './links.js';
 import { Listeners } from './listeners.js';
+import { ServiceNetwork } from './network.js';
 import { CA_SECRET, type GrantRecord, SERVER_SECRET, type SiteRecord } from './records.js';
+import { Streams } from './streams.js';
 
 export interface RouterOptions {
   site: SiteRecord;
@@ -46,41 +38,38 @@ export interface RouterOptions {
  */
 export class Router implements AdminApi {
   readonly meter = new BufferMeter();
-  private readonly routes: Routes<LinkConnection>;
-  /** Connections that are up: where adverts are flooded. */
-  private readonly neighbours = new Set<LinkConnection>();
-  private lastSummary = '';
-  private forgetTimer: NodeJS.Timeout | undefined;
+  private readonly network: ServiceNetwork;
+  private readonly streams: Streams;
   private readonly connectors: Connectors;
   private readonly listeners: Listeners;
   private readonly links: Links;
   private issuer: TokenIssuer | undefined;
   private linkServer: LinkServer<GrantRecord> | undefined;
   private readonly startedAt = Date.now();
-  private readonly streams = { active: 0, total: 0 };
 
   constructor(private readonly opts: RouterOptions) {
     const { site, store, settings, logger } = opts;
-    this.routes = new Routes({ id: site.id, name: site.name });
-    this.connectors = new Connectors(store, () => this.addressesChanged());
+    this.network = new ServiceNetwork(site, logger, (stream, open, from) =>
+      this.streams.serveStream(stream, open, from),
+    );
+    this.connectors = new Connectors(store, () =>
+      this.network.setLocal(this.connectors.addresses()),
+    );
+    this.streams = new Streams(site, settings, this.connectors, this.network, logger);
     this.listeners = new Listeners(store, logger, (address, socket) =>
-      this.connectClient(address, socket),
+      this.streams.connectClient(address, socket),
     );
     this.links = new Links(site, store, settings, this.meter, logger, {
-      up: (conn, cost) => this.neighbourUp(conn, cost),
-      down: (conn) => this.neighbourDown(conn),
-      control: (conn, msg) => this.control(conn, msg),
+      up: (conn, cost) => this.network.neighbourUp(conn, cost),
+      down: (conn) => this.network.neighbourDown(conn),
+      control: (conn, msg) => this.network.control(conn, msg),
     });
   }
 
   async start(): Promise<void> {
     const { site, store, settings, logger } = this.opts;
     await this.connectors.load();
-    this.routes.setLocal(this.connectors.addresses());
-    this.logRoutes();
-    this.forgetTimer = setInterval(() => {
-      if (this.routes.topology.forget(Date.now(), FORGET_AFTER_MS)) this.logRoutes();
-    }, 60_000).unref();
+    this.network.setLocal(this.connectors.addresses());
     await this.links.restore();
     if (site.linkAccess) {
       const caKey = await requireSecret(store, CA_SECRET);
@@ -112,190 +101,10 @@ export class Router implements AdminApi {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.forgetTimer);
+    this.network.stop();
     this.links.close();
     await this.listeners.close();
     await this.linkServer?.close();
-  }
-
-  // ---- the service network ----
-
-  private neighbourUp(conn: LinkConnection, cost: number): void {
-    conn.mux.onStream = (stream, open) => this.serveStream(stream, open, conn);
-    const own = this.routes.addNeighbour(conn, cost);
-    this.neighbours.add(conn);
-    conn.mux.sendControl({ type: 'adverts', adverts: this.routes.topology.all() });
-    this.flood([own], conn);
-    this.logRoutes();
-  }
-
-  private neighbourDown(conn: LinkConnection): void {
-    if (!this.neighbours.delete(conn)) return;
-    const own = this.routes.removeNeighbour(conn);
-    if (own) this.flood([own]);
-    this.logRoutes();
-  }
-
-  private control(from: LinkConnection, msg: Record<string, unknown>): void {
-    if (msg.type !== 'adverts' || !Array.isArray(msg.adverts)) return;
-    const news: SiteAdvert[] = [];
-    for (const advert of msg.adverts) {
-      if (!isSiteAdvert(advert)) continue;
-      const { forward, flood } = this.routes.receive(advert);
-      if (forward) news.push(advert);
-      if (flood) this.flood([flood]);
-    }
-    if (news.length === 0) return;
-    this.flood(news, from);
-    this.logRoutes();
-  }
-
-  /** Sends adverts to every neighbour but the one they came from. */
-  private flood(adverts: SiteAdvert[], except?: LinkConnection): void {
-    for (const conn of this.neighbours) {
-      if (conn !== except) conn.mux.sendControl({ type: 'adverts', adverts });
-    }
-  }
-
-  private addressesChanged(): void {
-    this.flood([this.routes.setLocal(this.connectors.addresses())]);
-    this.logRoutes();
-  }
-
-  /** Logs the reachable sites and address map whenever they change: what tests and operators watch. */
-  private logRoutes(): void {
-    const summary: RouteSummary = this.routes.summary();
-    const text = JSON.stringify(summary);
-    if (text === this.lastSummary) return;
-    this.lastSummary = text;
-    this.opts.logger.info(summary, 'routes changed');
-  }
-
-  // ---- streams ----
-
-  /** A client connected to a listener: to this site's own connector if it has one, else over the network. */
-  private connectClient(address: string, socket: Socket): void {
-    const route = this.routes.choose(address);
-    if (route?.kind !== 'local') {
-      this.sendRemote(address, socket, new Set([this.opts.site.id]), route);
-      return;
-    }
-    const target = this.connectors.get(address)!;
-    const untrack = this.connectors.track(address);
-    dialTarget(target.host, target.port, this.opts.settings.connectTimeoutMs).then(
-      (upstream) => {
-        socket.once('close', untrack);
-        splice(socket, upstream);
-      },
-      (err) => {
-        untrack();
-        this.opts.logger.warn(
-          { address, err: describe(err) },
-          'local target refused; trying other sites',
-        );
-        this.sendRemote(address, socket, new Set([this.opts.site.id]));
-      },
-    );
-  }
-
-  /**
-   * Opens a stream to the best remote site serving the address. A reset before the stream
-   * opened (target refused, no route, link lost) tries the next best site, so the client
-   * only sees a failure when none is left.
-   */
-  private sendRemote(
-    address: string,
-    socket: Socket,
-    tried: Set<string>,
-    first?: Route<LinkConnection>,
-  ): void {
-    let route = first ?? this.routes.choose(address, tried);
-    if (route?.kind !== 'remote') {
-      this.opts.logger.warn({ address }, 'no connector reachable for address; closing client');
-      closeCleanly(socket);
-      return;
-    }
-    let untrack = this.routes.track(route.siteId);
-    const pipe = this.newPipe(route.siteName, () => untrack());
-    pipe.retry = (code, reason) => {
-      untrack();
-      tried.add((route as { siteId: string }).siteId);
-      const next = tried.size <= MAX_ATTEMPTS ? this.routes.choose(address, tried) : undefined;
-      this.opts.logger.debug(
-        { address, code, reason, next: next?.kind === 'remote' ? next.siteName : undefined },
-        'stream refused; retrying',
-      );
-      if (next?.kind !== 'remote') {
-        untrack = () => undefined;
-        return undefined;
-      }
-      route = next;
-      untrack = this.routes.track(next.siteId);
-      return next.via.mux.openStream({ address, dest: next.siteId, hops: 0 }, pipe);
-    };
-    pipe.stream = route.via.mux.openStream({ address, dest: route.siteId, hops: 0 }, pipe);
-    pipe.attach(socket);
-  }
-
-  /** A stream arrived over a link: for this site's connector, or to be relayed towards its destination. */
-  private serveStream(stream: MuxStream, open: OpenRequest, from: LinkConnection): void {
-    const dest = typeof open.dest === 'string' ? open.dest : this.opts.site.id;
-    if (dest !== this.opts.site.id) {
-      this.relay(stream, open, dest, from);
-      return;
-    }
-    const address = open.address;
-    const target = this.connectors.get(address);
-    if (target === undefined) {
-      stream.reset(
-        ResetCode.NO_ROUTE,
-        `site ${this.opts.site.name} has no connector for "${address}"`,
-      );
-      return;
-    }
-    const untrack = this.connectors.track(address);
-    const pipe = this.newPipe(address, untrack);
-    pipe.stream = stream;
-    stream.setHandler(pipe);
-    dialTarget(target.host, target.port, this.opts.settings.connectTimeoutMs).then(
-      (socket) => {
-        pipe.attach(socket);
-        if (pipe.state !== PipeState.Pending) return;
-        stream.accept();
-        pipe.start();
-      },
-      (err) =>
-        pipe.abort(`target ${target.host}:${target.port}: ${describe(err)}`, ResetCode.REFUSED),
-    );
-  }
-
-  /** The transit hop of a multi-hop stream: open the next hop and join the two. */
-  private relay(stream: MuxStream, open: OpenRequest, dest: string, from: LinkConnection): void {
-    const hops = (typeof open.hops === 'number' ? open.hops : 0) + 1;
-    const via = this.routes.nextHop(dest);
-    if (hops > MAX_HOPS || via === undefined || via === from) {
-      const why = hops > MAX_HOPS ? 'too many hops' : `no path from ${this.opts.site.name}`;
-      stream.reset(ResetCode.NO_ROUTE, `${why} to the site serving "${open.address}"`);
-      return;
-    }
-    this.streams.active++;
-    this.streams.total++;
-    const relay = new StreamRelay(stream, () => {
-      this.streams.active--;
-    });
-    stream.setHandler(relay.upstreamHandler);
-    relay.connect(
-      via.mux.openStream({ address: open.address, dest, hops }, relay.downstreamHandler),
-    );
-  }
-
-  private newPipe(label: string, onDone?: () => void): StreamPipe {
-    this.streams.active++;
-    this.streams.total++;
-    return new StreamPipe(this.opts.logger.child({ via: label }), () => {
-      this.streams.active--;
-      onDone?.();
-    });
   }
 
   // ---- admin API ----
@@ -309,8 +118,8 @@ export class Router implements AdminApi {
       links: this.links.list(),
       listeners: this.listeners.list(),
       connectors: this.connectors.list(),
-      addresses: this.routes.addresses(),
-      streams: { ...this.streams },
+      addresses: this.network.addresses(),
+      streams: { ...this.streams.counts },
       buffered: { current: this.meter.current, peak: this.meter.peak },
     };
   }
@@ -364,7 +173,7 @@ export class Router implements AdminApi {
   }
 
   async networkStatus(): Promise<NetworkStatus> {
-    return this.routes.network();
+    return this.network.status();
   }
 
   async debugDump(): Promise<string> {
@@ -378,13 +187,6 @@ export class Router implements AdminApi {
     return `${JSON.stringify(dump, null, 2)}\n`;
   }
 }
-
-/** Transit hops a stream may take before it is refused: a guard against loops during churn. */
-const MAX_HOPS = 32;
-/** Sites tried for one client connection before it is closed. */
-const MAX_ATTEMPTS = 8;
-/** An unreachable site is shown in network status for this long, then forgotten. */
-const FORGET_AFTER_MS = 10 * 60_000;
 
 async function requireSecret(store: StateStore, name: string): Promise<string> {
   const pem = await store.getSecret(name);

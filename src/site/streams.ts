@@ -1,0 +1,158 @@
+import type { Socket } from 'node:net';
+import type { Settings } from '../config/settings.js';
+import { describe } from '../errors.js';
+import type { LinkConnection } from '../link/connection.js';
+import type { Logger } from '../log.js';
+import type { MuxStream } from '../mux/stream.js';
+import { type OpenRequest, ResetCode } from '../protocol/frame.js';
+import { StreamRelay } from '../routing/relay.js';
+import type { Route } from '../routing/routes.js';
+import { dialTarget, splice } from '../tcp/dial.js';
+import { closeCleanly } from '../tcp/listen.js';
+import { PipeState, StreamPipe } from '../tcp/pipe.js';
+import type { Connectors } from './connectors.js';
+import type { ServiceNetwork } from './network.js';
+
+/** Transit hops a stream may take before it is refused: a guard against loops during churn. */
+const MAX_HOPS = 32;
+/** Sites tried for one client connection before it is closed. */
+const MAX_ATTEMPTS = 8;
+
+/**
+ * Where streams start, pass through and end: a client at a listener becomes a stream to
+ * the chosen site; a stream arriving over a link is dialled to the local target, or
+ * relayed one hop further towards its destination.
+ */
+export class Streams {
+  readonly counts = { active: 0, total: 0 };
+
+  constructor(
+    private readonly site: { id: string; name: string },
+    private readonly settings: Settings,
+    private readonly connectors: Connectors,
+    private readonly network: ServiceNetwork,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A client connected to a listener: to this site's own connector if it has one, else over the network. */
+  connectClient(address: string, socket: Socket): void {
+    const route = this.network.choose(address);
+    if (route?.kind !== 'local') {
+      this.sendRemote(address, socket, new Set([this.site.id]), route);
+      return;
+    }
+    const target = this.connectors.get(address)!;
+    const untrack = this.connectors.track(address);
+    dialTarget(target.host, target.port, this.settings.connectTimeoutMs).then(
+      (upstream) => {
+        socket.once('close', untrack);
+        splice(socket, upstream);
+      },
+      (err) => {
+        untrack();
+        this.logger.warn(
+          { address, err: describe(err) },
+          'local target refused; trying other sites',
+        );
+        this.sendRemote(address, socket, new Set([this.site.id]));
+      },
+    );
+  }
+
+  /**
+   * Opens a stream to the best remote site serving the address. A reset before the stream
+   * opened (target refused, no route, link lost) tries the next best site, so the client
+   * only sees a failure when none is left.
+   */
+  private sendRemote(
+    address: string,
+    socket: Socket,
+    tried: Set<string>,
+    first?: Route<LinkConnection>,
+  ): void {
+    let route = first ?? this.network.choose(address, tried);
+    if (route?.kind !== 'remote') {
+      this.logger.warn({ address }, 'no connector reachable for address; closing client');
+      closeCleanly(socket);
+      return;
+    }
+    let untrack = this.network.track(route.siteId);
+    const pipe = this.newPipe(route.siteName, () => untrack());
+    pipe.retry = (code, reason) => {
+      untrack();
+      tried.add((route as { siteId: string }).siteId);
+      const next = tried.size <= MAX_ATTEMPTS ? this.network.choose(address, tried) : undefined;
+      this.logger.debug(
+        { address, code, reason, next: next?.kind === 'remote' ? next.siteName : undefined },
+        'stream refused; retrying',
+      );
+      if (next?.kind !== 'remote') {
+        untrack = () => undefined;
+        return undefined;
+      }
+      route = next;
+      untrack = this.network.track(next.siteId);
+      return next.via.mux.openStream({ address, dest: next.siteId, hops: 0 }, pipe);
+    };
+    pipe.stream = route.via.mux.openStream({ address, dest: route.siteId, hops: 0 }, pipe);
+    pipe.attach(socket);
+  }
+
+  /** A stream arrived over a link: for this site's connector, or to be relayed towards its destination. */
+  serveStream(stream: MuxStream, open: OpenRequest, from: LinkConnection): void {
+    const dest = typeof open.dest === 'string' ? open.dest : this.site.id;
+    if (dest !== this.site.id) {
+      this.relay(stream, open, dest, from);
+      return;
+    }
+    const address = open.address;
+    const target = this.connectors.get(address);
+    if (target === undefined) {
+      stream.reset(ResetCode.NO_ROUTE, `site ${this.site.name} has no connector for "${address}"`);
+      return;
+    }
+    const untrack = this.connectors.track(address);
+    const pipe = this.newPipe(address, untrack);
+    pipe.stream = stream;
+    stream.setHandler(pipe);
+    dialTarget(target.host, target.port, this.settings.connectTimeoutMs).then(
+      (socket) => {
+        pipe.attach(socket);
+        if (pipe.state !== PipeState.Pending) return;
+        stream.accept();
+        pipe.start();
+      },
+      (err) =>
+        pipe.abort(`target ${target.host}:${target.port}: ${describe(err)}`, ResetCode.REFUSED),
+    );
+  }
+
+  /** The transit hop of a multi-hop stream: open the next hop and join the two. */
+  private relay(stream: MuxStream, open: OpenRequest, dest: string, from: LinkConnection): void {
+    const hops = (typeof open.hops === 'number' ? open.hops : 0) + 1;
+    const via = this.network.nextHop(dest);
+    if (hops > MAX_HOPS || via === undefined || via === from) {
+      const why = hops > MAX_HOPS ? 'too many hops' : `no path from ${this.site.name}`;
+      stream.reset(ResetCode.NO_ROUTE, `${why} to the site serving "${open.address}"`);
+      return;
+    }
+    this.counts.active++;
+    this.counts.total++;
+    const relay = new StreamRelay(stream, () => {
+      this.counts.active--;
+    });
+    stream.setHandler(relay.upstreamHandler);
+    relay.connect(
+      via.mux.openStream({ address: open.address, dest, hops }, relay.downstreamHandler),
+    );
+  }
+
+  private newPipe(label: string, onDone?: () => void): StreamPipe {
+    this.counts.active++;
+    this.counts.total++;
+    return new StreamPipe(this.logger.child({ via: label }), () => {
+      this.counts.active--;
+      onDone?.();
+    });
+  }
+}
