@@ -12,7 +12,11 @@ const advert = (
   seq = 1,
 ): SiteAdvert => ({ siteId, siteName: siteId, seq, links, addresses });
 
-const peer = (peerSiteId: string, outstanding = 0) => ({ peerSiteId, outstanding, rttMs: undefined });
+const peer = (peerSiteId: string, outstanding = 0) => ({
+  peerSiteId,
+  outstanding,
+  rttMs: undefined,
+});
 
 describe('Topology', () => {
   it('finds shortest paths and their first hop over two-way links only', () => {
