@@ -45,6 +45,8 @@ export class LinkConnection {
   rttMs: number | undefined;
   /** The code of the peer's GOAWAY, if it sent one (REVOKED ends a link for good). */
   goAwayCode: number | undefined;
+  /** A new round-trip time was measured. */
+  onRtt: (() => void) | undefined;
   /** Link-level messages after HELLO (routing updates, revocation), for the site to act on. */
   onControl: ((msg: Record<string, unknown>) => void) | undefined;
   private downReason: string | undefined;
@@ -65,6 +67,7 @@ export class LinkConnection {
     this.mux.onFatal = (err) => this.close(`protocol error: ${describe(err)}`);
     this.mux.onRtt = (ms) => {
       this.rttMs = ms;
+      this.onRtt?.();
     };
     this.mux.onGoAway = (code, reason) => {
       this.goAwayCode = code;

@@ -12,6 +12,8 @@ export interface SiteAdvert {
   links: Record<string, number>;
   /** Addresses this site has connectors for. */
   addresses: string[];
+  /** Neighbour site id -> last measured round-trip time in ms (refreshed when it moves a lot). */
+  rtt?: Record<string, number>;
 }
 
 const MAX_ADDRESSES = 10_000;
@@ -26,6 +28,7 @@ export function isSiteAdvert(value: unknown): value is SiteAdvert {
   for (const cost of Object.values(a.links as Record<string, unknown>)) {
     if (typeof cost !== 'number' || !(cost >= 0)) return false;
   }
+  if (a.rtt !== undefined && (typeof a.rtt !== 'object' || a.rtt === null)) return false;
   return (
     Array.isArray(a.addresses) &&
     a.addresses.length <= MAX_ADDRESSES &&

@@ -1,14 +1,18 @@
 import type { MuxStream, StreamHandler } from '../mux/stream.js';
 
 /**
- * One direction of a relay: bytes received on `from` are written to `to`. Credit is given
- * back to `from`'s sender only once `to` accepted the bytes within its own credit, so a
- * slow reader downstream stops the sender upstream, hop by hop, and the relay holds at
- * most one window per direction beyond what `to` has credit for.
+ * One direction of a relay: bytes received on `from` are written to `to`. Credit goes
+ * back to `from`'s sender only for bytes `to` took within its own credit, so a slow
+ * reader downstream stops the sender upstream, hop by hop. Bytes that arrive while `to`
+ * is blocked wait here (at most one window: the upstream sender has no more credit) and
+ * are written once it drains, so `to`'s queue holds at most one chunk beyond its credit.
  */
 class Direction {
-  /** Bytes written to `to` beyond its credit: credited upstream when `to` drains. */
+  private readonly pending: Buffer[] = [];
+  /** Bytes of the chunk `to` queued beyond its credit: credited upstream on drain. */
   private owed = 0;
+  private blocked = false;
+  private ended = false;
 
   constructor(
     private readonly from: () => MuxStream,
@@ -16,14 +20,32 @@ class Direction {
   ) {}
 
   data(chunk: Buffer): void {
-    if (this.to().write(chunk) && this.owed === 0) this.from().consumed(chunk.length);
-    else this.owed += chunk.length;
+    if (this.blocked) this.pending.push(chunk);
+    else this.write(chunk);
+  }
+
+  end(): void {
+    this.ended = true;
+    if (!this.blocked) this.to().end();
   }
 
   drain(): void {
-    const n = this.owed;
+    if (!this.blocked) return;
+    this.blocked = false;
+    const owed = this.owed;
     this.owed = 0;
-    if (n > 0) this.from().consumed(n);
+    if (owed > 0) this.from().consumed(owed);
+    while (!this.blocked && this.pending.length > 0) this.write(this.pending.shift()!);
+    if (!this.blocked && this.ended) this.to().end();
+  }
+
+  private write(chunk: Buffer): void {
+    if (this.to().write(chunk)) {
+      this.from().consumed(chunk.length);
+    } else {
+      this.blocked = true;
+      this.owed = chunk.length;
+    }
   }
 }
 
@@ -37,6 +59,7 @@ export class StreamRelay {
   private down!: MuxStream;
   private readonly toDown: Direction;
   private readonly toUp: Direction;
+  private closedCount = 0;
   private done = false;
 
   readonly upstreamHandler: StreamHandler;
@@ -57,7 +80,7 @@ export class StreamRelay {
     this.upstreamHandler = {
       onOpen: () => undefined,
       onData: (chunk) => this.toDown.data(chunk),
-      onEnd: () => this.down.end(),
+      onEnd: () => this.toDown.end(),
       onReset: (code, reason) => this.finish(() => this.down.reset(code, reason)),
       onDrain: () => this.toUp.drain(),
       onClose: () => this.closed(),
@@ -65,7 +88,7 @@ export class StreamRelay {
     this.downstreamHandler = {
       onOpen: () => this.up.accept(),
       onData: (chunk) => this.toUp.data(chunk),
-      onEnd: () => this.up.end(),
+      onEnd: () => this.toUp.end(),
       onReset: (code, reason) => this.finish(() => this.up.reset(code, reason)),
       onDrain: () => this.toDown.drain(),
       onClose: () => this.closed(),
@@ -76,8 +99,6 @@ export class StreamRelay {
   connect(down: MuxStream): void {
     this.down = down;
   }
-
-  private closedCount = 0;
 
   private closed(): void {
     if (++this.closedCount === 2) this.finish(() => undefined);

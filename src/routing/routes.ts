@@ -23,7 +23,8 @@ export interface RouteSummary {
 
 interface Load {
   outstanding: number;
-  total: number;
+  /** When this site was last chosen (a counter): the least recent wins a tie. */
+  lastPick: number;
 }
 
 /**
@@ -38,6 +39,7 @@ export class Routes<P extends Peer> {
   private seq = Date.now();
   /** Streams this site sent to each destination site: the balance between equal costs. */
   private readonly load = new Map<string, Load>();
+  private picks = 0;
 
   constructor(private readonly self: { id: string; name: string }) {
     this.topology = new Topology(self.id);
@@ -61,6 +63,21 @@ export class Routes<P extends Peer> {
 
   setLocal(addresses: string[]): SiteAdvert {
     this.localAddresses = [...addresses].sort();
+    return this.originate();
+  }
+
+  /**
+   * A neighbour's RTT was measured. Returns a fresh advert when the one the network holds
+   * has no RTT for that link yet or it moved by more than a quarter (and 1 ms): RTTs ride
+   * on adverts without flooding the network on every ping.
+   */
+  rttChanged(peer: P): SiteAdvert | undefined {
+    const ms = peer.rttMs;
+    if (ms === undefined || !this.neighbours.has(peer)) return undefined;
+    const advertised = this.own().rtt?.[peer.peerSiteId];
+    if (advertised !== undefined && Math.abs(ms - advertised) <= Math.max(1, advertised / 4)) {
+      return undefined;
+    }
     return this.originate();
   }
 
@@ -119,10 +136,10 @@ export class Routes<P extends Peer> {
 
   /** Counts a stream sent to `siteId`; call the result when it ends. */
   track(siteId: string): () => void {
-    const load = this.load.get(siteId) ?? { outstanding: 0, total: 0 };
+    const load = this.load.get(siteId) ?? { outstanding: 0, lastPick: 0 };
     this.load.set(siteId, load);
     load.outstanding++;
-    load.total++;
+    load.lastPick = ++this.picks;
     return () => {
       load.outstanding--;
     };
@@ -169,7 +186,7 @@ export class Routes<P extends Peer> {
       })),
       links: adverts.flatMap((a) =>
         Object.entries(a.links).map(([peerId, cost]) => {
-          const ms = a.siteId === this.self.id ? rtt.get(peerId) : undefined;
+          const ms = a.siteId === this.self.id ? rtt.get(peerId) : a.rtt?.[peerId];
           return {
             from: a.siteName,
             to: nameOf(peerId),
@@ -182,12 +199,16 @@ export class Routes<P extends Peer> {
     };
   }
 
-  /** Fewer open streams wins; then fewer streams ever, which turns ties into round-robin. */
+  /**
+   * Fewer open streams wins; then the site chosen least recently: round-robin for short
+   * connections, and a site that rejoins takes its share at once without being flooded.
+   */
   private lighter(a: string, b: string): boolean {
-    const la = this.load.get(a) ?? { outstanding: 0, total: 0 };
-    const lb = this.load.get(b) ?? { outstanding: 0, total: 0 };
+    const la = this.load.get(a) ?? { outstanding: 0, lastPick: 0 };
+    const lb = this.load.get(b) ?? { outstanding: 0, lastPick: 0 };
     return (
-      la.outstanding < lb.outstanding || (la.outstanding === lb.outstanding && la.total < lb.total)
+      la.outstanding < lb.outstanding ||
+      (la.outstanding === lb.outstanding && la.lastPick < lb.lastPick)
     );
   }
 
@@ -197,12 +218,19 @@ export class Routes<P extends Peer> {
       const known = links[peer.peerSiteId];
       if (known === undefined || cost < known) links[peer.peerSiteId] = cost;
     }
+    const rtt: Record<string, number> = {};
+    for (const peer of this.neighbours.keys()) {
+      if (peer.rttMs !== undefined && links[peer.peerSiteId] !== undefined) {
+        rtt[peer.peerSiteId] = Math.round(peer.rttMs * 10) / 10;
+      }
+    }
     const advert: SiteAdvert = {
       siteId: this.self.id,
       siteName: this.self.name,
       seq: ++this.seq,
       links,
       addresses: this.localAddresses,
+      rtt,
     };
     this.topology.accept(advert);
     return advert;

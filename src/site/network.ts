@@ -64,6 +64,10 @@ export class ServiceNetwork {
 
   neighbourUp(conn: LinkConnection, cost: number): void {
     conn.mux.onStream = (stream, open) => this.onStream(stream, open, conn);
+    conn.onRtt = () => {
+      const own = this.routes.rttChanged(conn);
+      if (own) this.flood([own]);
+    };
     const own = this.routes.addNeighbour(conn, cost);
     this.neighbours.add(conn);
     conn.mux.sendControl({ type: 'adverts', adverts: this.routes.topology.all() });

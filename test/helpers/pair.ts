@@ -95,7 +95,11 @@ export async function linkSites(
   issuer: RouterProcess,
   dialler: RouterProcess,
   workDir: string,
-  { name, tokenArgs = [] }: { name?: string; tokenArgs?: readonly string[] } = {},
+  {
+    name,
+    cost,
+    tokenArgs = [],
+  }: { name?: string; cost?: number; tokenArgs?: readonly string[] } = {},
 ): Promise<LinkInfo> {
   const token = await createToken(issuer, workDir, tokenArgs);
   const sinceIssuer = issuer.mark();
@@ -105,10 +109,12 @@ export async function linkSites(
     'create',
     token,
     ...(name === undefined ? [] : ['--name', name]),
+    ...(cost === undefined ? [] : ['--cost', String(cost)]),
   ]);
   const expectedName = name ?? issuer.name;
   assert.equal(link.name, expectedName, 'link create prints the new link');
   assert.equal(link.direction, 'out');
+  if (cost !== undefined) assert.equal(link.cost, cost, 'link create prints the cost given');
   await awaitLinkUp(issuer, dialler, expectedName, { sinceIssuer, sinceDialler });
   return link;
 }
@@ -163,6 +169,39 @@ export async function waitForAddress(
   );
 }
 
+/** `expose ADDRESS --target 127.0.0.1:targetPort` at `site`, asserting what it prints. */
+export async function expose(
+  site: RouterProcess,
+  address: string,
+  targetPort: number,
+): Promise<ConnectorInfo> {
+  const connector = await site.json<ConnectorInfo>([
+    'expose',
+    address,
+    '--target',
+    `127.0.0.1:${targetPort}`,
+  ]);
+  assert.equal(connector.address, address);
+  assert.equal(connector.port, targetPort);
+  return connector;
+}
+
+/** `listener create ADDRESS --port P` at `site` on a free port; asserts it is bound, returns P. */
+export async function listen(site: RouterProcess, address: string): Promise<number> {
+  const port = await freePort();
+  const listener = await site.json<ListenerInfo>([
+    'listener',
+    'create',
+    address,
+    '--port',
+    String(port),
+  ]);
+  assert.equal(listener.address, address);
+  assert.equal(listener.port, port);
+  assert.equal(listener.state, 'bound', `listener ${address}: ${listener.error ?? ''}`);
+  return port;
+}
+
 /**
  * `expose ADDRESS --target 127.0.0.1:targetPort` at `connectorSite`, waits until
  * `listenerSite` knows the address, then `listener create ADDRESS --port P` there.
@@ -174,27 +213,9 @@ export async function exposeAndListen(
   address: string,
   targetPort: number,
 ): Promise<number> {
-  const connector = await connectorSite.json<ConnectorInfo>([
-    'expose',
-    address,
-    '--target',
-    `127.0.0.1:${targetPort}`,
-  ]);
-  assert.equal(connector.address, address);
-  assert.equal(connector.port, targetPort);
+  await expose(connectorSite, address, targetPort);
   await waitForAddress(listenerSite, address, connectorSite.name);
-  const port = await freePort();
-  const listener = await listenerSite.json<ListenerInfo>([
-    'listener',
-    'create',
-    address,
-    '--port',
-    String(port),
-  ]);
-  assert.equal(listener.address, address);
-  assert.equal(listener.port, port);
-  assert.equal(listener.state, 'bound', `listener ${address}: ${listener.error ?? ''}`);
-  return port;
+  return listen(listenerSite, address);
 }
 
 /** The named link in `router`'s `link status`, or undefined. */

@@ -42,6 +42,8 @@ export interface RouterOptions {
   settings?: Record<string, number>;
   /** Extra environment for `site run` (e.g. SKIFF_LOG_LEVEL). */
   env?: NodeJS.ProcessEnv;
+  /** Extra arguments for `site create`, after the name and link host/port (e.g. --link-bind-port). */
+  siteArgs?: readonly string[];
 }
 
 interface Waiter {
@@ -72,6 +74,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
  */
 export class RouterProcess {
   readonly events: RouterEvent[] = [];
+  private lastStart = 0;
+  private readonly receivedAt = new WeakMap<RouterEvent, number>();
   private readonly stderrTail: string[] = [];
   private readonly waiters = new Set<Waiter>();
   private child: ChildProcessWithoutNullStreams | undefined;
@@ -82,12 +86,21 @@ export class RouterProcess {
     readonly stateDir: string,
     readonly linkPort: number,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly siteArgs: readonly string[],
   ) {}
 
-  /** Makes a temp state dir and runs `site create NAME --link-host 127.0.0.1 --link-port P` in it. */
-  static async create({ name, settings, env = {} }: RouterOptions): Promise<RouterProcess> {
+  /**
+   * Makes a temp state dir and runs `site create NAME --link-host 127.0.0.1 --link-port P
+   * [...siteArgs]` in it. P (`linkPort`) is what tokens advertise.
+   */
+  static async create({
+    name,
+    settings,
+    env = {},
+    siteArgs = [],
+  }: RouterOptions): Promise<RouterProcess> {
     const stateDir = await mkdtemp(join(tmpdir(), `skiff-it-${name}-`));
-    const router = new RouterProcess(name, stateDir, await freePort(), env);
+    const router = new RouterProcess(name, stateDir, await freePort(), env, siteArgs);
     try {
       await router.createSite();
       if (settings) await router.writeSettings(settings);
@@ -122,6 +135,11 @@ export class RouterProcess {
     return this.child?.pid;
   }
 
+  /** mark() at the latest start(): events before it were logged by an earlier process. */
+  get startMark(): number {
+    return this.lastStart;
+  }
+
   /** The index the next event will get: pass it as `since` to include events from now on. */
   mark(): number {
     return this.events.length;
@@ -136,6 +154,7 @@ export class RouterProcess {
       '127.0.0.1',
       '--link-port',
       String(this.linkPort),
+      ...this.siteArgs,
     ]);
   }
 
@@ -149,6 +168,7 @@ export class RouterProcess {
     if (this.child) throw new Error(`router ${this.name} is already running`);
     if (!existsSync(join(this.stateDir, 'site.json'))) await this.createSite();
     const since = this.mark();
+    this.lastStart = since;
     const child = spawn(process.execPath, [skiffBin, '--state-dir', this.stateDir, 'site', 'run'], {
       env: childEnv({ SKIFF_LOG_LEVEL: 'info', ...this.env }),
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -193,12 +213,20 @@ export class RouterProcess {
     if (typeof event !== 'object' || event === null) return;
     if (typeof (event as RouterEvent).msg !== 'string') return;
     this.events.push(event as RouterEvent);
+    this.receivedAt.set(event as RouterEvent, performance.now());
     for (const waiter of this.waiters) {
       if (waiter.predicate(event as RouterEvent)) {
         this.waiters.delete(waiter);
         waiter.resolve(event as RouterEvent);
       }
     }
+  }
+
+  /** When the test process read `event` (performance.now() clock), for timing what a router logs. */
+  receivedTime(event: RouterEvent): number {
+    const at = this.receivedAt.get(event);
+    if (at === undefined) throw new Error(`not an event of router ${this.name}`);
+    return at;
   }
 
   /** The last stderr lines, for failure messages. */

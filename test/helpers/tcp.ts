@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /**
  * Payloads: a 1 MiB block of random bytes made once per process, streamed from an offset
@@ -57,22 +58,38 @@ export function newProgress(): SendProgress {
   return { sent: 0, blocked: false, stalls: 0 };
 }
 
+/** Traffic shaping for sendPattern: a pause of `pauseMs` after every `every` bytes. */
+export interface Pace {
+  every: number;
+  pauseMs: number;
+}
+
 /**
  * Writes `bytes` of the payload for `seed` to `socket`, respecting backpressure (waits for
  * 'drain' whenever write() returns false), hashing what it writes, then ends the socket's
- * write side unless `end` is false. Rejects if the socket closes or errors first.
+ * write side unless `end` is false. With `pace`, pauses between bursts (a client that talks,
+ * then thinks). Rejects if the socket closes or errors first.
  */
 export async function sendPattern(
   socket: Socket,
   bytes: number,
   seed: number,
-  { end = true, progress = newProgress() }: { end?: boolean; progress?: SendProgress } = {},
+  {
+    end = true,
+    progress = newProgress(),
+    pace,
+  }: { end?: boolean; progress?: SendProgress; pace?: Pace } = {},
 ): Promise<Transfer> {
   const hash = createHash('sha256');
   let pos = 0;
+  let nextPause = pace?.every ?? Number.POSITIVE_INFINITY;
   while (pos < bytes) {
+    if (pace && pos >= nextPause) {
+      nextPause = pos + pace.every;
+      await delay(pace.pauseMs);
+    }
     if (socket.destroyed) throw new Error(`socket closed after sending ${pos} of ${bytes} bytes`);
-    const chunk = chunkAt(seed, pos, Math.min(CHUNK, bytes - pos));
+    const chunk = chunkAt(seed, pos, Math.min(CHUNK, bytes - pos, nextPause - pos));
     hash.update(chunk);
     pos += chunk.length;
     progress.sent = pos;
@@ -270,10 +287,20 @@ export async function startServer(
   };
 }
 
-/** Echo server that also hashes what each connection sent; `received` fills as connections end. */
-export async function startEchoServer(): Promise<TcpServer & { received: Transfer[] }> {
+export type EchoServer = TcpServer & { received: Transfer[] };
+
+/**
+ * Echo server that also hashes what each connection sent; `received` fills as connections end.
+ * With `greeting`, writes `${greeting}\n` first on every connection (to tell servers apart).
+ */
+export async function startEchoServer({
+  greeting,
+}: {
+  greeting?: string;
+} = {}): Promise<EchoServer> {
   const received: Transfer[] = [];
   const server = await startServer((socket) => {
+    if (greeting !== undefined) socket.write(`${greeting}\n`);
     const hash = createHash('sha256');
     let bytes = 0;
     let waiting = false;
@@ -307,11 +334,13 @@ export interface Session {
  * For every connection: hashes everything received, and at the same time sends
  * `replyBytes` of the payload for `replySeed` then ends its write side (allowHalfOpen).
  */
+export type SinkSourceServer = TcpServer & { sessions: Session[] };
+
 export async function startSinkSourceServer(
   replyBytes: number,
   replySeed: number,
   progress?: SendProgress,
-): Promise<TcpServer & { sessions: Session[] }> {
+): Promise<SinkSourceServer> {
   const sessions: Session[] = [];
   const server = await startServer((socket) => {
     const received = receiveAll(socket);

@@ -18,6 +18,7 @@ import {
   type TcpServer,
   type Transfer,
 } from '../helpers/tcp.js';
+import { exchange } from '../helpers/traffic.js';
 
 const BULK = 256 * MiB;
 const STREAMS = 200;
@@ -25,19 +26,6 @@ const PER_STREAM = 256 * KiB;
 
 function mibPerSecond(bytes: number, ms: number): string {
   return (bytes / MiB / (ms / 1000)).toFixed(1);
-}
-
-/** Sends BULK bytes to `port` while receiving the server's BULK bytes; returns both digests and the time. */
-async function bidirectional(
-  port: number,
-  server: Awaited<ReturnType<typeof startSinkSourceServer>>,
-) {
-  const started = performance.now();
-  const socket = await connect(port);
-  const [sent, received] = await Promise.all([sendPattern(socket, BULK, 1), receiveAll(socket)]);
-  const session = server.sessions.at(-1)!;
-  const [serverReceived, serverSent] = await Promise.all([session.received, session.sent]);
-  return { ms: performance.now() - started, sent, received, serverReceived, serverSent };
 }
 
 describe('bulk transfer through two routers', { timeout: 300_000 }, () => {
@@ -67,7 +55,7 @@ describe('bulk transfer through two routers', { timeout: 300_000 }, () => {
     servers.push(target);
     const port = await exposeAndListen(b, a, 'bulk', target.port);
 
-    const viaRouters = await bidirectional(port, target);
+    const viaRouters = await exchange(port, target, BULK, 1);
     assert.equal(target.sessions.length, 1, 'one stream, one target connection');
     assert.deepEqual(
       viaRouters.serverReceived,
@@ -83,7 +71,7 @@ describe('bulk transfer through two routers', { timeout: 300_000 }, () => {
     assert.equal(viaRouters.received.bytes, BULK);
 
     // The same transfer straight to the target over loopback, same run, for the ratio.
-    const direct = await bidirectional(target.port, target);
+    const direct = await exchange(target.port, target, BULK, 1);
     assert.deepEqual(direct.serverReceived, direct.sent);
     assert.deepEqual(direct.received, direct.serverSent);
 
