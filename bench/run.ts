@@ -1,103 +1,155 @@
 /**
- * `npm run bench [-- --quick]`: single-stream throughput through two real routers (a TLS
- * link exactly as in production) against direct loopback, in the same run, as medians of
- * three. Prints a table and writes bench/results/latest.json. The full suite (iperf3,
- * stunnel, RTT, connection rate, RSS) is the performance issue's work.
+ * `npm run bench [-- --quick]`: the same workloads, in the same run, through three paths
+ * on 127.0.0.1, interleaved run by run so host noise hits all of them alike:
+ * - direct: the client talks to the target;
+ * - stunnel: a stunnel4 mutual-TLS pair (the C baseline), if installed;
+ * - skiff: two real routers (`skiff site run`) with a TLS link exactly as in production.
+ * Workloads: iperf3 throughput with 1/8/64 streams, sockperf 64-byte ping-pong RTT,
+ * connections per second (connect + 1-byte echo + close, 50 at once), the tunnel's CPU
+ * seconds per GiB and RSS after the throughput runs. Prints a table with ratios to both
+ * baselines and writes bench/results/latest.json. Full: medians of 3; --quick: one run.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { exposeAndListen, twoLinkedSites } from '../test/helpers/pair.js';
+import { freePort } from '../test/helpers/ports.js';
+import { connectionRate, startEchoServer } from './conn-rate.js';
+import { iperfClient, startIperfServer } from './iperf.js';
+import { rssMiB, totalCpuSeconds } from './proc.js';
+import { startRouterPair } from './router-pair.js';
+import { sockperfPingPong, startSockperfServer } from './rtt.js';
+import { startStunnelPair } from './stunnel.js';
+import { formatTable, type PathSamples, rows } from './table.js';
+import { ensureTools } from './tools.js';
 
 const quick = process.argv.includes('--quick');
-const bytes = (quick ? 256 : 1024) * 1024 * 1024;
-const runs = 3;
-const block = Buffer.alloc(1024 * 1024, 0x5a);
+const runs = quick ? 1 : 3;
+const seconds = quick ? 2 : 5;
+const rttSeconds = quick ? 2 : 4;
+const connSeconds = quick ? 1 : 2;
+const STREAMS = [1, 8, 64];
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-/** A server that swallows each connection and reports when it has seen the end. */
-function startSink(): Promise<{ server: Server; port: number; done: () => Promise<number> }> {
-  let waiter: ((n: number) => void) | undefined;
-  const server = createServer({ allowHalfOpen: true }, (socket) => {
-    let n = 0;
-    socket.on('data', (c: Buffer) => {
-      n += c.length;
-    });
-    socket.on('end', () => {
-      socket.end();
-      waiter?.(n);
-    });
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      resolve({ server, port, done: () => new Promise((r) => (waiter = r)) });
-    });
-  });
+interface Path {
+  name: string;
+  /** The port a client uses to reach the given target port through this path. */
+  portFor(target: number): number;
+  /** The tunnel's processes, for CPU and RSS (none for direct). */
+  pids(): number[];
 }
-
-/** Sends `bytes` to port as fast as backpressure allows; returns Gbit/s at the receiver. */
-async function push(port: number, received: () => Promise<number>): Promise<number> {
-  const got = received();
-  const start = process.hrtime.bigint();
-  await new Promise<void>((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-    socket.setNoDelay(true);
-    socket.once('error', reject);
-    let sent = 0;
-    const pump = () => {
-      while (sent < bytes) {
-        sent += block.length;
-        if (!socket.write(block)) return void socket.once('drain', pump);
-      }
-      socket.end();
-    };
-    socket.once('connect', pump);
-    socket.on('data', () => undefined);
-    socket.once('close', () => resolve());
-  });
-  const n = await got;
-  if (n !== bytes) throw new Error(`sink got ${n} of ${bytes} bytes`);
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return (bytes * 8) / seconds / 1e9;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  const sink = await startSink();
-  const sites = await twoLinkedSites({ settings: {} });
+  const started = Date.now();
+  const tools = ensureTools(say);
+  if (!tools.has('iperf3')) throw new Error('iperf3 is required for the throughput workloads');
+  const cleanup: (() => unknown)[] = [];
   try {
-    const listenerPort = await exposeAndListen(sites.b, sites.a, 'sink', sink.port);
-    const direct: number[] = [];
-    const routed: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      direct.push(await push(sink.port, sink.done));
-      routed.push(await push(listenerPort, sink.done));
+    const iperf = await startIperfServer(await freePort());
+    cleanup.push(() => iperf.stop());
+    const sockperf = tools.has('sockperf')
+      ? await startSockperfServer(await freePort())
+      : undefined;
+    if (sockperf) cleanup.push(() => sockperf.stop());
+    const echo = await startEchoServer();
+    cleanup.push(() => echo.server.close());
+    const targets = [iperf.port, echo.port, ...(sockperf ? [sockperf.port] : [])];
+
+    const paths: Path[] = [{ name: 'direct', portFor: (t) => t, pids: () => [] }];
+    if (tools.has('stunnel4')) {
+      const stunnel = await startStunnelPair(targets);
+      cleanup.push(() => stunnel.stop());
+      paths.push({ name: 'stunnel', portFor: stunnel.portFor, pids: stunnel.pids });
     }
+    const pair = await startRouterPair();
+    cleanup.push(() => pair.dispose());
+    const skiffPorts = new Map<number, number>();
+    for (const target of targets) skiffPorts.set(target, await pair.expose(`t${target}`, target));
+    paths.push({ name: 'skiff', portFor: (t) => skiffPorts.get(t)!, pids: pair.pids });
+
+    const samples: Record<string, PathSamples> = {};
+    const cpu: Record<string, { seconds: number; gib: number }> = {};
+    for (const p of paths) {
+      samples[p.name] = {
+        throughputGbps: Object.fromEntries(STREAMS.map((n) => [n, [] as number[]])),
+        rttP50: [],
+        rttP99: [],
+        rttP999: [],
+        connPerSecond: [],
+      };
+      cpu[p.name] = { seconds: 0, gib: 0 };
+    }
+
+    for (let run = 0; run < runs; run++) {
+      say(`run ${run + 1} of ${runs}...`);
+      for (const n of STREAMS) {
+        for (const p of paths) {
+          const pids = p.pids();
+          const before = totalCpuSeconds(pids);
+          const gbps = await iperfClient(p.portFor(iperf.port), n, seconds).catch((err) => {
+            throw new Error(`${p.name}: ${(err as Error).message}`);
+          });
+          cpu[p.name]!.seconds += totalCpuSeconds(pids) - before;
+          cpu[p.name]!.gib += (gbps * 1e9 * seconds) / 8 / 2 ** 30;
+          samples[p.name]!.throughputGbps[n]!.push(gbps);
+        }
+      }
+      if (sockperf) {
+        for (const p of paths) {
+          const rtt = await sockperfPingPong(p.portFor(sockperf.port), rttSeconds);
+          samples[p.name]!.rttP50.push(rtt.p50);
+          samples[p.name]!.rttP99.push(rtt.p99);
+          samples[p.name]!.rttP999.push(rtt.p999);
+        }
+      }
+      for (const p of paths) {
+        const rate = await connectionRate(p.portFor(echo.port), connSeconds);
+        if (rate.failed > 0) say(`  ${p.name}: ${rate.failed} connections failed`);
+        samples[p.name]!.connPerSecond.push(rate.perSecond);
+      }
+    }
+    for (const p of paths) {
+      if (p.pids().length === 0) continue;
+      samples[p.name]!.cpuSecondsPerGiB = cpu[p.name]!.seconds / cpu[p.name]!.gib;
+      samples[p.name]!.rssMiB = p.pids().map(rssMiB);
+    }
+
+    const names = paths.map((p) => p.name);
+    const table = rows(samples, STREAMS);
+    say('');
+    say(
+      `${quick ? 'quick: 1 run' : `medians of ${runs}`}, ${seconds} s per throughput run; ` +
+        `${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}`,
+    );
+    for (const line of formatTable(table, names, 'skiff')) say(line);
+    const rss = samples.skiff!.rssMiB ?? [];
+    say(`skiff router RSS after runs: ${rss.map((r) => r.toFixed(0)).join(' + ')} MiB`);
     const result = {
       when: new Date().toISOString(),
+      quick,
       cpu: cpus()[0]?.model ?? 'unknown',
       cores: cpus().length,
       node: process.version,
-      bytesPerRun: bytes,
       runs,
-      singleStreamGbps: { direct: median(direct), routed: median(routed) },
-      ratioRoutedToDirect: median(routed) / median(direct),
-      samples: { direct, routed },
+      secondsPerThroughputRun: seconds,
+      paths: names,
+      table: table.map((r) => ({
+        workload: r.label,
+        ...r.values,
+        ...Object.fromEntries(
+          names
+            .filter((n) => n !== 'skiff')
+            .map((b) => [`skiffTo_${b}`, r.values.skiff! / r.values[b]!]),
+        ),
+      })),
+      samples,
+      seconds: (Date.now() - started) / 1000,
     };
-    say(`single stream, ${bytes / 2 ** 20} MiB, median of ${runs} (Gbit/s)`);
-    say(`  direct loopback       ${result.singleStreamGbps.direct.toFixed(2)}`);
-    say(`  two skiff routers     ${result.singleStreamGbps.routed.toFixed(2)}`);
-    say(`  ratio routed/direct   ${result.ratioRoutedToDirect.toFixed(3)}`);
     const dir = join(import.meta.dirname, '..', '..', 'bench', 'results');
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-    say(`written to bench/results/latest.json`);
+    say(`written to bench/results/latest.json (${result.seconds.toFixed(0)} s)`);
   } finally {
-    await sites.dispose();
-    sink.server.close();
+    for (const step of cleanup.reverse()) await step();
   }
 }
 

@@ -1,6 +1,6 @@
 import { WebSocket } from 'ws';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
-import { maxWsPayload, zeroMask } from './ws-transport.js';
+import { maxWsPayload, registerLinkSocket, zeroMask } from './ws-transport.js';
 
 export interface DialOptions {
   url: string;
@@ -13,6 +13,16 @@ export interface DialOptions {
 }
 
 /**
+ * TLS settings shared by both ends of a link: TLS 1.3 only, AES-128-GCM preferred (about a
+ * third cheaper than AES-256-GCM with AES-NI and as safe for this use; the link server
+ * honours this order), the other TLS 1.3 suites still accepted.
+ */
+export const linkTlsOptions = {
+  minVersion: 'TLSv1.3',
+  ciphers: 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256',
+} as const;
+
+/**
  * Opens the wss connection of an outgoing link: TLS 1.3 with this site's client
  * certificate, the server verified against the pinned issuer CA (hostname included).
  */
@@ -22,7 +32,7 @@ export function dialLink(opts: DialOptions): Promise<WebSocket> {
       ca: opts.caPem,
       cert: opts.certPem,
       key: opts.keyPem,
-      minVersion: 'TLSv1.3',
+      ...linkTlsOptions,
       perMessageDeflate: false,
       handshakeTimeout: opts.handshakeTimeoutMs,
       maxPayload: maxWsPayload(opts.maxMessageSize),
@@ -39,6 +49,7 @@ export function dialLink(opts: DialOptions): Promise<WebSocket> {
       reject(toDialError(opts.url, err));
     };
     ws.once('error', fail);
+    ws.once('upgrade', (res) => registerLinkSocket(ws, res.socket, true));
     ws.once('unexpected-response', (_req, res) => {
       fail(new Error(`link endpoint answered HTTP ${res.statusCode} instead of upgrading`));
     });

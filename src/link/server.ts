@@ -7,7 +7,8 @@ import { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { listenOn } from '../tcp/listen.js';
 import { REDEEM_PATH } from '../token/redeem-handler.js';
-import { maxWsPayload } from './ws-transport.js';
+import { linkTlsOptions } from './client.js';
+import { maxWsPayload, registerLinkSocket } from './ws-transport.js';
 
 export const LINK_PATH = '/v1/link';
 
@@ -47,7 +48,8 @@ export class LinkServer<G> {
       ca: opts.caPem,
       requestCert: true,
       rejectUnauthorized: false,
-      minVersion: 'TLSv1.3',
+      ...linkTlsOptions,
+      honorCipherOrder: true,
       handshakeTimeout: opts.handshakeTimeoutMs,
     });
     this.wss = new WebSocketServer({
@@ -118,7 +120,10 @@ export class LinkServer<G> {
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.opts.onLink(ws, grant, remoteOf(tls)));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      registerLinkSocket(ws, socket, false);
+      this.opts.onLink(ws, grant, remoteOf(tls));
+    });
   }
 }
 

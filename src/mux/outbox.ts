@@ -33,6 +33,13 @@ export interface OutboxOptions {
  * is ONE Buffer of at most maxMessageSize (a lone control frame may exceed it) into which
  * control frames and DATA headers and payloads are copied once.
  *
+ * Message buffers: when the transport frames messages itself (`transport.headroom`), each
+ * message is built behind that many spare bytes, so the transport's header and the message
+ * leave in one write, and buffers of large messages come from a small per-link pool and go
+ * back to it when the transport's callback runs. Allocating a fresh 256 KiB buffer per
+ * message made V8 run a major GC every ~64 MiB sent (ArrayBuffer memory counts towards its
+ * limits), which cost more CPU than the encryption (docs/performance.md).
+ *
  * Two queues:
  * - control frames (everything but DATA), pre-encoded, sent in order and never held back;
  * - ready streams, served round robin one frame at a time so a bulk stream cannot starve
@@ -70,10 +77,19 @@ export class Outbox {
   private scheduled = false;
   private flushing = false;
   private closed = false;
+  /** Spare bytes in front of each built message (transport.headroom), or -1: no reuse. */
+  private readonly headroom: number;
+  /** Free message buffers of `headroom + maxMessageSize` bytes. */
+  private readonly pool: Buffer[] = [];
+  private readonly poolMax: number;
 
   constructor(opts: OutboxOptions) {
     this.opts = opts;
     this.frameSize = opts.maxFrameSize;
+    const headroom = opts.transport.headroom;
+    this.headroom = headroom === undefined ? -1 : headroom;
+    // Enough buffers for a full linkHighWater in flight, which the link may hold anyway.
+    this.poolMax = Math.ceil(opts.linkHighWater / opts.maxMessageSize) + 2;
   }
 
   /** Caps outgoing DATA frames at the peer's maxFrameSize once it is known. */
@@ -123,6 +139,7 @@ export class Outbox {
     for (const source of this.ready) source.outboxReady = 0;
     this.ready.clear();
     this.readyBytes = 0;
+    this.pool.length = 0;
   }
 
   private schedule(): void {
@@ -183,10 +200,21 @@ export class Outbox {
 
     let message: Buffer;
     let off = 0;
+    let reserved = 0;
+    let pooled = false;
     if (picks === 0 && controlEnd - controlStart === 1) {
       message = control[controlStart]!; // a lone control frame goes as it is
     } else {
-      message = Buffer.allocUnsafe(size);
+      if (this.headroom < 0) {
+        message = Buffer.allocUnsafe(size);
+      } else {
+        reserved = this.headroom;
+        pooled = this.usePool(reserved + size);
+        message = pooled
+          ? (this.pool.pop() ?? this.newPoolBuffer())
+          : Buffer.allocUnsafe(reserved + size);
+        off = reserved;
+      }
       for (let i = controlStart; i < controlEnd; i++) {
         const frame = control[i]!;
         frame.copy(message, off);
@@ -208,8 +236,31 @@ export class Outbox {
     }
 
     this.inflightBytes += size;
-    this.opts.transport.send(message, (err) => this.sent(size, dataBytes, err));
+    if (pooled) {
+      const end = off;
+      this.opts.transport.send(
+        message.subarray(0, end),
+        (err) => this.sent(size, dataBytes, err, message),
+        reserved,
+      );
+    } else {
+      this.opts.transport.send(message, (err) => this.sent(size, dataBytes, err), reserved);
+    }
     return true;
+  }
+
+  /**
+   * Whether a message of `bytes` (headroom included) is built in a pool buffer: a small one
+   * (Node's shared 8 KiB slab serves it) never is; a mid-sized one only if a pooled buffer
+   * is free, so the buffers alive stay few even when many small messages are in flight.
+   */
+  private usePool(bytes: number): boolean {
+    if (bytes <= SMALL_MESSAGE || bytes > this.headroom + this.opts.maxMessageSize) return false;
+    return this.pool.length > 0 || bytes * 4 >= this.opts.maxMessageSize;
+  }
+
+  private newPoolBuffer(): Buffer {
+    return Buffer.allocUnsafeSlow(this.headroom + this.opts.maxMessageSize);
   }
 
   private consumeControl(end: number, bytes: number): void {
@@ -226,10 +277,13 @@ export class Outbox {
     }
   }
 
-  private sent(size: number, dataBytes: number, err: Error | undefined): void {
+  private sent(size: number, dataBytes: number, err: unknown, buffer?: Buffer): void {
+    if (buffer !== undefined && this.pool.length < this.poolMax && !this.closed) {
+      this.pool.push(buffer);
+    }
     this.inflightBytes -= size;
     this.opts.meter?.sub(dataBytes);
-    if (err) this.opts.logger.debug({ err: err.message }, 'link send failed');
+    if (err) this.opts.logger.debug({ err: (err as Error).message }, 'link send failed');
     if (this.closed || this.flushing) return;
     if (this.readyBytes > 0) this.schedule();
     this.maybeUncongest();
@@ -244,3 +298,5 @@ export class Outbox {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Messages up to this size (headroom included) are allocated, not taken from the pool. */
+const SMALL_MESSAGE = 4096;

@@ -3,6 +3,18 @@
  * implements it (src/link/ws-transport.ts); tests use an in-memory pair.
  */
 export interface MessageTransport {
-  /** Sends one binary message; cb runs once the bytes are handed to the socket (or with an error). */
-  send(message: Buffer, cb: (err?: Error) => void): void;
+  /**
+   * Set by a transport that frames messages itself (the WebSocket one writes its frame
+   * header into the same buffer, so header and message leave in one socket write). The
+   * outbox then (1) leaves this many spare bytes in front of each message it builds and
+   * passes their count as `reserved`, and (2) reuses the buffer once `cb` has run: such a
+   * transport must not keep the buffer, or views of it, after calling `cb`.
+   */
+  readonly headroom?: number;
+  /**
+   * Sends one binary message: `message.subarray(reserved)`; the `reserved` bytes before it
+   * are the transport's to overwrite (0 unless `headroom` is set). cb runs once the bytes
+   * are handed to the socket (or with an error).
+   */
+  send(message: Buffer, cb: (err?: Error | null) => void, reserved?: number): void;
 }

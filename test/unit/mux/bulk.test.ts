@@ -76,49 +76,55 @@ function randomDelayConsume(stream: MuxStream, n: number): void {
   else setTimeout(() => stream.consumed(n), Math.floor(r * 4));
 }
 
-it('carries 64 MiB each way through one stream, byte-exact, with a randomly slow consumer', {
-  timeout: 120_000,
-}, async () => {
-  const { a, b, meterA, meterB } = memoryPair();
-  const size = 64 * MiB;
-  const up = randomBytes(size);
-  const down = randomBytes(size);
-  const upHash = sha256(up);
-  const downHash = sha256(down);
+for (const [mode, headroom] of [
+  ['', undefined],
+  [' (framing transport: headroom and pooled message buffers)', 14],
+] as const) {
+  it(`carries 64 MiB each way through one stream, byte-exact, with a randomly slow consumer${mode}`, {
+    timeout: 120_000,
+  }, async () => {
+    const { a, b, meterA, meterB, reuseErrors } = memoryPair({}, undefined, { headroom });
+    const size = 64 * MiB;
+    const up = randomBytes(size);
+    const down = randomBytes(size);
+    const upHash = sha256(up);
+    const downHash = sha256(down);
 
-  const client = new Transfer(up, 64 * 1024, randomDelayConsume);
-  let server: Transfer | undefined;
-  b.onStream = (stream, open) => {
-    assert.equal(open.address, 'bulk');
-    server = new Transfer(down, 16 * 1024 + 7, randomDelayConsume); // odd chunk size on purpose
-    server.stream = stream;
-    stream.setHandler(server);
-    stream.accept();
-    server.pump();
-  };
-  const started = performance.now();
-  client.stream = a.openStream({ address: 'bulk' }, client);
-  await until(() => client.closed === 1 && server?.closed === 1, 110_000, 'both ends closed');
-  const seconds = (performance.now() - started) / 1000;
+    const client = new Transfer(up, 64 * 1024, randomDelayConsume);
+    let server: Transfer | undefined;
+    b.onStream = (stream, open) => {
+      assert.equal(open.address, 'bulk');
+      server = new Transfer(down, 16 * 1024 + 7, randomDelayConsume); // odd chunk size on purpose
+      server.stream = stream;
+      stream.setHandler(server);
+      stream.accept();
+      server.pump();
+    };
+    const started = performance.now();
+    client.stream = a.openStream({ address: 'bulk' }, client);
+    await until(() => client.closed === 1 && server?.closed === 1, 110_000, 'both ends closed');
+    const seconds = (performance.now() - started) / 1000;
 
-  assert.equal(server!.received, size);
-  assert.equal(client.received, size);
-  assert.equal(server!.hash.digest('hex'), upHash);
-  assert.equal(client.hash.digest('hex'), downHash);
-  assert.equal(client.ended, 1);
-  assert.equal(server!.ended, 1);
-  assert.deepEqual(client.resets, []);
-  assert.equal(a.streamCount, 0);
-  assert.equal(b.streamCount, 0);
-  await turns();
-  assert.equal(meterA.current, 0);
-  assert.equal(meterB.current, 0);
-  const mbps = (2 * size) / MiB / seconds;
-  process.stderr.write(
-    `# in-memory mux: 2 x 64 MiB in ${seconds.toFixed(2)} s = ${mbps.toFixed(0)} MiB/s total` +
-      ` (peak buffered: a ${(meterA.peak / MiB).toFixed(1)} MiB, b ${(meterB.peak / MiB).toFixed(1)} MiB)\n`,
-  );
-});
+    assert.equal(server!.received, size);
+    assert.equal(client.received, size);
+    assert.equal(server!.hash.digest('hex'), upHash);
+    assert.equal(client.hash.digest('hex'), downHash);
+    assert.equal(client.ended, 1);
+    assert.equal(server!.ended, 1);
+    assert.deepEqual(client.resets, []);
+    assert.equal(a.streamCount, 0);
+    assert.equal(b.streamCount, 0);
+    await turns();
+    assert.equal(meterA.current, 0);
+    assert.equal(meterB.current, 0);
+    assert.deepEqual(reuseErrors, []);
+    const mbps = (2 * size) / MiB / seconds;
+    process.stderr.write(
+      `# in-memory mux: 2 x 64 MiB in ${seconds.toFixed(2)} s = ${mbps.toFixed(0)} MiB/s total` +
+        ` (peak buffered: a ${(meterA.peak / MiB).toFixed(1)} MiB, b ${(meterB.peak / MiB).toFixed(1)} MiB)\n`,
+    );
+  });
+}
 
 it('a receiver that stops consuming pauses its sender after one window, then completes when it resumes', {
   timeout: 60_000,

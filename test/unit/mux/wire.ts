@@ -19,32 +19,50 @@ export interface Pair {
 /**
  * Two muxes joined back to back: a message sent by one is delivered to the other on the
  * next turn (setImmediate), and the sender's callback runs after delivery.
+ *
+ * With `headroom`, the transports act like the WebSocket one: they declare headroom (so
+ * the outbox builds messages behind spare bytes and reuses pooled buffers after the
+ * callback), copy what they are given as a socket would, and check at callback time that
+ * the outbox did not touch the buffer while it was in flight (`reuseErrors`).
  */
 export function memoryPair(
   overrides: Partial<Settings> = {},
   overridesB?: Partial<Settings>,
-): Pair {
+  { headroom }: { headroom?: number } = {},
+): Pair & { reuseErrors: string[] } {
   const settings: Settings = { ...defaultSettings, ...overrides };
   const settingsB: Settings = { ...settings, ...overridesB };
   const meterA = new BufferMeter();
   const meterB = new BufferMeter();
   const holder: { a?: Mux; b?: Mux } = {};
-  const toB: MessageTransport = {
-    send(message, cb) {
-      setImmediate(() => {
-        holder.b!.receive(message);
-        cb();
-      });
-    },
+  const reuseErrors: string[] = [];
+  const transportTo = (peer: () => Mux): MessageTransport => {
+    if (headroom === undefined) {
+      return {
+        send(message, cb) {
+          setImmediate(() => {
+            peer().receive(message);
+            cb();
+          });
+        },
+      };
+    }
+    return {
+      headroom,
+      send(message, cb, reserved = 0) {
+        const copy = Buffer.from(message.subarray(reserved));
+        setImmediate(() => {
+          peer().receive(copy);
+          if (!message.subarray(reserved).equals(copy)) {
+            reuseErrors.push('message buffer changed while in flight');
+          }
+          cb();
+        });
+      },
+    };
   };
-  const toA: MessageTransport = {
-    send(message, cb) {
-      setImmediate(() => {
-        holder.a!.receive(message);
-        cb();
-      });
-    },
-  };
+  const toB = transportTo(() => holder.b!);
+  const toA = transportTo(() => holder.a!);
   const common = { logger: silentLogger };
   holder.a = new Mux({
     ...common,
@@ -62,7 +80,7 @@ export function memoryPair(
     meter: meterB,
     linkId: 'b',
   });
-  return { a: holder.a, b: holder.b, meterA, meterB, settings };
+  return { a: holder.a, b: holder.b, meterA, meterB, settings, reuseErrors };
 }
 
 export interface RawFrame {

@@ -1,0 +1,73 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/** An `iperf3 -s` on 127.0.0.1, the target of every throughput workload. */
+export interface IperfServer {
+  port: number;
+  stop(): void;
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port (or throws after ms). */
+export async function waitForPort(port: number, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({ port, host: '127.0.0.1' });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    await delay(50);
+  }
+}
+
+export async function startIperfServer(port: number): Promise<IperfServer> {
+  const child: ChildProcess = spawn('iperf3', ['-s', '-B', '127.0.0.1', '-p', String(port)], {
+    stdio: 'ignore',
+  });
+  await waitForPort(port);
+  return { port, stop: () => void child.kill('SIGTERM') };
+}
+
+/**
+ * Runs `iperf3 -c 127.0.0.1 -p port -P streams -t seconds -J`; returns received Gbit/s.
+ * A failed run is retried twice after a pause: iperf3's server takes a moment to accept
+ * the next test, and a shared host has its moments.
+ */
+export async function iperfClient(port: number, streams: number, seconds: number): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await iperfOnce(port, streams, seconds);
+    } catch (err) {
+      if (attempt === 3) throw err;
+      await delay(1000);
+    }
+  }
+}
+
+function iperfOnce(port: number, streams: number, seconds: number): Promise<number> {
+  const args = ['-c', '127.0.0.1', '-p', String(port), '-P', String(streams)];
+  args.push('-t', String(seconds), '-J', '--connect-timeout', '5000');
+  return new Promise((resolve, reject) => {
+    execFile('iperf3', args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
+      let report: { error?: string; end?: { sum_received?: { bits_per_second?: number } } };
+      try {
+        report = JSON.parse(stdout);
+      } catch {
+        reject(new Error(`iperf3 printed no JSON: ${err?.message ?? stdout.slice(0, 200)}`));
+        return;
+      }
+      const bps = report.end?.sum_received?.bits_per_second;
+      if (report.error || bps === undefined) {
+        reject(new Error(`iperf3 -P ${streams}: ${report.error ?? 'no sum_received'}`));
+        return;
+      }
+      resolve(bps / 1e9);
+    });
+  });
+}

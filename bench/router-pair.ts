@@ -1,0 +1,55 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exposeAndListen, linkSites, SITE_A, SITE_B } from '../test/helpers/pair.js';
+import { RouterProcess } from '../test/helpers/router.js';
+
+/** Two real routers (`skiff site run`), B linked to A over mutual-TLS wss as in production. */
+export interface RouterPair {
+  /** The connector's router: dials the target. */
+  a: RouterProcess;
+  /** The listener's router: accepts the client. */
+  b: RouterProcess;
+  /** Makes `targetPort` reachable through the pair; returns the listener port at B. */
+  expose(address: string, targetPort: number): Promise<number>;
+  pids(): number[];
+  dispose(): Promise<void>;
+}
+
+export interface RouterPairOptions {
+  /** settings.json of both routers (defaults when empty). */
+  settings?: Record<string, number>;
+  /** Extra environment of the router processes, e.g. NODE_OPTIONS for --cpu-prof. */
+  env?: NodeJS.ProcessEnv;
+  /** Log level of the routers ("warn" keeps the bench quiet and cheap). */
+  logLevel?: string;
+}
+
+export async function startRouterPair(opts: RouterPairOptions = {}): Promise<RouterPair> {
+  const env = { SKIFF_LOG_LEVEL: opts.logLevel ?? 'info', ...opts.env };
+  const workDir = await mkdtemp(join(tmpdir(), 'skiff-bench-'));
+  const routers: RouterProcess[] = [];
+  const dispose = async () => {
+    await Promise.all(routers.map((r) => r.dispose()));
+    await rm(workDir, { recursive: true, force: true });
+  };
+  try {
+    for (const name of [SITE_A, SITE_B]) {
+      const router = await RouterProcess.create({ name, settings: opts.settings ?? {}, env });
+      routers.push(router);
+      await router.start();
+    }
+    const [a, b] = routers as [RouterProcess, RouterProcess];
+    await linkSites(a, b, workDir);
+    return {
+      a,
+      b,
+      expose: (address, port) => exposeAndListen(a, b, address, port),
+      pids: () => routers.map((r) => r.pid).filter((p): p is number => p !== undefined),
+      dispose,
+    };
+  } catch (err) {
+    await dispose().catch(() => undefined);
+    throw err;
+  }
+}
