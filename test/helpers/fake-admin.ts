@@ -3,6 +3,9 @@
  * returns fixed sample results, records each call, and can be told to fail a method.
  * The router itself is tested elsewhere; here the gRPC mapping and the CLI are.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type {
   AdminApi,
   ConnectorInfo,
@@ -12,6 +15,9 @@ import type {
   NetworkStatus,
   SiteStatus,
 } from '../../src/admin/api.js';
+import { type AdminServer, startAdminServer } from '../../src/admin/server.js';
+import { adminSocketPath } from '../../src/config/paths.js';
+import { silentLogger } from '../../src/log.js';
 
 export const sampleLinks: LinkInfo[] = [
   {
@@ -155,5 +161,28 @@ export function fakeAdmin(): FakeAdmin {
     calls,
     failWith: (method, err) => failures.set(method, err),
     hang: (method) => hanging.add(method),
+  };
+}
+
+/** A fresh temp state dir and a fresh FakeAdmin for it; nothing listens until serve(). */
+export interface FakeRouterDir {
+  /** The state dir: the admin socket goes at adminSocketPath(dir). */
+  dir: string;
+  fake: FakeAdmin;
+  /** Starts the real admin server for `fake.api` on the dir's admin socket. */
+  serve(): Promise<AdminServer>;
+  /** Removes the dir and everything in it. */
+  remove(): Promise<void>;
+}
+
+/** mkdtemp(`<tmpdir>/<prefix>XXXXXX`) and fakeAdmin(), for tests of the admin transport and the CLI. */
+export async function fakeRouterDir(prefix: string): Promise<FakeRouterDir> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const fake = fakeAdmin();
+  return {
+    dir,
+    fake,
+    serve: () => startAdminServer(fake.api, adminSocketPath(dir), silentLogger),
+    remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

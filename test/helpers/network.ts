@@ -6,6 +6,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { LinkInfo } from '../../src/admin/api.js';
 import { expose, linkSites, listen } from './pair.js';
 import { freePort } from './ports.js';
@@ -261,4 +262,50 @@ export class Network {
       await writeFile(join(dir, `${router.name}.jsonl`), `${lines}\n`);
     }
   }
+}
+
+export interface UseNetworkOptions extends NetworkOptions {
+  /** Linked in before() once every site runs, as Network.linkAll() takes them. */
+  links?: Parameters<Network['linkAll']>[0];
+  /** Runs in the same before() hook after the links are up (expose, listen, await routes). */
+  setup?: (net: Network) => Promise<void>;
+  /** before() timeout, default 60 s. */
+  beforeTimeoutMs?: number;
+  /** after() timeout, default 30 s. */
+  afterTimeoutMs?: number;
+}
+
+/**
+ * Registers, in the calling describe(), a before() hook that starts a Network of `sites`,
+ * links `links` and runs `setup`, and an after() hook that disposes of it (also when before()
+ * failed half way). Returns an accessor for the network, which throws until before() has run.
+ */
+export function useNetwork(
+  sites: ReadonlyArray<string | SiteSpec>,
+  {
+    links,
+    setup,
+    beforeTimeoutMs = 60_000,
+    afterTimeoutMs = 30_000,
+    ...options
+  }: UseNetworkOptions = {},
+): () => Network {
+  let net: Network | undefined;
+
+  before(
+    async () => {
+      const n = await Network.start(sites, options);
+      net = n;
+      if (links !== undefined) await n.linkAll(links);
+      await setup?.(n);
+    },
+    { timeout: beforeTimeoutMs },
+  );
+
+  after(() => net?.dispose(), { timeout: afterTimeoutMs });
+
+  return () => {
+    if (!net) throw new Error('the network is not there: before() has not run or failed');
+    return net;
+  };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { ConnectorInfo, LinkInfo, ListenerInfo } from '../../src/admin/api.js';
 import { cliOk } from './cli.js';
 import { freePort } from './ports.js';
@@ -35,6 +36,66 @@ export interface LinkedSites extends TwoSites {
 }
 
 const defaultSettings = { backoffMaxMs: 1000 };
+
+/** Anything the fixture closes in after(): a TcpServer, an HTTP service, ... */
+export interface Closable {
+  close(): Promise<void>;
+}
+
+export interface UseLinkedSitesOptions extends SiteFixtureOptions {
+  /** Runs in the same before() hook once the sites are linked (e.g. services exposed both ways). */
+  setup?: (sites: LinkedSites, servers: Closable[]) => Promise<void>;
+  /** before() timeout, default 60 s: starting and linking two routers, plus `setup`. */
+  beforeTimeoutMs?: number;
+  /** after() timeout, default 30 s. */
+  afterTimeoutMs?: number;
+}
+
+export interface LinkedSitesFixture {
+  /** The linked sites; throws if before() has not run or failed. */
+  sites(): LinkedSites;
+  /** Closed one after another in after(), before the sites are disposed. */
+  servers: Closable[];
+}
+
+/**
+ * Registers, in the calling describe(), a before() hook that starts two linked sites
+ * (twoLinkedSites(options)) and runs `setup`, and an after() hook that closes every entry of
+ * `servers` and then disposes of the sites.
+ */
+export function useLinkedSites({
+  setup,
+  beforeTimeoutMs = 60_000,
+  afterTimeoutMs = 30_000,
+  ...fixture
+}: UseLinkedSitesOptions = {}): LinkedSitesFixture {
+  let sites: LinkedSites | undefined;
+  const servers: Closable[] = [];
+
+  before(
+    async () => {
+      sites = await twoLinkedSites(fixture);
+      await setup?.(sites, servers);
+    },
+    { timeout: beforeTimeoutMs },
+  );
+
+  after(
+    async () => {
+      for (const server of servers.splice(0)) await server.close();
+      await sites?.dispose();
+    },
+    { timeout: afterTimeoutMs },
+  );
+
+  return {
+    sites: () => {
+      if (!sites) throw new Error('the linked sites are not there: before() has not run or failed');
+      return sites;
+    },
+    servers,
+  };
+}
 
 /** Two running routers, not linked yet. */
 export async function twoSites({

@@ -5,8 +5,8 @@
  * none while B is up; once B is gone, C serves.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Network, routesWhere, waitForRoutes } from '../helpers/network.js';
+import { describe, test } from 'node:test';
+import { routesWhere, useNetwork, waitForRoutes } from '../helpers/network.js';
 import { startEchoServer } from '../helpers/tcp.js';
 import { countAnswers, formatCounts } from '../helpers/traffic.js';
 
@@ -14,17 +14,14 @@ const CONNECTIONS = 100;
 const FLOOR = 30;
 
 describe('balance: one address at two sites', { timeout: 120_000 }, () => {
-  let net: Network | undefined;
   let port = 0;
 
-  before(
-    async () => {
-      const n = await Network.start(['a', 'b', 'c']);
-      net = n;
-      await n.linkAll([
-        ['b', 'a'],
-        ['c', 'a'],
-      ]);
+  const net = useNetwork(['a', 'b', 'c'], {
+    links: [
+      ['b', 'a'],
+      ['c', 'a'],
+    ],
+    setup: async (n) => {
       for (const site of ['b', 'c']) {
         const server = n.track(await startEchoServer({ greeting: site }));
         await n.expose(site, 'bal', server.port);
@@ -32,10 +29,7 @@ describe('balance: one address at two sites', { timeout: 120_000 }, () => {
       await waitForRoutes(n.site('a'), routesWhere({ served: { bal: ['b', 'c'] } }));
       port = await n.listen('a', 'bal');
     },
-    { timeout: 60_000 },
-  );
-
-  after(() => net?.dispose(), { timeout: 30_000 });
+  });
 
   test(`equal cost: ${CONNECTIONS} sequential connections are shared, neither site gets fewer than ${FLOOR}`, {
     timeout: 60_000,
@@ -54,7 +48,7 @@ describe('balance: one address at two sites', { timeout: 120_000 }, () => {
   test('C relinked at cost 5: every connection goes to B while B is up; with B gone, C answers', {
     timeout: 60_000,
   }, async (t) => {
-    const n = net!;
+    const n = net();
     const [a, b, c] = [n.site('a'), n.site('b'), n.site('c')];
     const since = a.mark();
     await c.cli(['link', 'delete', 'a']).then((r) => assert.equal(r.code, 0, r.stderr));

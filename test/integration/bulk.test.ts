@@ -5,8 +5,8 @@
  * comparison, the same single-stream transfer over direct loopback in the same run).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { exposeAndListen, type LinkedSites, twoLinkedSites } from '../helpers/pair.js';
+import { describe, test } from 'node:test';
+import { exposeAndListen, useLinkedSites } from '../helpers/pair.js';
 import {
   connect,
   KiB,
@@ -15,7 +15,6 @@ import {
   sendPattern,
   startEchoServer,
   startSinkSourceServer,
-  type TcpServer,
   type Transfer,
 } from '../helpers/tcp.js';
 import { exchange } from '../helpers/traffic.js';
@@ -29,28 +28,12 @@ function mibPerSecond(bytes: number, ms: number): string {
 }
 
 describe('bulk transfer through two routers', { timeout: 300_000 }, () => {
-  let sites: LinkedSites | undefined;
-  const servers: TcpServer[] = [];
-
-  before(
-    async () => {
-      sites = await twoLinkedSites();
-    },
-    { timeout: 60_000 },
-  );
-
-  after(
-    async () => {
-      for (const server of servers.splice(0)) await server.close();
-      await sites?.dispose();
-    },
-    { timeout: 30_000 },
-  );
+  const { sites, servers } = useLinkedSites();
 
   test('256 MiB each way through one stream at the same time arrive byte-exact (sha256 both ends)', {
     timeout: 180_000,
   }, async (t) => {
-    const { a, b } = sites!;
+    const { a, b } = sites();
     const target = await startSinkSourceServer(BULK, 2);
     servers.push(target);
     const port = await exposeAndListen(b, a, 'bulk', target.port);
@@ -90,7 +73,7 @@ describe('bulk transfer through two routers', { timeout: 300_000 }, () => {
   test('200 concurrent streams with distinct payloads each arrive exact, both ways (sha256 both ends)', {
     timeout: 120_000,
   }, async (t) => {
-    const { a, b } = sites!;
+    const { a, b } = sites();
     const echo = await startEchoServer();
     servers.push(echo);
     const port = await exposeAndListen(b, a, 'many', echo.port);

@@ -8,8 +8,8 @@
  * - the killed router restarted (`site run` only): it rejoins and serves again.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Network, routesWhere, waitForRoutes } from '../helpers/network.js';
+import { describe, test } from 'node:test';
+import { routesWhere, useNetwork, waitForRoutes } from '../helpers/network.js';
 import { KiB, MiB, startEchoServer } from '../helpers/tcp.js';
 import { countAnswers, echoStream, formatCounts, type StreamReport } from '../helpers/traffic.js';
 import { withTimeout } from '../helpers/wait.js';
@@ -18,25 +18,16 @@ const CONVERGENCE_LIMIT_MS = 2_000;
 const LONG_STREAMS = 10;
 
 describe('failover between two sites serving one address', { timeout: 150_000 }, () => {
-  let net: Network | undefined;
-
-  before(
-    async () => {
-      const n = await Network.start(['a', 'b', 'c']);
-      net = n;
-      await n.linkAll([
-        ['b', 'a'],
-        ['c', 'a'],
-      ]);
-    },
-    { timeout: 60_000 },
-  );
-
-  after(() => net?.dispose(), { timeout: 30_000 });
+  const net = useNetwork(['a', 'b', 'c'], {
+    links: [
+      ['b', 'a'],
+      ['c', 'a'],
+    ],
+  });
 
   /** Greeting echo servers at B and C exposed as `address`; a listener for it at A. */
   async function serveAtBoth(address: string) {
-    const n = net!;
+    const n = net();
     const servers = {
       b: n.track(await startEchoServer({ greeting: 'b' })),
       c: n.track(await startEchoServer({ greeting: 'c' })),
@@ -66,7 +57,7 @@ describe('failover between two sites serving one address', { timeout: 150_000 },
   test('a router killed: gone from routes within 2 s, no new stream to it, its streams reset; restarted, it serves again', {
     timeout: 90_000,
   }, async (t) => {
-    const n = net!;
+    const n = net();
     const [a, c] = [n.site('a'), n.site('c')];
     const { servers, port } = await serveAtBoth('svc');
 

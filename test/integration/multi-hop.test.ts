@@ -7,9 +7,15 @@
  * block, and the transit router B holds no more than the per-stream bound.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { SiteStatus } from '../../src/admin/api.js';
-import { FAST_SETTINGS, Network, routesWhere, waitForRoutes } from '../helpers/network.js';
+import {
+  FAST_SETTINGS,
+  type Network,
+  routesWhere,
+  useNetwork,
+  waitForRoutes,
+} from '../helpers/network.js';
 import { match } from '../helpers/router.js';
 import {
   connect,
@@ -33,30 +39,26 @@ const STREAM_WINDOW = 256 * KiB;
 const BOUND = 3 * STREAM_WINDOW + 64 * KiB;
 const OFFERED = 64 * MiB;
 
+/** Routers `sites` with small stream windows, A linked to B and B linked to C (a chain A - B - C). */
+function useChain(sites: string[]): () => Network {
+  return useNetwork(sites, {
+    settings: { ...FAST_SETTINGS, streamWindow: STREAM_WINDOW },
+    links: [
+      ['a', 'b'],
+      ['b', 'c'],
+    ],
+  });
+}
+
 describe('multi-hop: chains of 3 and 4 routers', { timeout: 150_000 }, () => {
-  let net: Network | undefined;
-
-  before(
-    async () => {
-      net = await Network.start(['a', 'b', 'c', 'd'], {
-        settings: { ...FAST_SETTINGS, streamWindow: STREAM_WINDOW },
-      });
-      await net.linkAll([
-        ['a', 'b'],
-        ['b', 'c'],
-      ]);
-    },
-    { timeout: 60_000 },
-  );
-
-  after(() => net?.dispose(), { timeout: 30_000 });
+  const net = useChain(['a', 'b', 'c', 'd']);
 
   /**
    * Services at `first` and `last` (8 MiB replies), a listener for each at the other end, then
    * both exchanges at once; every digest compared.
    */
   async function bothEnds(first: string, last: string): Promise<{ ms: number }> {
-    const n = net!;
+    const n = net();
     const atFirst = n.track(await startSinkSourceServer(EACH_WAY, 101));
     const atLast = n.track(await startSinkSourceServer(EACH_WAY, 102));
     await n.expose(first, `end-${first}`, atFirst.port);
@@ -96,7 +98,7 @@ describe('multi-hop: chains of 3 and 4 routers', { timeout: 150_000 }, () => {
   test('chain of 4: D joins at the end, A learns of it, services at A and D reached both ways, byte-exact', {
     timeout: 60_000,
   }, async (t) => {
-    const n = net!;
+    const n = net();
     const [a, c] = [n.site('a'), n.site('c')];
     const sinceA = a.mark();
     const sinceC = c.mark();
@@ -121,28 +123,13 @@ describe('multi-hop: chains of 3 and 4 routers', { timeout: 150_000 }, () => {
 describe('multi-hop flow control: A - B - C with a reader at A that stops', {
   timeout: 120_000,
 }, () => {
-  let net: Network | undefined;
-
-  before(
-    async () => {
-      // Fresh routers: buffered.peak counts from start, so no earlier traffic is in it.
-      net = await Network.start(['a', 'b', 'c'], {
-        settings: { ...FAST_SETTINGS, streamWindow: STREAM_WINDOW },
-      });
-      await net.linkAll([
-        ['a', 'b'],
-        ['b', 'c'],
-      ]);
-    },
-    { timeout: 60_000 },
-  );
-
-  after(() => net?.dispose(), { timeout: 30_000 });
+  // Fresh routers: buffered.peak counts from start, so no earlier traffic is in it.
+  const net = useChain(['a', 'b', 'c']);
 
   test('a paused client at A blocks the target at C; transit router B holds at most the per-stream bound', {
     timeout: 60_000,
   }, async (t) => {
-    const n = net!;
+    const n = net();
     const a = n.site('a');
     const progress = newProgress();
     const target = n.track(await startSinkSourceServer(OFFERED, 55, progress));

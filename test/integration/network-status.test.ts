@@ -6,9 +6,9 @@
  * unreachable.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { NetworkStatus, SiteStatus } from '../../src/admin/api.js';
-import { Network, routesWhere, waitForRoutes } from '../helpers/network.js';
+import { routesWhere, useNetwork, waitForRoutes } from '../helpers/network.js';
 import { startEchoServer } from '../helpers/tcp.js';
 import { pollUntil } from '../helpers/wait.js';
 
@@ -22,16 +22,12 @@ const EXPECTED_LINKS = [
 describe('network status: every site, link and address as a site sees them', {
   timeout: 120_000,
 }, () => {
-  let net: Network | undefined;
-
-  before(
-    async () => {
-      const n = await Network.start(['a', 'b', 'c']);
-      net = n;
-      await n.linkAll([
-        ['a', 'b'],
-        ['b', 'c', 3],
-      ]);
+  const net = useNetwork(['a', 'b', 'c'], {
+    links: [
+      ['a', 'b'],
+      ['b', 'c', 3],
+    ],
+    setup: async (n) => {
       await n.expose('a', 'alpha', n.track(await startEchoServer()).port);
       await n.expose('c', 'gamma', n.track(await startEchoServer()).port);
       await Promise.all(
@@ -43,16 +39,13 @@ describe('network status: every site, link and address as a site sees them', {
         ),
       );
     },
-    { timeout: 60_000 },
-  );
-
-  after(() => net?.dispose(), { timeout: 30_000 });
+  });
 
   test('-o json at each end: sites with addresses, links both ways with cost and rtt, addresses', {
     timeout: 30_000,
   }, async () => {
     for (const name of ['a', 'c']) {
-      const router = net!.site(name);
+      const router = net().site(name);
       // RTTs come from link pings (every second here): poll until this site's own links have one.
       const view = await pollUntil(
         `${name}: its own links in network status to have an rtt`,
@@ -108,7 +101,7 @@ describe('network status: every site, link and address as a site sees them', {
   test('text: sites, links with cost and rtt, addresses; `status` shows the routing view', {
     timeout: 30_000,
   }, async () => {
-    const a = net!.site('a');
+    const a = net().site('a');
     const text = await a.cli(['network', 'status']);
     assert.equal(text.code, 0, text.stderr);
     const lines = text.stdout.split('\n');
@@ -151,7 +144,7 @@ describe('network status: every site, link and address as a site sees them', {
   test('with C down: both commands still answer at A, C is shown unreachable and serves nothing', {
     timeout: 30_000,
   }, async () => {
-    const n = net!;
+    const n = net();
     const [a, c] = [n.site('a'), n.site('c')];
     const since = a.mark();
     await c.kill();

@@ -5,25 +5,17 @@
  * issuer restarts, the dialler reconnects by itself (backoff capped at 1 s by settings.json).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   awaitLinkUp,
   exposeAndListen,
-  type LinkedSites,
   SITE_A,
   SITE_B,
-  twoLinkedSites,
+  useLinkedSites,
   waitForAddress,
 } from '../helpers/pair.js';
 import { match, type RouterProcess } from '../helpers/router.js';
-import {
-  connect,
-  KiB,
-  receiveAll,
-  sendPattern,
-  startEchoServer,
-  type TcpServer,
-} from '../helpers/tcp.js';
+import { connect, KiB, receiveAll, sendPattern, startEchoServer } from '../helpers/tcp.js';
 
 /** One echo round trip through `port`, hashed both ways. */
 async function assertEcho(port: number, seed: number): Promise<void> {
@@ -38,16 +30,13 @@ async function assertEcho(port: number, seed: number): Promise<void> {
 describe('restart: links and listeners come back from persisted state', {
   timeout: 180_000,
 }, () => {
-  let sites: LinkedSites | undefined;
-  const servers: TcpServer[] = [];
   /** Listener at A for the echo service at B, and at B for the echo service at A. */
   let portAtA = 0;
   let portAtB = 0;
 
-  before(
-    async () => {
-      sites = await twoLinkedSites({ settings: { backoffMaxMs: 1000 } });
-      const { a, b } = sites;
+  const { sites } = useLinkedSites({
+    settings: { backoffMaxMs: 1000 },
+    setup: async ({ a, b }, servers) => {
       const echoAtA = await startEchoServer();
       const echoAtB = await startEchoServer();
       servers.push(echoAtA, echoAtB);
@@ -56,16 +45,7 @@ describe('restart: links and listeners come back from persisted state', {
       await assertEcho(portAtA, 1);
       await assertEcho(portAtB, 2);
     },
-    { timeout: 60_000 },
-  );
-
-  after(
-    async () => {
-      for (const server of servers.splice(0)) await server.close();
-      await sites?.dispose();
-    },
-    { timeout: 30_000 },
-  );
+  });
 
   /** Stops `router` with SIGTERM (exit 0), starts it, and awaits link and listener recovery. */
   async function restartAndRecover(
@@ -73,7 +53,7 @@ describe('restart: links and listeners come back from persisted state', {
     listenerAddress: string,
     listenerPort: number,
   ): Promise<void> {
-    const { a, b } = sites!;
+    const { a, b } = sites();
     const sinceA = a.mark();
     const sinceB = b.mark();
     const exit = await router.stop();
@@ -91,16 +71,27 @@ describe('restart: links and listeners come back from persisted state', {
     });
   }
 
-  test('restarting the dialling router: link up again, its listener bound again, traffic both ways', {
-    timeout: 60_000,
-  }, async () => {
-    const { a, b } = sites!;
-    await restartAndRecover(b, 'echo-a', portAtB);
+  /**
+   * Restarts site `which` (restartAndRecover), then checks its listener is bound again, the link
+   * is up at both ends, both sites know both addresses again, and traffic flows both ways:
+   * first through the restarted site's own listener (seed `seeds[0]`), then through the other
+   * site's listener (seed `seeds[1]`).
+   */
+  async function restartAndVerify(
+    which: 'a' | 'b',
+    seeds: readonly [number, number],
+  ): Promise<void> {
+    const { a, b } = sites();
+    /** Each site's listener: its address, its port, and the site serving it. */
+    const atA = { router: a, address: 'echo-b', port: portAtA, servedBy: SITE_B };
+    const atB = { router: b, address: 'echo-a', port: portAtB, servedBy: SITE_A };
+    const [mine, theirs] = which === 'a' ? [atA, atB] : [atB, atA];
+    await restartAndRecover(mine.router, mine.address, mine.port);
 
-    const listeners = await b.listeners();
+    const listeners = await mine.router.listeners();
     assert.deepEqual(
       listeners.map((l) => [l.address, l.port, l.state]),
-      [['echo-a', portAtB, 'bound']],
+      [[mine.address, mine.port, 'bound']],
     );
     const [linksA, linksB] = await Promise.all([a.links(), b.links()]);
     assert.deepEqual(
@@ -112,36 +103,22 @@ describe('restart: links and listeners come back from persisted state', {
       [[SITE_B, 'in', 'up']],
     );
 
-    await waitForAddress(b, 'echo-a', SITE_A);
-    await waitForAddress(a, 'echo-b', SITE_B);
-    await assertEcho(portAtB, 3); // B -> A, through the restored listener
-    await assertEcho(portAtA, 4); // A -> B, to the restored connector
+    await waitForAddress(mine.router, mine.address, mine.servedBy);
+    await waitForAddress(theirs.router, theirs.address, theirs.servedBy);
+    await assertEcho(mine.port, seeds[0]);
+    await assertEcho(theirs.port, seeds[1]);
+  }
+
+  test('restarting the dialling router: link up again, its listener bound again, traffic both ways', {
+    timeout: 60_000,
+  }, async () => {
+    // B -> A through the restored listener, then A -> B to the restored connector.
+    await restartAndVerify('b', [3, 4]);
   });
 
   test('restarting the issuing router: the dialler reconnects by itself, A listener bound again, traffic both ways', {
     timeout: 60_000,
   }, async () => {
-    const { a, b } = sites!;
-    await restartAndRecover(a, 'echo-b', portAtA);
-
-    const listeners = await a.listeners();
-    assert.deepEqual(
-      listeners.map((l) => [l.address, l.port, l.state]),
-      [['echo-b', portAtA, 'bound']],
-    );
-    const [linksA, linksB] = await Promise.all([a.links(), b.links()]);
-    assert.deepEqual(
-      linksB.map((l) => [l.name, l.direction, l.state]),
-      [[SITE_A, 'out', 'up']],
-    );
-    assert.deepEqual(
-      linksA.map((l) => [l.name, l.direction, l.state]),
-      [[SITE_B, 'in', 'up']],
-    );
-
-    await waitForAddress(a, 'echo-b', SITE_B);
-    await waitForAddress(b, 'echo-a', SITE_A);
-    await assertEcho(portAtA, 5);
-    await assertEcho(portAtB, 6);
+    await restartAndVerify('a', [5, 6]);
   });
 });

@@ -6,9 +6,9 @@
  * reads again the full 1 GiB arrives byte-exact.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { SiteStatus } from '../../src/admin/api.js';
-import { exposeAndListen, type LinkedSites, twoLinkedSites } from '../helpers/pair.js';
+import { exposeAndListen, useLinkedSites } from '../helpers/pair.js';
 import {
   connect,
   GiB,
@@ -17,7 +17,6 @@ import {
   newProgress,
   receiveAll,
   startSinkSourceServer,
-  type TcpServer,
 } from '../helpers/tcp.js';
 import { pollUntil, withTimeout } from '../helpers/wait.js';
 
@@ -34,33 +33,17 @@ const BOUND = 2 * STREAM_WINDOW + READ_SLACK;
 const OFFERED = GiB;
 
 describe('slow reader: bounded router memory with a 1 GiB offer', { timeout: 240_000 }, () => {
-  let sites: LinkedSites | undefined;
-  let target: TcpServer | undefined;
-
-  before(
-    async () => {
-      sites = await twoLinkedSites({
-        settings: { streamWindow: STREAM_WINDOW, maxFrameSize: MAX_FRAME, backoffMaxMs: 1000 },
-      });
-    },
-    { timeout: 60_000 },
-  );
-
-  after(
-    async () => {
-      await target?.close();
-      await sites?.dispose();
-    },
-    { timeout: 30_000 },
-  );
+  const { sites, servers } = useLinkedSites({
+    settings: { streamWindow: STREAM_WINDOW, maxFrameSize: MAX_FRAME, backoffMaxMs: 1000 },
+  });
 
   test('a paused client makes the target block; buffered.peak <= 2 windows + one read at both routers; then 1 GiB arrives exact', {
     timeout: 180_000,
   }, async (t) => {
-    const { a, b } = sites!;
+    const { a, b } = sites();
     const progress = newProgress();
     const server = await startSinkSourceServer(OFFERED, 77, progress);
-    target = server;
+    servers.push(server);
     const port = await exposeAndListen(b, a, 'firehose', server.port);
 
     const client = await connect(port);

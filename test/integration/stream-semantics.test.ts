@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { after, before, describe, test } from 'node:test';
-import { exposeAndListen, type LinkedSites, twoLinkedSites } from '../helpers/pair.js';
+import { describe, test } from 'node:test';
+import { exposeAndListen, type LinkedSites, useLinkedSites } from '../helpers/pair.js';
 import { freePort } from '../helpers/ports.js';
 import {
   connect,
@@ -23,33 +23,16 @@ import {
   sendPattern,
   startEchoServer,
   startServer,
-  type TcpServer,
 } from '../helpers/tcp.js';
 import { withTimeout } from '../helpers/wait.js';
 
 describe('stream semantics through two routers', { timeout: 180_000 }, () => {
-  let sites: LinkedSites | undefined;
-  const servers: TcpServer[] = [];
-
-  before(
-    async () => {
-      sites = await twoLinkedSites();
-    },
-    { timeout: 60_000 },
-  );
-
-  after(
-    async () => {
-      for (const server of servers.splice(0)) await server.close();
-      await sites?.dispose();
-    },
-    { timeout: 30_000 },
-  );
+  const { sites, servers } = useLinkedSites();
 
   test('half-close: the client ends its writes, the target reads to EOF then replies, the client gets all of it', {
     timeout: 30_000,
   }, async () => {
-    const { a, b } = sites!;
+    const { a, b } = sites();
     const REPLY = 512 * KiB;
     // Replies only after EOF: the digest of what it received, a newline, then REPLY bytes.
     const target = await startServer((socket) => {
@@ -83,7 +66,7 @@ describe('stream semantics through two routers', { timeout: 180_000 }, () => {
   test('half-close the other way: the target ends first, the client still sends and the target gets it all', {
     timeout: 30_000,
   }, async () => {
-    const { a, b } = sites!;
+    const { a, b } = sites();
     const results: Array<Promise<{ bytes: number; sha256: string }>> = [];
     const target = await startServer((socket) => {
       socket.end('greeting\n'); // the target's write side is done at once
@@ -105,7 +88,7 @@ describe('stream semantics through two routers', { timeout: 180_000 }, () => {
   });
 
   test('client abort (RST) resets the target side', { timeout: 30_000 }, async () => {
-    const { a, b } = sites!;
+    const { a, b } = sites();
     // allowHalfOpen false: if the router wrongly sends a FIN, the target sees 'end' and the
     // assertion below fails at once instead of waiting on a half-open socket.
     let firstData!: () => void;
@@ -135,11 +118,11 @@ describe('stream semantics through two routers', { timeout: 180_000 }, () => {
     );
 
     // The link survives an aborted stream: a new stream works.
-    await assertEchoWorks(sites!, 'after-abort');
+    await assertEchoWorks(sites(), 'after-abort');
   });
 
   test('target abort (RST) resets the client side', { timeout: 30_000 }, async () => {
-    const { a, b } = sites!;
+    const { a, b } = sites();
     const target = await startServer(
       (socket) => {
         socket.once('data', () => socket.resetAndDestroy());
@@ -162,7 +145,7 @@ describe('stream semantics through two routers', { timeout: 180_000 }, () => {
   test('a refused target (nothing listening at the connector target) is a clean close at the client', {
     timeout: 30_000,
   }, async () => {
-    const { a, b } = sites!;
+    const { a, b } = sites();
     const closedPort = await freePort(); // nothing listens here
     const port = await exposeAndListen(b, a, 'refused', closedPort);
 

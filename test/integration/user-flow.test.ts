@@ -7,15 +7,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ConnectorInfo, LinkInfo, ListenerInfo, SiteStatus } from '../../src/admin/api.js';
-import {
-  exposeAndListen,
-  type LinkedSites,
-  SITE_A,
-  SITE_B,
-  twoLinkedSites,
-} from '../helpers/pair.js';
+import { exposeAndListen, SITE_A, SITE_B, useLinkedSites } from '../helpers/pair.js';
 import { httpGet } from '../helpers/tcp.js';
 
 /** An HTTP service on 127.0.0.1 that names its site and echoes the path. */
@@ -36,28 +30,12 @@ async function startHttpService(site: string): Promise<{ port: number; close(): 
 }
 
 describe('user flow: two sites, token, link, expose, listener', { timeout: 120_000 }, () => {
-  let sites: LinkedSites | undefined;
-  const closers: Array<() => Promise<void>> = [];
-
-  before(
-    async () => {
-      sites = await twoLinkedSites();
-    },
-    { timeout: 60_000 },
-  );
-
-  after(
-    async () => {
-      for (const close of closers.splice(0)) await close().catch(() => {});
-      await sites?.dispose();
-    },
-    { timeout: 30_000 },
-  );
+  const { sites, servers } = useLinkedSites();
 
   test('link status shows the link up on both sides with the right direction and peer', {
     timeout: 30_000,
   }, async () => {
-    const { a, b, link } = sites!;
+    const { a, b, link } = sites();
     assert.equal(link.peerSiteName, SITE_A);
 
     const atB = await b.json<LinkInfo[]>(['link', 'status']);
@@ -82,9 +60,9 @@ describe('user flow: two sites, token, link, expose, listener', { timeout: 120_0
   test('an HTTP GET to a listener at A is answered by the service exposed at B', {
     timeout: 30_000,
   }, async () => {
-    const { a, b } = sites!;
+    const { a, b } = sites();
     const service = await startHttpService(SITE_B);
-    closers.push(service.close);
+    servers.push(service);
 
     const port = await exposeAndListen(b, a, 'api', service.port);
     const response = await httpGet(port, '/v1/things?x=1');
@@ -101,9 +79,9 @@ describe('user flow: two sites, token, link, expose, listener', { timeout: 120_0
   test('the reverse direction: a service at A is reached through a listener at B over the same link', {
     timeout: 30_000,
   }, async () => {
-    const { a, b } = sites!;
+    const { a, b } = sites();
     const service = await startHttpService(SITE_A);
-    closers.push(service.close);
+    servers.push(service);
 
     const port = await exposeAndListen(a, b, 'web', service.port);
     const response = await httpGet(port, '/reverse');

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { stat, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { connectAdmin } from '../../../src/admin/client.js';
 import { type AdminServer, startAdminServer } from '../../../src/admin/server.js';
@@ -12,7 +10,8 @@ import { ErrorCode, isSkiffError, SkiffError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import {
   type FakeAdmin,
-  fakeAdmin,
+  type FakeRouterDir,
+  fakeRouterDir,
   sampleDump,
   sampleLinks,
   sampleListeners,
@@ -42,25 +41,26 @@ function assertSkiffError(code: ErrorCode, pattern?: RegExp) {
 }
 
 describe('admin API over the unix socket', () => {
+  let state: FakeRouterDir;
   let dir: string;
   let fake: FakeAdmin;
   let server: AdminServer | undefined;
   let client: ReturnType<typeof connectAdmin> | undefined;
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'skiff-admin-'));
-    fake = fakeAdmin();
+    state = await fakeRouterDir('skiff-admin-');
+    ({ dir, fake } = state);
   });
   afterEach(async () => {
     client?.close();
     client = undefined;
     await server?.close();
     server = undefined;
-    await rm(dir, { recursive: true, force: true });
+    await state.remove();
   });
 
   async function start(): Promise<ReturnType<typeof connectAdmin>> {
-    server = await startAdminServer(fake.api, adminSocketPath(dir), silentLogger);
+    server = await state.serve();
     client = connectAdmin(dir);
     return client;
   }
@@ -225,7 +225,7 @@ describe('admin API over the unix socket', () => {
   });
 
   it('gives up on a call after its deadline', async () => {
-    server = await startAdminServer(fake.api, adminSocketPath(dir), silentLogger);
+    server = await state.serve();
     fake.hang('status');
     client = connectAdmin(dir, { timeoutMs: 300 });
     await assert.rejects(client.status(), assertSkiffError(ErrorCode.TIMEOUT));

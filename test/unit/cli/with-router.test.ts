@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { LinkInfo, ListenerInfo, SiteStatus } from '../../../src/admin/api.js';
-import { type AdminServer, startAdminServer } from '../../../src/admin/server.js';
-import { adminSocketPath } from '../../../src/config/paths.js';
+import type { AdminServer } from '../../../src/admin/server.js';
 import { ErrorCode, SkiffError } from '../../../src/errors.js';
-import { silentLogger } from '../../../src/log.js';
 import { assertCliError, cliJson, cliOk, runCli } from '../../helpers/cli.js';
 import {
   type FakeAdmin,
-  fakeAdmin,
+  type FakeRouterDir,
+  fakeRouterDir,
   sampleDump,
   sampleLinks,
   sampleListeners,
@@ -23,18 +21,19 @@ import {
 // The real `skiff` binary against the real admin server, whose AdminApi is a stand-in:
 // this proves the CLI's requests, its output and its errors, not the router's behaviour.
 describe('skiff CLI against an admin server', () => {
+  let state: FakeRouterDir;
   let dir: string;
   let fake: FakeAdmin;
   let server: AdminServer;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'skiff-cli-'));
-    fake = fakeAdmin();
-    server = await startAdminServer(fake.api, adminSocketPath(dir), silentLogger);
+    state = await fakeRouterDir('skiff-cli-');
+    ({ dir, fake } = state);
+    server = await state.serve();
   });
   after(async () => {
     await server.close();
-    await rm(dir, { recursive: true, force: true });
+    await state.remove();
   });
   beforeEach(() => {
     fake.calls.length = 0;
