@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,10 +169,14 @@ export class RouterProcess {
     if (!existsSync(join(this.stateDir, 'site.json'))) await this.createSite();
     const since = this.mark();
     this.lastStart = since;
-    const child = spawn(process.execPath, [skiffBin, '--state-dir', this.stateDir, 'site', 'run'], {
-      env: childEnv({ SKIFF_LOG_LEVEL: 'info', ...this.env }),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...routerNodeArgs(), skiffBin, '--state-dir', this.stateDir, 'site', 'run'],
+      {
+        env: childEnv({ SKIFF_LOG_LEVEL: 'info', ...this.env }),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     live.add(child);
     this.child = child;
     child.stdin.end();
@@ -326,4 +330,16 @@ export class RouterProcess {
   listeners(): Promise<ListenerInfo[]> {
     return this.json<ListenerInfo[]>(['listener', 'list']);
   }
+}
+
+/**
+ * Node flags for a router: those on bin/skiff.js's shebang line, as when a user runs
+ * `skiff site run`, unless SKIFF_ROUTER_NODE_ARGS replaces them (V8 experiments in bench/).
+ */
+function routerNodeArgs(): string[] {
+  const override = process.env.SKIFF_ROUTER_NODE_ARGS;
+  if (override !== undefined) return override.split(' ').filter(Boolean);
+  const shebang = readFileSync(skiffBin, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /\bnode\s+(.*)$/.exec(shebang);
+  return m?.[1]?.split(/\s+/).filter(Boolean) ?? [];
 }
