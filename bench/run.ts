@@ -6,7 +6,7 @@
  * - skiff: two real routers (`skiff site run`) with a TLS link exactly as in production.
  * Workloads: iperf3 throughput with 1/8/64 streams, sockperf 64-byte ping-pong RTT,
  * connections per second (connect + 1-byte echo + close, 50 at once), the tunnel's CPU
- * seconds per GiB and RSS after the throughput runs. Prints a table with ratios to both
+ * seconds per GiB, RSS after the throughput runs and with 10,000 idle streams. Prints a table with ratios to both
  * baselines and writes bench/results/latest.json. Full: medians of 3; --quick: one run.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/ports.js';
 import { connectionRate, startEchoServer } from './conn-rate.js';
+import { idleStreamsRss } from './idle-streams.js';
 import { iperfClient, startIperfServer } from './iperf.js';
 import { rssMiB, totalCpuSeconds } from './proc.js';
 import { startRouterPair } from './router-pair.js';
@@ -28,6 +29,7 @@ const seconds = quick ? 2 : 5;
 const rttSeconds = quick ? 2 : 4;
 const connSeconds = quick ? 1 : 2;
 const STREAMS = [1, 8, 64];
+const IDLE_STREAMS = 10_000;
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 interface Path {
@@ -123,6 +125,10 @@ async function main(): Promise<void> {
     for (const line of formatTable(table, names, 'skiff')) say(line);
     const rss = samples.skiff!.rssMiB ?? [];
     say(`skiff router RSS after runs: ${rss.map((r) => r.toFixed(0)).join(' + ')} MiB`);
+    const idleRss = await idleStreamsRss(pair.expose, pair.pids, rssMiB, IDLE_STREAMS);
+    say(
+      `skiff router RSS with ${IDLE_STREAMS} idle streams on one link: ${idleRss.map((r) => r.toFixed(0)).join(' + ')} MiB`,
+    );
     const result = {
       when: new Date().toISOString(),
       quick,
@@ -142,6 +148,7 @@ async function main(): Promise<void> {
         ),
       })),
       samples,
+      idleStreams: { count: IDLE_STREAMS, routerRssMiB: idleRss },
       seconds: (Date.now() - started) / 1000,
     };
     const dir = join(import.meta.dirname, '..', '..', 'bench', 'results');
