@@ -31,7 +31,9 @@ export function registerToken(program: Command): void {
       const path = await checkNewFile(file, 'token');
       const created = await withAdmin(ctx, (api) => api.createToken({ expiryMs, uses }));
       await writeToken(path, file, created);
-      printResult(ctx.output, created, (t) => tokenText(t, file));
+      // The token's text holds its secret: it goes to the file only, never to stdout.
+      const { yaml: _secret, ...shown } = created;
+      printResult(ctx.output, { file: path, ...shown }, (t) => tokenText(t, file));
     });
 }
 
@@ -48,6 +50,6 @@ async function writeToken(path: string, file: string, created: CreatedToken): Pr
   }
 }
 
-function tokenText(t: CreatedToken, file: string): string {
+function tokenText(t: Omit<CreatedToken, 'yaml'>, file: string): string {
   return `token written to ${file} (${plural(t.uses, 'use')}, expires ${t.expires}); redeem it at the other site with: skiff link create ${file}`;
 }

@@ -121,10 +121,12 @@ describe('skiff CLI against an admin server', () => {
     ]);
   });
 
-  it('token create defaults to 15m and 1 use, and prints the result with -o json', async () => {
+  it('token create defaults to 15m and 1 use, and prints the result with -o json, without the token text', async () => {
     const file = join(dir, 'default.token.yaml');
     const created = await cliJson(dir, ['token', 'create', file]);
-    assert.deepStrictEqual(created, sampleToken);
+    const { yaml, ...shown } = sampleToken;
+    assert.deepStrictEqual(created, { file, ...shown });
+    assert.equal(await readFile(file, 'utf8'), yaml);
     assert.deepStrictEqual(fake.calls[0]?.args, [{ expiryMs: 900_000, uses: 1 }]);
   });
 
