@@ -56,6 +56,11 @@ export class Routes<P extends Peer> {
     return this.originate();
   }
 
+  /** The live connections to neighbours: where adverts are flooded. */
+  peers(): IterableIterator<P> {
+    return this.neighbours.keys();
+  }
+
   /** Returns the new advert, or undefined if the peer was not a neighbour. */
   removeNeighbour(peer: P): SiteAdvert | undefined {
     return this.neighbours.delete(peer) ? this.originate() : undefined;

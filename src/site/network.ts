@@ -15,8 +15,6 @@ const FORGET_AFTER_MS = 10 * 60_000;
  */
 export class ServiceNetwork {
   private readonly routes: Routes<LinkConnection>;
-  /** Connections that are up: where adverts are flooded. */
-  private readonly neighbours = new Set<LinkConnection>();
   private lastSummary = '';
   private readonly forgetTimer: NodeJS.Timeout;
 
@@ -69,16 +67,15 @@ export class ServiceNetwork {
       if (own) this.flood([own]);
     };
     const own = this.routes.addNeighbour(conn, cost);
-    this.neighbours.add(conn);
     conn.mux.sendControl({ type: 'adverts', adverts: this.routes.topology.all() });
     this.flood([own], conn);
     this.logRoutes();
   }
 
   neighbourDown(conn: LinkConnection): void {
-    if (!this.neighbours.delete(conn)) return;
     const own = this.routes.removeNeighbour(conn);
-    if (own) this.flood([own]);
+    if (own === undefined) return;
+    this.flood([own]);
     this.logRoutes();
   }
 
@@ -98,7 +95,7 @@ export class ServiceNetwork {
 
   /** Sends adverts to every neighbour but the one they came from. */
   private flood(adverts: SiteAdvert[], except?: LinkConnection): void {
-    for (const conn of this.neighbours) {
+    for (const conn of this.routes.peers()) {
       if (conn !== except) conn.mux.sendControl({ type: 'adverts', adverts });
     }
   }

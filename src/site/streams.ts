@@ -13,6 +13,8 @@ import { PipeState, StreamPipe } from '../tcp/pipe.js';
 import type { Connectors } from './connectors.js';
 import type { ServiceNetwork } from './network.js';
 
+type RemoteRoute = Extract<Route<LinkConnection>, { kind: 'remote' }>;
+
 /** Transit hops a stream may take before it is refused: a guard against loops during churn. */
 const MAX_HOPS = 32;
 /** Sites tried for one client connection before it is closed. */
@@ -70,31 +72,32 @@ export class Streams {
     tried: Set<string>,
     first?: Route<LinkConnection>,
   ): void {
-    let route = first ?? this.network.choose(address, tried);
+    const route = first ?? this.network.choose(address, tried);
     if (route?.kind !== 'remote') {
       this.logger.warn({ address }, 'no connector reachable for address; closing client');
       closeCleanly(socket);
       return;
     }
-    let untrack = this.network.track(route.siteId);
+    let current = route;
+    let untrack = (): void => undefined;
+    const open = (to: RemoteRoute): MuxStream => {
+      current = to;
+      untrack = this.network.track(to.siteId);
+      return to.via.mux.openStream({ address, dest: to.siteId, hops: 0 }, pipe);
+    };
     const pipe = this.newPipe(route.siteName, () => untrack());
     pipe.retry = (code, reason) => {
       untrack();
-      tried.add((route as { siteId: string }).siteId);
+      untrack = () => undefined;
+      tried.add(current.siteId);
       const next = tried.size <= MAX_ATTEMPTS ? this.network.choose(address, tried) : undefined;
       this.logger.debug(
         { address, code, reason, next: next?.kind === 'remote' ? next.siteName : undefined },
         'stream refused; retrying',
       );
-      if (next?.kind !== 'remote') {
-        untrack = () => undefined;
-        return undefined;
-      }
-      route = next;
-      untrack = this.network.track(next.siteId);
-      return next.via.mux.openStream({ address, dest: next.siteId, hops: 0 }, pipe);
+      return next?.kind === 'remote' ? open(next) : undefined;
     };
-    pipe.stream = route.via.mux.openStream({ address, dest: route.siteId, hops: 0 }, pipe);
+    pipe.stream = open(route);
     pipe.attach(socket);
   }
 
