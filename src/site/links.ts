@@ -30,6 +30,8 @@ export interface LinkEvents {
 interface Incoming {
   grant: GrantRecord;
   conn?: LinkConnection;
+  /** The dialler's cost for the link, from its hello (1 until it has dialled in). */
+  cost: number;
   since: Date;
   lastError?: string;
 }
@@ -72,7 +74,7 @@ export class Links {
 
   /** Called for each credential issued by token redemption: it may now dial in. */
   addGrant(grant: GrantRecord): void {
-    this.incoming.set(normalizeSerial(grant.serial), { grant, since: new Date() });
+    this.incoming.set(normalizeSerial(grant.serial), { grant, cost: 1, since: new Date() });
   }
 
   /** The grant behind a client certificate, for the link server's check after TLS. */
@@ -180,8 +182,9 @@ export class Links {
       onUp: (c, peer) => {
         entry.since = new Date();
         entry.lastError = undefined;
+        entry.cost = peer.cost ?? 1;
         this.logger.info({ link: c.name, direction: 'in', peer: peer.siteName, remote }, 'link up');
-        this.events.up(c, peer.cost ?? 1);
+        this.events.up(c, entry.cost);
       },
       onDown: (c, reason) => {
         if (entry.conn === c) {
@@ -207,13 +210,13 @@ export class Links {
 
   list(): LinkInfo[] {
     const out = [...this.outgoing.values()].map((l) => l.info());
-    for (const { grant, conn, since, lastError } of this.incoming.values()) {
+    for (const { grant, conn, cost, since, lastError } of this.incoming.values()) {
       out.push({
         name: grant.linkName,
         direction: 'in',
         peerSiteId: grant.peerSiteId,
         peerSiteName: grant.peerSiteName,
-        cost: 1,
+        cost,
         state: conn?.peer ? 'up' : 'down',
         ...(lastError ? { lastError } : {}),
         since: since.toISOString(),
