@@ -1,6 +1,6 @@
-import { WebSocket } from 'ws';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
-import { maxWsPayload, registerLinkSocket, zeroMask } from './ws-transport.js';
+import { dialWebSocket, HandshakeError } from './websocket/handshake.js';
+import { LinkSocket, maxLinkMessage } from './websocket/socket.js';
 
 export interface DialOptions {
   url: string;
@@ -26,40 +26,21 @@ export const linkTlsOptions = {
  * Opens the wss connection of an outgoing link: TLS 1.3 with this site's client
  * certificate, the server verified against the pinned issuer CA (hostname included).
  */
-export function dialLink(opts: DialOptions): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(opts.url, {
-      ca: opts.caPem,
-      cert: opts.certPem,
-      key: opts.keyPem,
-      ...linkTlsOptions,
-      perMessageDeflate: false,
-      handshakeTimeout: opts.handshakeTimeoutMs,
-      maxPayload: maxWsPayload(opts.maxMessageSize),
-      generateMask: zeroMask,
-      followRedirects: false,
+export async function dialLink(opts: DialOptions): Promise<LinkSocket> {
+  try {
+    const { socket, head } = await dialWebSocket(
+      new URL(opts.url),
+      { ca: opts.caPem, cert: opts.certPem, key: opts.keyPem, ...linkTlsOptions },
+      opts.handshakeTimeoutMs,
+    );
+    return new LinkSocket(socket, {
+      dialler: true,
+      maxMessage: maxLinkMessage(opts.maxMessageSize),
+      head,
     });
-    let settled = false;
-    const fail = (err: Error) => {
-      if (settled) return;
-      settled = true;
-      ws.removeAllListeners();
-      ws.on('error', () => undefined);
-      ws.terminate();
-      reject(toDialError(opts.url, err));
-    };
-    ws.once('error', fail);
-    ws.once('upgrade', (res) => registerLinkSocket(ws, res.socket, true));
-    ws.once('unexpected-response', (_req, res) => {
-      fail(new Error(`link endpoint answered HTTP ${res.statusCode} instead of upgrading`));
-    });
-    ws.once('close', () => fail(new Error('connection closed during the handshake')));
-    ws.once('open', () => {
-      settled = true;
-      ws.removeAllListeners();
-      resolve(ws);
-    });
-  });
+  } catch (err) {
+    throw toDialError(opts.url, err as Error);
+  }
 }
 
 function toDialError(url: string, err: Error): SkiffError {
@@ -70,6 +51,9 @@ function toDialError(url: string, err: Error): SkiffError {
       `${url} closed the connection during the TLS handshake: the link's credential may have been revoked`,
       { cause: err },
     );
+  }
+  if (err instanceof HandshakeError && err.status !== undefined) {
+    return new SkiffError(ErrorCode.ISSUER_UNREACHABLE, `${url}: ${err.message}`, { cause: err });
   }
   if (/timed out|timeout/i.test(err.message)) {
     return new SkiffError(ErrorCode.TIMEOUT, `${url}: handshake timed out`, { cause: err });

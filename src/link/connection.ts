@@ -1,11 +1,11 @@
-import type { WebSocket } from 'ws';
 import type { Settings } from '../config/settings.js';
 import { describe } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { BufferMeter } from '../mux/meter.js';
 import { Mux } from '../mux/mux.js';
 import { ResetCode } from '../protocol/frame.js';
-import { wsTransport } from './ws-transport.js';
+import { CloseStatus } from './websocket/reader.js';
+import type { LinkSocket } from './websocket/socket.js';
 
 export interface Hello {
   type: 'hello';
@@ -21,7 +21,7 @@ export interface Hello {
 export const PROTOCOL_VERSION = 1;
 
 export interface LinkConnectionOptions {
-  ws: WebSocket;
+  socket: LinkSocket;
   role: 'dialer' | 'acceptor';
   linkName: string;
   settings: Settings;
@@ -55,9 +55,9 @@ export class LinkConnection {
   private closed = false;
 
   constructor(private readonly opts: LinkConnectionOptions) {
-    const { ws, settings } = opts;
+    const { socket, settings } = opts;
     this.mux = new Mux({
-      transport: wsTransport(ws),
+      transport: socket,
       role: opts.role,
       settings,
       logger: opts.logger,
@@ -86,14 +86,8 @@ export class LinkConnection {
       }
       if (this.peer !== undefined) this.onControl?.(msg);
     };
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) this.mux.receive(data);
-      else this.close('peer sent a text message');
-    });
-    ws.on('close', (code, reason) => this.finish(this.downReason ?? closeText(code, reason)));
-    ws.on('error', (err) => {
-      this.downReason ??= describe(err);
-    });
+    socket.onMessage = (piece, last) => this.mux.receive(piece, last);
+    socket.onClose = (code, reason) => this.finish(this.downReason ?? closeText(code, reason));
     this.helloTimer = setTimeout(
       () => this.close('peer did not say hello in time'),
       settings.handshakeTimeoutMs,
@@ -122,11 +116,10 @@ export class LinkConnection {
     if (goAway) {
       this.mux.goAway(goAway.code, goAway.message);
       // Let the GOAWAY reach the socket before closing it.
-      setImmediate(() => this.opts.ws.close(1000, goAway.message.slice(0, 120)));
-      setTimeout(() => this.opts.ws.terminate(), 1000).unref();
+      setImmediate(() => this.opts.socket.close(CloseStatus.NORMAL, goAway.message));
       return;
     }
-    this.opts.ws.terminate();
+    this.opts.socket.terminate();
   }
 
   private beat(): void {
@@ -147,9 +140,9 @@ export class LinkConnection {
   }
 }
 
-function closeText(code: number, reason: Buffer): string {
-  const text = reason.toString();
-  if (code === 1000 && text) return text;
-  if (code === 1006) return 'connection lost';
-  return text ? `closed (${code}: ${text})` : `closed (${code})`;
+function closeText(code: number, reason: string): string {
+  if (code === CloseStatus.NORMAL && reason) return reason;
+  if (code === CloseStatus.ABNORMAL)
+    return reason ? `connection lost: ${reason}` : 'connection lost';
+  return reason ? `closed (${code}: ${reason})` : `closed (${code})`;
 }

@@ -2,13 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { type WebSocket, WebSocketServer } from 'ws';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { listenOn } from '../tcp/listen.js';
 import { REDEEM_PATH } from '../token/redeem-handler.js';
 import { linkTlsOptions } from './client.js';
-import { maxWsPayload, registerLinkSocket } from './ws-transport.js';
+import { acceptWebSocket } from './websocket/handshake.js';
+import { LinkSocket, maxLinkMessage } from './websocket/socket.js';
 
 export const LINK_PATH = '/v1/link';
 
@@ -23,7 +23,7 @@ export interface LinkServerOptions<G> {
   maxMessageSize: number;
   /** The grant behind a client certificate serial, or undefined if it was never issued or was revoked. */
   authorize(serial: string): G | undefined;
-  onLink(ws: WebSocket, grant: G, remote: string): void;
+  onLink(socket: LinkSocket, grant: G, remote: string): void;
   onRedeem(req: IncomingMessage, res: ServerResponse): void;
   logger: Logger;
 }
@@ -38,7 +38,7 @@ export interface LinkServerOptions<G> {
  */
 export class LinkServer<G> {
   private readonly server: Server;
-  private readonly wss: WebSocketServer;
+  private readonly links = new Set<LinkSocket>();
   private readonly grants = new WeakMap<TLSSocket, G>();
 
   constructor(private readonly opts: LinkServerOptions<G>) {
@@ -51,11 +51,6 @@ export class LinkServer<G> {
       ...linkTlsOptions,
       honorCipherOrder: true,
       handshakeTimeout: opts.handshakeTimeoutMs,
-    });
-    this.wss = new WebSocketServer({
-      noServer: true,
-      perMessageDeflate: false,
-      maxPayload: maxWsPayload(opts.maxMessageSize),
     });
     this.server.on('secureConnection', (socket) => this.checkPeer(socket));
     this.server.on('request', (req, res) => this.request(req, res));
@@ -75,8 +70,7 @@ export class LinkServer<G> {
   }
 
   async close(): Promise<void> {
-    for (const ws of this.wss.clients) ws.terminate();
-    this.wss.close();
+    for (const link of this.links) link.terminate();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -120,10 +114,15 @@ export class LinkServer<G> {
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      registerLinkSocket(ws, socket, false);
-      this.opts.onLink(ws, grant, remoteOf(tls));
+    if (!acceptWebSocket(req, socket)) return;
+    const link = new LinkSocket(socket, {
+      dialler: false,
+      maxMessage: maxLinkMessage(this.opts.maxMessageSize),
+      head,
     });
+    this.links.add(link);
+    socket.once('close', () => this.links.delete(link));
+    this.opts.onLink(link, grant, remoteOf(tls));
   }
 }
 

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Settings } from '../config/settings.js';
 import { describe, ErrorCode, isSkiffError, SkiffError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { decodeCodeReason, decodeFrames, decodeJsonObject, isWindow } from '../protocol/decode.js';
+import { decodeCodeReason, decodeJsonObject, FrameDecoder, isWindow } from '../protocol/decode.js';
 import {
   encodeControl,
   encodeGoAway,
@@ -78,6 +78,7 @@ export class Mux implements StreamHost {
   readonly linkId: string;
 
   private readonly streams = new Map<number, MuxStream>();
+  private readonly decoder: FrameDecoder;
   private readonly linkWaiters = new Set<MuxStream>();
   private finishing: MuxStream[] = [];
   private nextId: number;
@@ -102,6 +103,7 @@ export class Mux implements StreamHost {
       meter: opts.meter,
       logger: this.logger,
     });
+    this.decoder = new FrameDecoder(opts.settings.maxFrameSize, this.onFrame);
     this.outbox.onFlushed = this.afterFlush;
     this.outbox.onUncongested = this.uncongested;
   }
@@ -128,12 +130,17 @@ export class Mux implements StreamHost {
     this.outbox.limitFrameSize(bytes);
   }
 
-  /** Feeds one received WebSocket message. Never throws: violations go to onFatal. */
-  receive(message: Buffer): void {
+  /**
+   * Feeds received bytes: a whole message, or the next piece of one (`last` false until its
+   * final piece). DATA reaches streams as views of the pieces, so the link never has to
+   * join a message first. Never throws: violations go to onFatal.
+   */
+  receive(piece: Buffer, last = true): void {
     if (this.closed || this.failed) return;
     this.lastActivity = Date.now();
     try {
-      decodeFrames(message, this.settings.maxFrameSize, this.onFrame);
+      this.decoder.push(piece);
+      if (last) this.decoder.endMessage();
     } catch (err) {
       this.fail(err);
     }

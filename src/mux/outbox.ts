@@ -54,6 +54,8 @@ export interface OutboxOptions {
 export class Outbox {
   /** Bytes passed to transport.send whose callback has not run yet. */
   inflightBytes = 0;
+  /** Messages passed to transport.send whose callback has not run yet. */
+  inflightMessages = 0;
   /** Bytes of queued control frames. */
   controlBytes = 0;
   /** Sum of every source's outboxReady. */
@@ -88,8 +90,8 @@ export class Outbox {
     this.frameSize = opts.maxFrameSize;
     const headroom = opts.transport.headroom;
     this.headroom = headroom === undefined ? -1 : headroom;
-    // Enough buffers for a full linkHighWater in flight, which the link may hold anyway.
-    this.poolMax = Math.ceil(opts.linkHighWater / opts.maxMessageSize) + 2;
+    // One per message in flight, and one being built.
+    this.poolMax = MAX_INFLIGHT_MESSAGES + 1;
   }
 
   /** Caps outgoing DATA frames at the peer's maxFrameSize once it is known. */
@@ -163,8 +165,9 @@ export class Outbox {
     this.maybeUncongest();
   };
 
-  /** Builds and sends one message; false when there was nothing to send. */
+  /** Builds and sends one message; false when there was nothing to send (or no room). */
   private sendOne(): boolean {
+    if (this.inflightMessages >= MAX_INFLIGHT_MESSAGES) return false;
     const { maxMessageSize, linkHighWater } = this.opts;
     const maxFrameSize = this.frameSize;
     const control = this.control;
@@ -236,6 +239,7 @@ export class Outbox {
     }
 
     this.inflightBytes += size;
+    this.inflightMessages++;
     if (pooled) {
       const end = off;
       this.opts.transport.send(
@@ -282,10 +286,11 @@ export class Outbox {
       this.pool.push(buffer);
     }
     this.inflightBytes -= size;
+    this.inflightMessages--;
     this.opts.meter?.sub(dataBytes);
     if (err) this.opts.logger.debug({ err: (err as Error).message }, 'link send failed');
     if (this.closed || this.flushing) return;
-    if (this.readyBytes > 0) this.schedule();
+    if (this.readyBytes > 0 || this.controlBytes > 0) this.schedule();
     this.maybeUncongest();
   }
 
@@ -298,5 +303,11 @@ export class Outbox {
 }
 
 const EMPTY = Buffer.alloc(0);
+/**
+ * Messages handed to the transport and not yet written. Two keep the socket busy (one being
+ * written, one waiting); a third would make Node join the waiting ones with writev, which
+ * for a TLS socket copies them all into one new buffer before encrypting.
+ */
+const MAX_INFLIGHT_MESSAGES = 2;
 /** Messages up to this size (headroom included) are allocated, not taken from the pool. */
 const SMALL_MESSAGE = 4096;

@@ -9,7 +9,7 @@ import {
 } from './frame.js';
 
 /**
- * Frame decoding. A message is parsed in place: payloads handed to `onFrame` are
+ * Frame decoding. Messages are parsed in place: payloads handed to `onFrame` are
  * `subarray` views of the message (no copies), valid as long as the caller keeps them.
  * Everything the header alone can prove wrong is rejected here with SkiffError(PROTOCOL);
  * what needs stream state (credit, unknown ids) is the mux's job.
@@ -48,23 +48,90 @@ const payloadBounds: ReadonlyArray<readonly [number, number]> = [
  * for a link frame). Frames before the bad one have already been delivered.
  */
 export function decodeFrames(message: Buffer, maxFrameSize: number, onFrame: FrameCallback): void {
-  const end = message.length;
-  let off = 0;
-  while (off < end) {
-    if (end - off < HEADER_SIZE) {
-      throw protocolError(`truncated frame header: ${end - off} of ${HEADER_SIZE} bytes`);
+  const decoder = new FrameDecoder(maxFrameSize, onFrame);
+  decoder.push(message);
+  decoder.endMessage();
+}
+
+/**
+ * Decodes frames from a message that arrives in pieces (the link hands over each TLS read
+ * of a WebSocket message as it comes, rather than joining the message first).
+ * - A DATA payload is delivered as it arrives, in one or more `onFrame` calls whose
+ *   payloads together are the frame's bytes: views of the pieces, never copied. An empty
+ *   DATA frame is one call with an empty payload.
+ * - Every other frame is delivered once, whole: a view when it sits in one piece, else
+ *   joined (control payloads are small).
+ * - A frame never spans two messages: endMessage() throws if one is cut.
+ * Errors are those of decodeFrames; after one, the decoder must not be used again.
+ */
+export class FrameDecoder {
+  private readonly header = Buffer.alloc(HEADER_SIZE);
+  private headerFill = 0;
+  private inPayload = false;
+  private type = 0;
+  private flags = 0;
+  private streamId = 0;
+  private length = 0;
+  /** Payload bytes of the current frame still to come. */
+  private remaining = 0;
+  /** Parts of a split non-DATA payload. */
+  private parts: Buffer[] = [];
+
+  constructor(
+    private readonly maxFrameSize: number,
+    private readonly onFrame: FrameCallback,
+  ) {}
+
+  /** Feeds the next piece of the current message. */
+  push(piece: Buffer): void {
+    const end = piece.length;
+    let off = 0;
+    while (off < end) {
+      if (this.inPayload) {
+        off = this.payload(piece, off);
+        continue;
+      }
+      if (this.headerFill === 0 && end - off >= HEADER_SIZE) {
+        this.startFrame(piece, off);
+        off += HEADER_SIZE;
+      } else {
+        const n = Math.min(HEADER_SIZE - this.headerFill, end - off);
+        piece.copy(this.header, this.headerFill, off, off + n);
+        this.headerFill += n;
+        off += n;
+        if (this.headerFill < HEADER_SIZE) return;
+        this.headerFill = 0;
+        this.startFrame(this.header, 0);
+      }
+      if (this.remaining === 0) this.deliver(EMPTY);
+      else this.inPayload = true;
     }
-    const type = message[off]!;
-    const flags = message[off + 1]!;
-    if (message[off + 2] !== 0 || message[off + 3] !== 0) {
+  }
+
+  /** The message ended: it must have ended on a frame boundary. */
+  endMessage(): void {
+    if (this.headerFill > 0) {
+      throw protocolError(`truncated frame header: ${this.headerFill} of ${HEADER_SIZE} bytes`);
+    }
+    if (this.inPayload) {
+      const got = this.length - this.remaining;
+      throw protocolError(
+        `truncated ${frameTypeName(this.type)} payload: ${got} of ${this.length} bytes`,
+      );
+    }
+  }
+
+  private startFrame(buf: Buffer, off: number): void {
+    const type = buf[off]!;
+    if (buf[off + 2] !== 0 || buf[off + 3] !== 0) {
       throw protocolError('reserved header field is not zero');
     }
-    const streamId = message.readUInt32BE(off + 4);
-    const len = message.readUInt32BE(off + 8);
+    const streamId = buf.readUInt32BE(off + 4);
+    const len = buf.readUInt32BE(off + 8);
     if (type > MAX_FRAME_TYPE) throw protocolError(`unknown frame type ${type}`);
     if (type === FrameType.DATA) {
-      if (len > maxFrameSize) {
-        throw protocolError(`DATA frame of ${len} bytes exceeds maxFrameSize ${maxFrameSize}`);
+      if (len > this.maxFrameSize) {
+        throw protocolError(`DATA frame of ${len} bytes exceeds maxFrameSize ${this.maxFrameSize}`);
       }
     } else {
       const [min, max] = payloadBounds[type]!;
@@ -75,16 +142,45 @@ export function decodeFrames(message: Buffer, maxFrameSize: number, onFrame: Fra
     if (isLinkFrame(type) ? streamId !== 0 : streamId === 0) {
       throw protocolError(`${frameTypeName(type)} frame on stream ${streamId}`);
     }
-    const start = off + HEADER_SIZE;
-    if (end - start < len) {
-      throw protocolError(
-        `truncated ${frameTypeName(type)} payload: ${end - start} of ${len} bytes`,
-      );
+    this.type = type;
+    this.flags = buf[off + 1]!;
+    this.streamId = streamId;
+    this.length = len;
+    this.remaining = len;
+  }
+
+  /** Takes payload bytes from piece at off; returns the new offset. */
+  private payload(piece: Buffer, off: number): number {
+    const n = Math.min(this.remaining, piece.length - off);
+    const part = piece.subarray(off, off + n);
+    this.remaining -= n;
+    if (this.type === FrameType.DATA) {
+      if (this.remaining === 0) this.inPayload = false;
+      this.onFrame(FrameType.DATA, this.flags, this.streamId, part);
+      return off + n;
     }
-    off = start + len;
-    onFrame(type, flags, streamId, message.subarray(start, off));
+    if (this.remaining > 0) {
+      this.parts.push(part);
+      return off + n;
+    }
+    this.inPayload = false;
+    if (this.parts.length === 0) {
+      this.deliver(part);
+    } else {
+      this.parts.push(part);
+      const whole = Buffer.concat(this.parts, this.length);
+      this.parts = [];
+      this.deliver(whole);
+    }
+    return off + n;
+  }
+
+  private deliver(payload: Buffer): void {
+    this.onFrame(this.type, this.flags, this.streamId, payload);
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Reads the u32 code and UTF-8 reason of a RESET or GOAWAY payload. */
 export function decodeCodeReason(payload: Buffer): { code: number; reason: string } {

@@ -1,8 +1,8 @@
-import type { WebSocket } from 'ws';
 import type { LinkInfo } from '../admin/api.js';
 import type { Settings } from '../config/settings.js';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { type Hello, LinkConnection, PROTOCOL_VERSION } from '../link/connection.js';
+import type { LinkSocket } from '../link/websocket/socket.js';
 import type { Logger } from '../log.js';
 import type { BufferMeter } from '../mux/meter.js';
 import { createCsr, generateKey } from '../pki/index.js';
@@ -164,15 +164,15 @@ export class Links {
   }
 
   /** A peer dialled in with a granted certificate. */
-  accept(ws: WebSocket, grant: GrantRecord, remote: string): void {
+  accept(socket: LinkSocket, grant: GrantRecord, remote: string): void {
     const entry = this.incoming.get(normalizeSerial(grant.serial));
     if (!entry) {
-      ws.terminate();
+      socket.terminate();
       return;
     }
     entry.conn?.close('replaced by a new connection from the same peer');
     const conn = new LinkConnection({
-      ws,
+      socket,
       role: 'acceptor',
       linkName: grant.linkName,
       settings: this.settings,
@@ -250,9 +250,9 @@ export class Links {
     const link = new OutgoingLink(rec, keyPem, {
       settings: this.settings,
       logger: this.logger,
-      connect: (l, ws) => {
+      connect: (l, socket) => {
         const conn = new LinkConnection({
-          ws,
+          socket,
           role: 'dialer',
           linkName: l.name,
           settings: this.settings,

@@ -1,18 +1,18 @@
-import type { WebSocket } from 'ws';
 import type { LinkInfo, LinkState } from '../admin/api.js';
 import type { Settings } from '../config/settings.js';
 import { describe } from '../errors.js';
 import { Backoff } from '../link/backoff.js';
 import { dialLink } from '../link/client.js';
 import type { LinkConnection } from '../link/connection.js';
+import type { LinkSocket } from '../link/websocket/socket.js';
 import type { Logger } from '../log.js';
 import type { LinkRecord } from './records.js';
 
 export interface OutgoingLinkDeps {
   settings: Settings;
   logger: Logger;
-  /** Wraps a freshly opened WebSocket in a LinkConnection wired to the site. */
-  connect(link: OutgoingLink, ws: WebSocket): LinkConnection;
+  /** Wraps a freshly opened link socket in a LinkConnection wired to the site. */
+  connect(link: OutgoingLink, socket: LinkSocket): LinkConnection;
 }
 
 /**
@@ -111,7 +111,7 @@ export class OutgoingLink {
     const url = this.record.urls[this.urlIndex % this.record.urls.length]!;
     if (this.state !== 'connecting') this.setState('connecting', this.lastError);
     try {
-      const ws = await dialLink({
+      const socket = await dialLink({
         url,
         caPem: this.record.caPem,
         certPem: this.record.certPem,
@@ -120,10 +120,10 @@ export class OutgoingLink {
         maxMessageSize: this.deps.settings.maxMessageSize,
       });
       if (this.stopped) {
-        ws.terminate();
+        socket.terminate();
         return;
       }
-      this.conn = this.deps.connect(this, ws);
+      this.conn = this.deps.connect(this, socket);
     } catch (err) {
       if (this.stopped) return;
       this.urlIndex++;

@@ -153,7 +153,7 @@ export class Streams {
   private newPipe(label: string, onDone?: () => void): StreamPipe {
     this.counts.active++;
     this.counts.total++;
-    return new StreamPipe(this.logger.child({ via: label }), () => {
+    return new StreamPipe(this.logger, label, () => {
       this.counts.active--;
       onDone?.();
     });

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { MuxStream, StreamHandler } from '../mux/stream.js';
 import { ResetCode } from '../protocol/frame.js';
 import { closeCleanly } from './listen.js';
+import { WriteBatch } from './write-batch.js';
 
 /** Where one TCP connection and its stream are. */
 export enum PipeState {
@@ -28,6 +29,7 @@ export enum PipeState {
 export class StreamPipe implements StreamHandler {
   state = PipeState.Pending;
   private socket: Socket | undefined;
+  private batch: WriteBatch | undefined;
   private readonly pendingWrites: number[] = [];
   private socketEnded = false;
   private peerEnded = false;
@@ -42,6 +44,8 @@ export class StreamPipe implements StreamHandler {
 
   constructor(
     private readonly logger: Logger,
+    /** Where the pipe leads, for its log lines (no child logger: a router holds thousands of pipes). */
+    private readonly via: string,
     private readonly onDone: (pipe: StreamPipe) => void,
   ) {}
 
@@ -52,6 +56,7 @@ export class StreamPipe implements StreamHandler {
       return;
     }
     this.socket = socket;
+    this.batch = new WriteBatch(socket);
     socket.pause();
     socket.on('data', (chunk: Buffer) => {
       if (this.state === PipeState.Open && !this.stream.write(chunk)) socket.pause();
@@ -79,13 +84,13 @@ export class StreamPipe implements StreamHandler {
   }
 
   onData(chunk: Buffer): void {
-    const socket = this.socket;
-    if (!socket || this.state === PipeState.Done) {
+    const batch = this.batch;
+    if (!batch || this.state === PipeState.Done) {
       this.stream.consumed(chunk.length);
       return;
     }
     this.pendingWrites.push(chunk.length);
-    socket.write(chunk, this.written);
+    batch.write(chunk, this.written);
   }
 
   /** Write callbacks run in order, so the oldest pending length is the one just flushed. */
@@ -112,7 +117,10 @@ export class StreamPipe implements StreamHandler {
     }
     this.finish();
     const socket = this.socket;
-    this.logger.debug({ stream: this.stream.id, code, reason }, 'stream reset by peer');
+    this.logger.debug(
+      { via: this.via, stream: this.stream.id, code, reason },
+      'stream reset by peer',
+    );
     if (!socket) return;
     if (wasPending) {
       closeCleanly(socket); // nothing was exchanged yet
@@ -133,7 +141,7 @@ export class StreamPipe implements StreamHandler {
   abort(reason: string, code: number = ResetCode.ABORTED): void {
     if (this.state === PipeState.Done) return;
     this.finish();
-    this.logger.debug({ stream: this.stream.id, reason }, 'stream aborted');
+    this.logger.debug({ via: this.via, stream: this.stream.id, reason }, 'stream aborted');
     this.stream.reset(code, reason);
     this.socket?.resetAndDestroy();
   }

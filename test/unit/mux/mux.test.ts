@@ -280,7 +280,7 @@ describe('streams over a pair of muxes', () => {
 });
 
 describe('link-level backpressure', () => {
-  it('write() returns false while the link is congested; control frames still go; onDrain after', async () => {
+  it('write() returns false while the link is congested; control frames lead the next message; onDrain after', async () => {
     const hw = 64 * 1024;
     const peer = rawPeer(
       { linkHighWater: hw, maxFrameSize: 16 * 1024, maxMessageSize: 32 * 1024 },
@@ -301,12 +301,17 @@ describe('link-level backpressure', () => {
     const { inflightBytes } = peer.mux.stats();
     assert.ok(inflightBytes <= hw + 32 * 1024, `inflight ${inflightBytes}`);
     assert.ok(peer.mux.stats().queuedBytes > 0, 'the rest waits in the stream');
-    // A PING is not held back by the congestion.
-    const before = peer.frames.length;
+    // Two messages are with the transport; a PING waits for the next message and leads it,
+    // ahead of the queued DATA.
+    assert.equal(peer.messages.length, 2);
     peer.mux.ping();
     await turns();
-    assert.equal(peer.frames.at(-1)!.type, FrameType.PING);
-    assert.ok(peer.frames.length === before + 1);
+    assert.equal(peer.messages.length, 2);
+    const before = peer.frames.length;
+    peer.held.shift()!();
+    await turns();
+    assert.equal(peer.messages.length, 3);
+    assert.equal(peer.frames[before]!.type, FrameType.PING);
     assert.equal(rec.drains, 0);
     // The socket takes everything: the writer hears onDrain once.
     while (peer.held.length > 0) {
