@@ -304,10 +304,12 @@ export class Outbox {
 
 const EMPTY = Buffer.alloc(0);
 /**
- * Messages handed to the transport and not yet written. Two keep the socket busy (one being
- * written, one waiting); a third would make Node join the waiting ones with writev, which
- * for a TLS socket copies them all into one new buffer before encrypting.
+ * Messages handed to the transport and not yet written. Enough keep the socket busy while
+ * the next one is built; more only queue in Node's writable buffer, and waiting messages
+ * are joined with writev, which for a TLS socket copies them into one new buffer before
+ * encrypting. Measured (iperf3, 1 stream, three interleaved rounds, Gbit/s): 2 in flight
+ * 3.53/2.99/2.95, 3: 3.68/3.62/3.55, 4: 3.51/3.44/3.19, 8: 3.31/2.82/3.27.
  */
-const MAX_INFLIGHT_MESSAGES = 2;
+const MAX_INFLIGHT_MESSAGES = 3;
 /** Messages up to this size (headroom included) are allocated, not taken from the pool. */
 const SMALL_MESSAGE = 4096;
