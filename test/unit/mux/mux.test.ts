@@ -301,16 +301,21 @@ describe('link-level backpressure', () => {
     const { inflightBytes } = peer.mux.stats();
     assert.ok(inflightBytes <= hw + 32 * 1024, `inflight ${inflightBytes}`);
     assert.ok(peer.mux.stats().queuedBytes > 0, 'the rest waits in the stream');
-    // Two messages are with the transport; a PING waits for the next message and leads it,
-    // ahead of the queued DATA.
+    // DATA stops at linkHighWater (two 32 KiB messages); a PING is not held back by that
+    // and goes as a third message. The transport then holds its limit of three messages, so
+    // a second PING waits for the next message and leads it, ahead of the queued DATA.
     assert.equal(peer.messages.length, 2);
     peer.mux.ping();
     await turns();
-    assert.equal(peer.messages.length, 2);
+    assert.equal(peer.messages.length, 3);
+    assert.equal(peer.frames.at(-1)!.type, FrameType.PING);
+    peer.mux.ping();
+    await turns();
+    assert.equal(peer.messages.length, 3);
     const before = peer.frames.length;
     peer.held.shift()!();
     await turns();
-    assert.equal(peer.messages.length, 3);
+    assert.equal(peer.messages.length, 4);
     assert.equal(peer.frames[before]!.type, FrameType.PING);
     assert.equal(rec.drains, 0);
     // The socket takes everything: the writer hears onDrain once.
