@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=1
+#!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=1 --expose-gc
 // --single-threaded-gc: V8's parallel GC helpers cost a router more CPU than they save
 // (docs/performance.md: 1.8x single-stream throughput, half the CPU per GiB). Whatever
 // starts a router without this file as the executable passes the same flags

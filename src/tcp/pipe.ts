@@ -3,6 +3,7 @@ import { describe } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MuxStream, StreamHandler } from '../mux/stream.js';
 import { ResetCode } from '../protocol/frame.js';
+import { countRead } from '../runtime/gc-pacer.js';
 import { closeCleanly } from './listen.js';
 import { WriteBatch } from './write-batch.js';
 
@@ -59,6 +60,7 @@ export class StreamPipe implements StreamHandler {
     this.batch = new WriteBatch(socket);
     socket.pause();
     socket.on('data', (chunk: Buffer) => {
+      countRead(chunk.length);
       if (this.state === PipeState.Open && !this.stream.write(chunk)) socket.pause();
     });
     socket.on('end', () => {

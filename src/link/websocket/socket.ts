@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { describe } from '../../errors.js';
 import type { MessageTransport } from '../../mux/transport.js';
 import { HEADER_SIZE, MAX_CONTROL_PAYLOAD } from '../../protocol/frame.js';
+import { countRead } from '../../runtime/gc-pacer.js';
 import {
   closePayload,
   encodeWsFrame,
@@ -122,6 +123,7 @@ export class LinkSocket implements MessageTransport {
   }
 
   private readonly read = (chunk: Buffer): void => {
+    countRead(chunk.length);
     if (this.ended) return;
     try {
       this.reader.push(chunk);
