@@ -1,0 +1,71 @@
+/**
+ * `node dist/bench/ab.js <baseDist> <newDist> [streams] [seconds] [rounds]`: a same-run A/B
+ * of two builds (e.g. HEAD in a git worktree and the working tree) or, with FLAGS_BASE and
+ * FLAGS_NEW set, of two sets of router node flags. Both router pairs are up at once and
+ * iperf3 runs interleave base/new/new/base..., so host noise hits both alike. Prints
+ * Gbit/s and router CPU seconds per GiB per round (RTT=1 adds a sockperf ping-pong).
+ */
+import { freePort } from '../test/helpers/ports.js';
+import { iperfClient, startIperfServer } from './iperf.js';
+import { rssMiB, totalCpuSeconds } from './proc.js';
+import type { RouterPair } from './router-pair.js';
+import { sockperfPingPong, startSockperfServer } from './rtt.js';
+
+const [baseDir, newDir] = [process.argv[2], process.argv[3]];
+if (!baseDir || !newDir)
+  throw new Error('usage: ab.js <baseDist> <newDist> [streams] [seconds] [rounds]');
+const streams = Number(process.argv[4] ?? 1);
+const seconds = Number(process.argv[5] ?? 3);
+const rounds = Number(process.argv[6] ?? 3);
+
+interface Side {
+  name: string;
+  pair: RouterPair;
+  iperfPort: number;
+  rttPort: number;
+  results: string[];
+}
+
+const iperf = await startIperfServer(await freePort());
+const sockperf = await startSockperfServer(await freePort());
+const sides: Side[] = [];
+try {
+  for (const [name, dir] of [
+    ['base', baseDir],
+    ['new', newDir],
+  ] as const) {
+    const flags = name === 'base' ? process.env.FLAGS_BASE : process.env.FLAGS_NEW;
+    if (flags !== undefined) process.env.SKIFF_ROUTER_NODE_ARGS = flags;
+    const mod = (await import(`${dir}/bench/router-pair.js`)) as typeof import('./router-pair.js');
+    const pair = await mod.startRouterPair();
+    sides.push({
+      name,
+      pair,
+      iperfPort: await pair.expose('iperf', iperf.port),
+      rttPort: await pair.expose('rtt', sockperf.port),
+      results: [],
+    });
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+      const cpu0 = totalCpuSeconds(side.pair.pids());
+      const gbits = await iperfClient(side.iperfPort, streams, seconds);
+      const gib = (gbits * 1e9 * seconds) / 8 / 2 ** 30;
+      const perGib = (totalCpuSeconds(side.pair.pids()) - cpu0) / gib;
+      let line = `${gbits.toFixed(2)} Gbit/s ${perGib.toFixed(2)} s/GiB`;
+      if (process.env.RTT) {
+        const rtt = await sockperfPingPong(side.rttPort, 2);
+        line += ` rtt ${rtt.p50.toFixed(0)}/${rtt.p99.toFixed(0)} us`;
+      }
+      side.results.push(line);
+    }
+  }
+  for (const side of sides) {
+    const rss = side.pair.pids().map((pid) => rssMiB(pid).toFixed(0));
+    process.stdout.write(`${side.name}: ${side.results.join(' | ')}; RSS ${rss.join(' + ')} MiB\n`);
+  }
+} finally {
+  iperf.stop();
+  sockperf.stop();
+  for (const side of sides) await side.pair.dispose();
+}
