@@ -14,7 +14,11 @@ export interface Settings {
   maxMessageSize: number;
   /** Bytes a stream may have in flight towards its receiver before waiting for credit. */
   streamWindow: number;
-  /** Bytes queued on one link (not yet taken by its socket) before streams pause. */
+  /**
+   * Bytes queued on one link (not yet taken by its socket) before streams pause. Kept
+   * small: bytes that wait long in the queue outlive two scavenges and then hold malloc
+   * memory until a full GC (docs/performance.md); 1 MiB still keeps the socket busy.
+   */
   linkHighWater: number;
   /** Time allowed for a link's TLS and WebSocket handshake and its HELLO exchange. */
   handshakeTimeoutMs: number;
@@ -34,7 +38,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   maxFrameSize: 64 * 1024,
   maxMessageSize: 256 * 1024,
   streamWindow: 2 * 1024 * 1024,
-  linkHighWater: 4 * 1024 * 1024,
+  linkHighWater: 1024 * 1024,
   handshakeTimeoutMs: 10_000,
   connectTimeoutMs: 10_000,
   pingIntervalMs: 5_000,
