@@ -6,7 +6,8 @@
  * - skiff: two real routers (`skiff site run`) with a TLS link exactly as in production.
  * Workloads: iperf3 throughput with 1/8/64 streams, sockperf 64-byte ping-pong RTT,
  * connections per second (connect + 1-byte echo + close, 50 at once), the tunnel's CPU
- * seconds per GiB, RSS after the throughput runs and with 10,000 idle streams. Prints a table with ratios to both
+ * seconds per GiB, RSS after the throughput runs and with 10,000 idle streams (on a fresh
+ * pair; the full run also on the pair after the runs). Prints a table with ratios to both
  * baselines and writes bench/results/latest.json. Full: medians of 3; --quick: one run.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -67,6 +68,9 @@ async function main(): Promise<void> {
     const skiffPorts = new Map<number, number>();
     for (const target of targets) skiffPorts.set(target, await pair.expose(`t${target}`, target));
     paths.push({ name: 'skiff', portFor: (t) => skiffPorts.get(t)!, pids: pair.pids });
+    // Warm-up, not measured: a router's first second of traffic runs before V8 has
+    // optimised the hot path (1.4 Gbit/s cold against ~3 warm, measured with bench/ab.js).
+    await iperfClient(skiffPorts.get(iperf.port)!, 8, 1);
 
     const samples: Record<string, PathSamples> = {};
     const cpu: Record<string, { seconds: number; gib: number }> = {};
@@ -125,10 +129,21 @@ async function main(): Promise<void> {
     for (const line of formatTable(table, names, 'skiff')) say(line);
     const rss = samples.skiff!.rssMiB ?? [];
     say(`skiff router RSS after runs: ${rss.map((r) => r.toFixed(0)).join(' + ')} MiB`);
-    const idleRss = await idleStreamsRss(pair.expose, pair.pids, rssMiB, IDLE_STREAMS);
+    // Idle streams on a fresh pair: what holding them costs. The full run also measures them
+    // on the pair that just carried the workloads, which adds what those left behind.
+    const fresh = await startRouterPair();
+    cleanup.push(() => fresh.dispose());
+    const idleRss = await idleStreamsRss(fresh.expose, fresh.pids, rssMiB, IDLE_STREAMS);
+    const mib = (list: number[]) => `${list.map((r) => r.toFixed(0)).join(' + ')} MiB`;
     say(
-      `skiff router RSS with ${IDLE_STREAMS} idle streams on one link: ${idleRss.map((r) => r.toFixed(0)).join(' + ')} MiB`,
+      `skiff router RSS with ${IDLE_STREAMS} idle streams on one link (fresh routers): ${mib(idleRss)}`,
     );
+    const idleAfterRuns = quick
+      ? undefined
+      : await idleStreamsRss(pair.expose, pair.pids, rssMiB, IDLE_STREAMS);
+    if (idleAfterRuns) {
+      say(`  the same on the routers after the runs above: ${mib(idleAfterRuns)}`);
+    }
     const result = {
       when: new Date().toISOString(),
       quick,
@@ -148,7 +163,7 @@ async function main(): Promise<void> {
         ),
       })),
       samples,
-      idleStreams: { count: IDLE_STREAMS, routerRssMiB: idleRss },
+      idleStreams: { count: IDLE_STREAMS, routerRssMiB: idleRss, afterRunsRssMiB: idleAfterRuns },
       seconds: (Date.now() - started) / 1000,
     };
     const dir = join(import.meta.dirname, '..', '..', 'bench', 'results');
