@@ -40,8 +40,12 @@ export interface OutboxOptions {
  * message made V8 run a major GC every ~64 MiB sent (ArrayBuffer memory counts towards its
  * limits), which cost more CPU than the encryption (docs/performance.md).
  *
+ * At most MAX_INFLIGHT_MESSAGES messages are with the transport at once; the next is built
+ * when one completes, from whatever has queued meanwhile (so a busy link sends big ones).
+ *
  * Two queues:
- * - control frames (everything but DATA), pre-encoded, sent in order and never held back;
+ * - control frames (everything but DATA), pre-encoded, sent in order and not held back by
+ *   linkHighWater, only by the message limit above (they lead the next message);
  * - ready streams, served round robin one frame at a time so a bulk stream cannot starve
  *   the others. DATA is only pulled while the bytes handed to the transport and not yet
  *   confirmed (`inflightBytes`) stay under linkHighWater; the rest waits in its stream.
@@ -83,15 +87,12 @@ export class Outbox {
   private readonly headroom: number;
   /** Free message buffers of `headroom + maxMessageSize` bytes. */
   private readonly pool: Buffer[] = [];
-  private readonly poolMax: number;
 
   constructor(opts: OutboxOptions) {
     this.opts = opts;
     this.frameSize = opts.maxFrameSize;
     const headroom = opts.transport.headroom;
     this.headroom = headroom === undefined ? -1 : headroom;
-    // One per message in flight, and one being built.
-    this.poolMax = MAX_INFLIGHT_MESSAGES + 1;
   }
 
   /** Caps outgoing DATA frames at the peer's maxFrameSize once it is known. */
@@ -282,7 +283,7 @@ export class Outbox {
   }
 
   private sent(size: number, dataBytes: number, err: unknown, buffer?: Buffer): void {
-    if (buffer !== undefined && this.pool.length < this.poolMax && !this.closed) {
+    if (buffer !== undefined && this.pool.length < POOL_MAX && !this.closed) {
       this.pool.push(buffer);
     }
     this.inflightBytes -= size;
@@ -311,5 +312,7 @@ const EMPTY = Buffer.alloc(0);
  * 3.53/2.99/2.95, 3: 3.68/3.62/3.55, 4: 3.51/3.44/3.19, 8: 3.31/2.82/3.27.
  */
 const MAX_INFLIGHT_MESSAGES = 3;
+/** Pooled message buffers kept: one per message in flight, and one being built. */
+const POOL_MAX = MAX_INFLIGHT_MESSAGES + 1;
 /** Messages up to this size (headroom included) are allocated, not taken from the pool. */
 const SMALL_MESSAGE = 4096;
