@@ -91,13 +91,20 @@ describe('stream semantics through two routers', { timeout: 180_000 }, () => {
     const { a, b } = sites();
     // allowHalfOpen false: if the router wrongly sends a FIN, the target sees 'end' and the
     // assertion below fails at once instead of waiting on a half-open socket.
-    let firstData!: () => void;
+    // The target reads everything the client sent before the client aborts: libuv reports
+    // an RST that arrives while received bytes are still unread as a plain EOF (POLLHUP
+    // after a partial read), which would hide the reset this test looks for.
+    let allData!: () => void;
     const gotData = new Promise<void>((resolve) => {
-      firstData = resolve;
+      allData = resolve;
     });
     const target = await startServer(
       (socket) => {
-        socket.once('data', () => firstData());
+        let received = 0;
+        socket.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received === 32 * KiB) allData();
+        });
       },
       { allowHalfOpen: false },
     );
@@ -108,7 +115,7 @@ describe('stream semantics through two routers', { timeout: 180_000 }, () => {
     client.write(Buffer.alloc(32 * KiB, 1));
     const targetSide = await withTimeout(target.connection(1), 15_000, 'the target connection');
     const seen = outcome(targetSide);
-    await withTimeout(gotData, 15_000, 'the first bytes at the target');
+    await withTimeout(gotData, 15_000, 'the 32 KiB at the target');
     client.resetAndDestroy();
 
     const result = await withTimeout(seen, 15_000, 'the target side to be reset');
