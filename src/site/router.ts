@@ -91,7 +91,7 @@ export class Router implements AdminApi {
         handshakeTimeoutMs: settings.handshakeTimeoutMs,
         maxMessageSize: settings.maxMessageSize,
         authorize: (serial) => this.links.authorize(serial),
-        onLink: (ws, grant, remote) => this.links.accept(ws, grant, remote),
+        onLink: (socket, grant, remote) => this.links.accept(socket, grant, remote),
         onRedeem: createRedeemHandler(this.issuer, logger),
         logger,
       });
