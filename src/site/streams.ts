@@ -9,7 +9,7 @@ import { StreamRelay } from '../routing/relay.js';
 import type { Route } from '../routing/routes.js';
 import { dialTarget, splice } from '../tcp/dial.js';
 import { closeCleanly } from '../tcp/listen.js';
-import { PipeState, StreamPipe } from '../tcp/pipe.js';
+import { type PipeOwner, PipeState, StreamPipe } from '../tcp/pipe.js';
 import type { Connectors } from './connectors.js';
 import type { ServiceNetwork } from './network.js';
 
@@ -78,26 +78,10 @@ export class Streams {
       closeCleanly(socket);
       return;
     }
-    let current = route;
-    let untrack = (): void => undefined;
-    const open = (to: RemoteRoute): MuxStream => {
-      current = to;
-      untrack = this.network.track(to.siteId);
-      return to.via.mux.openStream({ address, dest: to.siteId, hops: 0 }, pipe);
-    };
-    const pipe = this.newPipe(route.siteName, () => untrack());
-    pipe.retry = (code, reason) => {
-      untrack();
-      untrack = () => undefined;
-      tried.add(current.siteId);
-      const next = tried.size <= MAX_ATTEMPTS ? this.network.choose(address, tried) : undefined;
-      this.logger.debug(
-        { address, code, reason, next: next?.kind === 'remote' ? next.siteName : undefined },
-        'stream refused; retrying',
-      );
-      return next?.kind === 'remote' ? open(next) : undefined;
-    };
-    pipe.stream = open(route);
+    this.countStream();
+    const client = new RemoteClient(this.network, this.logger, this.counts, address, tried);
+    const pipe = new StreamPipe(this.logger, route.siteName, client);
+    pipe.stream = client.open(route, pipe);
     pipe.attach(socket);
   }
 
@@ -114,8 +98,12 @@ export class Streams {
       stream.reset(ResetCode.NO_ROUTE, `site ${this.site.name} has no connector for "${address}"`);
       return;
     }
-    const untrack = this.connectors.track(address);
-    const pipe = this.newPipe(address, untrack);
+    this.countStream();
+    const pipe = new StreamPipe(
+      this.logger,
+      address,
+      new TrackedPipe(this.counts, this.connectors.track(address)),
+    );
     pipe.stream = stream;
     stream.setHandler(pipe);
     dialTarget(target.host, target.port, this.settings.connectTimeoutMs).then(
@@ -139,8 +127,7 @@ export class Streams {
       stream.reset(ResetCode.NO_ROUTE, `${why} to the site serving "${open.address}"`);
       return;
     }
-    this.counts.active++;
-    this.counts.total++;
+    this.countStream();
     const relay = new StreamRelay(stream, () => {
       this.counts.active--;
     });
@@ -150,12 +137,79 @@ export class Streams {
     );
   }
 
-  private newPipe(label: string, onDone?: () => void): StreamPipe {
+  private countStream(): void {
     this.counts.active++;
     this.counts.total++;
-    return new StreamPipe(this.logger, label, () => {
-      this.counts.active--;
-      onDone?.();
-    });
+  }
+}
+
+type Counts = Streams['counts'];
+
+/** A pipe to a local target: done, it leaves the counts and the connector's balance. */
+class TrackedPipe implements PipeOwner {
+  constructor(
+    private readonly counts: Counts,
+    private readonly untrack: () => void,
+  ) {}
+
+  pipeDone(): void {
+    this.counts.active--;
+    this.untrack();
+  }
+}
+
+/**
+ * A client's stream to a remote site. A reset before the stream opened (target refused, no
+ * route, link lost) retries on the next best site not tried yet, so the client only sees
+ * a failure when none is left.
+ */
+class RemoteClient implements PipeOwner {
+  private current: RemoteRoute | undefined;
+  private pipe: StreamPipe | undefined;
+  /** Ends the route's count of streams in flight (the balance tie-breaker). */
+  private untrack: (() => void) | undefined;
+
+  constructor(
+    private readonly network: ServiceNetwork,
+    private readonly logger: Logger,
+    private readonly counts: Counts,
+    private readonly address: string,
+    private readonly tried: Set<string>,
+  ) {}
+
+  open(to: RemoteRoute, pipe: StreamPipe): MuxStream {
+    this.current = to;
+    this.pipe = pipe;
+    this.untrack = this.network.track(to.siteId);
+    return to.via.mux.openStream({ address: this.address, dest: to.siteId, hops: 0 }, pipe);
+  }
+
+  pipeDone(): void {
+    this.counts.active--;
+    this.stopTracking();
+  }
+
+  retry(code: number, reason: string): MuxStream | undefined {
+    this.stopTracking();
+    if (this.current !== undefined) this.tried.add(this.current.siteId);
+    const next =
+      this.tried.size <= MAX_ATTEMPTS ? this.network.choose(this.address, this.tried) : undefined;
+    this.logger.debug(
+      {
+        address: this.address,
+        code,
+        reason,
+        next: next?.kind === 'remote' ? next.siteName : undefined,
+      },
+      'stream refused; retrying',
+    );
+    return next?.kind === 'remote' && this.pipe !== undefined
+      ? this.open(next, this.pipe)
+      : undefined;
+  }
+
+  private stopTracking(): void {
+    this.untrack?.();
+    this.untrack = undefined;
   }
 }

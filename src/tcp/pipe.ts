@@ -7,6 +7,41 @@ import { countRead } from '../runtime/gc-pacer.js';
 import { closeCleanly } from './listen.js';
 import { WriteBatch } from './write-batch.js';
 
+/**
+ * The socket's listeners are shared functions that find their pipe on the socket, not
+ * closures per pipe: a router may hold tens of thousands of idle streams.
+ */
+const PIPE = Symbol('skiff.pipe');
+type PipedSocket = Socket & { [PIPE]: StreamPipe };
+
+function onSocketData(this: Socket, chunk: Buffer): void {
+  (this as PipedSocket)[PIPE].socketData(chunk);
+}
+
+function onSocketEnd(this: Socket): void {
+  (this as PipedSocket)[PIPE].socketEnd();
+}
+
+function onSocketError(this: Socket, err: Error): void {
+  (this as PipedSocket)[PIPE].abort(`connection error: ${describe(err)}`);
+}
+
+function onSocketClose(this: Socket): void {
+  const pipe = (this as PipedSocket)[PIPE];
+  if (pipe.state !== PipeState.Done) pipe.abort('connection closed');
+}
+
+/** What a pipe tells whoever made it (an object, not closures: see PIPE above). */
+export interface PipeOwner {
+  /** The pipe is done: both directions ended, or it was reset. Called once. */
+  pipeDone(pipe: StreamPipe): void;
+  /**
+   * The stream was reset before it opened (refused, no route, link lost): may return a
+   * stream opened elsewhere for the same client, which then takes this one's place.
+   */
+  retry?(code: number, reason: string): MuxStream | undefined;
+}
+
 /** Where one TCP connection and its stream are. */
 export enum PipeState {
   /** The far end is not ready: OPEN sent and no OPEN_OK yet (listener side), or the target is being dialled (connector side). The socket is not read. */
@@ -37,17 +72,11 @@ export class StreamPipe implements StreamHandler {
 
   /** Set right after construction: the pipe is the stream's handler, so it exists first. */
   stream!: MuxStream;
-  /**
-   * Called when the stream is reset before it opened (refused, no route, link lost): may
-   * return a stream opened elsewhere for the same client, which then takes this one's place.
-   */
-  retry: ((code: number, reason: string) => MuxStream | undefined) | undefined;
-
   constructor(
     private readonly logger: Logger,
     /** Where the pipe leads, for its log lines (no child logger: a router holds thousands of pipes). */
     private readonly via: string,
-    private readonly onDone: (pipe: StreamPipe) => void,
+    private readonly owner: PipeOwner,
   ) {}
 
   /** Connects the socket: reads start once the stream is open (see onOpen/accepted). */
@@ -59,19 +88,24 @@ export class StreamPipe implements StreamHandler {
     this.socket = socket;
     this.batch = new WriteBatch(socket);
     socket.pause();
-    socket.on('data', (chunk: Buffer) => {
-      countRead(chunk.length);
-      if (this.state === PipeState.Open && !this.stream.write(chunk)) socket.pause();
-    });
-    socket.on('end', () => {
-      this.socketEnded = true;
-      if (this.state === PipeState.Open) this.stream.end();
-      this.checkFinished();
-    });
-    socket.on('error', (err) => this.abort(`connection error: ${describe(err)}`));
-    socket.on('close', () => {
-      if (this.state !== PipeState.Done) this.abort('connection closed');
-    });
+    (socket as PipedSocket)[PIPE] = this;
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+  }
+
+  /** @internal The socket read a chunk. */
+  socketData(chunk: Buffer): void {
+    countRead(chunk.length);
+    if (this.state === PipeState.Open && !this.stream.write(chunk)) this.socket?.pause();
+  }
+
+  /** @internal The socket's peer sent FIN. */
+  socketEnd(): void {
+    this.socketEnded = true;
+    if (this.state === PipeState.Open) this.stream.end();
+    this.checkFinished();
   }
 
   /** Connector side: the target is connected and the stream accepted. */
@@ -111,7 +145,7 @@ export class StreamPipe implements StreamHandler {
     if (this.state === PipeState.Done) return;
     const wasPending = this.state === PipeState.Pending;
     if (wasPending) {
-      const next = this.retry?.(code, reason);
+      const next = this.owner.retry?.(code, reason);
       if (next !== undefined) {
         this.stream = next;
         return;
@@ -154,6 +188,6 @@ export class StreamPipe implements StreamHandler {
 
   private finish(): void {
     this.state = PipeState.Done;
-    this.onDone(this);
+    this.owner.pipeDone(this);
   }
 }
