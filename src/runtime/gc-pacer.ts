@@ -12,7 +12,8 @@
  */
 const PACE_BYTES = 16 * 1024 * 1024;
 
-type GcFunction = (options: { type: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void;
+/** The `gc` that --expose-gc installs, as used here. */
+type GcFunction = (options: { type: 'minor' }) => void;
 
 const gc = (globalThis as { gc?: GcFunction }).gc;
 let counted = 0;

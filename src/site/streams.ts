@@ -164,8 +164,8 @@ class TrackedPipe implements PipeOwner {
  * a failure when none is left.
  */
 class RemoteClient implements PipeOwner {
-  private current: RemoteRoute | undefined;
-  private pipe: StreamPipe | undefined;
+  /** The site the current attempt went to. */
+  private site = '';
   /** Ends the route's count of streams in flight (the balance tie-breaker). */
   private untrack: (() => void) | undefined;
 
@@ -178,8 +178,7 @@ class RemoteClient implements PipeOwner {
   ) {}
 
   open(to: RemoteRoute, pipe: StreamPipe): MuxStream {
-    this.current = to;
-    this.pipe = pipe;
+    this.site = to.siteId;
     this.untrack = this.network.track(to.siteId);
     return to.via.mux.openStream({ address: this.address, dest: to.siteId, hops: 0 }, pipe);
   }
@@ -189,9 +188,9 @@ class RemoteClient implements PipeOwner {
     this.stopTracking();
   }
 
-  retry(code: number, reason: string): MuxStream | undefined {
+  retry(pipe: StreamPipe, code: number, reason: string): MuxStream | undefined {
     this.stopTracking();
-    if (this.current !== undefined) this.tried.add(this.current.siteId);
+    this.tried.add(this.site);
     const next =
       this.tried.size <= MAX_ATTEMPTS ? this.network.choose(this.address, this.tried) : undefined;
     this.logger.debug(
@@ -203,9 +202,7 @@ class RemoteClient implements PipeOwner {
       },
       'stream refused; retrying',
     );
-    return next?.kind === 'remote' && this.pipe !== undefined
-      ? this.open(next, this.pipe)
-      : undefined;
+    return next?.kind === 'remote' ? this.open(next, pipe) : undefined;
   }
 
   private stopTracking(): void {

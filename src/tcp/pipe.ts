@@ -39,7 +39,7 @@ export interface PipeOwner {
    * The stream was reset before it opened (refused, no route, link lost): may return a
    * stream opened elsewhere for the same client, which then takes this one's place.
    */
-  retry?(code: number, reason: string): MuxStream | undefined;
+  retry?(pipe: StreamPipe, code: number, reason: string): MuxStream | undefined;
 }
 
 /** Where one TCP connection and its stream are. */
@@ -145,7 +145,7 @@ export class StreamPipe implements StreamHandler {
     if (this.state === PipeState.Done) return;
     const wasPending = this.state === PipeState.Pending;
     if (wasPending) {
-      const next = this.owner.retry?.(code, reason);
+      const next = this.owner.retry?.(this, code, reason);
       if (next !== undefined) {
         this.stream = next;
         return;

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Network, routesWhere, waitForRoutes } from '../helpers/network.js';
+import { seededRandom } from '../helpers/random.js';
 import { match } from '../helpers/router.js';
 import { type EchoServer, KiB, MiB, startEchoServer } from '../helpers/tcp.js';
 import { echoStream, type StreamReport } from '../helpers/traffic.js';
@@ -21,18 +22,6 @@ const FLAPS = 20;
 const LANES = 50;
 const STREAM_DEADLINE_MS = 30_000;
 const CONVERGENCE_LIMIT_MS = 2_000;
-
-/** mulberry32: a seeded generator, so a failing run can be replayed with the same schedule. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function stats(values: number[]): string {
   const sorted = [...values].sort((x, y) => x - y);
@@ -75,7 +64,7 @@ describe('flapping: a link on the preferred path cut and restored 20 times under
     const [a, b] = [n.site('a'), n.site('b')];
     const proxy = n.proxy('c');
     const seed = Date.now() % 100_000;
-    const rand = random(seed);
+    const rand = seededRandom(seed);
     t.diagnostic(`schedule seed ${seed}`);
 
     let flapping = true;

@@ -14,14 +14,8 @@ import {
   HandshakeError,
 } from '../../../src/link/websocket/handshake.js';
 import { LinkSocket, maxLinkMessage } from '../../../src/link/websocket/socket.js';
-import {
-  type CertKey,
-  createCa,
-  createCsr,
-  createServerCert,
-  generateKey,
-  signCsr,
-} from '../../../src/pki/index.js';
+import { type CertKey, createCa, createServerCert } from '../../../src/pki/index.js';
+import { clientCert } from '../../helpers/pki.js';
 import { withTimeout } from '../../helpers/wait.js';
 
 // LinkSocket and the handshake against the `ws` package (an independent implementation, used
@@ -41,12 +35,11 @@ interface Pki {
 
 async function makePki(): Promise<Pki> {
   const ca = await createCa('skiff test CA');
-  const [server, clientKey] = await Promise.all([
+  const [server, client] = await Promise.all([
     createServerCert(ca, { commonName: 'west', hosts: ['127.0.0.1'] }),
-    generateKey(),
+    clientCert(ca, 'east', 1),
   ]);
-  const { certPem } = signCsr(ca, createCsr(clientKey, 'east'), { commonName: 'east', days: 1 });
-  return { ca, server, client: { certPem, keyPem: clientKey } };
+  return { ca, server, client };
 }
 
 /** The link server's TLS settings: the client must present a certificate from the CA. */

@@ -8,13 +8,8 @@ import {
   WebSocketProtocolError,
   WebSocketReader,
 } from '../../../src/link/websocket/reader.js';
-import {
-  byteChunks,
-  randomChunks,
-  seededBytes,
-  seededRandom,
-  splitAt,
-} from '../../helpers/split.js';
+import { seededBytes, seededRandom } from '../../helpers/random.js';
+import { byteChunks, randomChunks, splitAt } from '../../helpers/split.js';
 
 // The link's own WebSocket reader, fed raw frames built here byte by byte and cut at every
 // (or a seeded random) point: payloads come out whole and in order, masks are undone across

@@ -6,20 +6,12 @@ import {
   type CertKey,
   certCommonName,
   createCa,
-  createCsr,
   createServerCert,
-  generateKey,
-  signCsr,
 } from '../../../src/pki/index.js';
+import { clientCert } from '../../helpers/pki.js';
 
 // A real TLS 1.3 handshake with mutual authentication: proof that what src/pki makes is
 // accepted by OpenSSL as Node uses it, not only by node-forge.
-
-async function linkClientCert(ca: CertKey, commonName: string): Promise<CertKey> {
-  const keyPem = await generateKey();
-  const { certPem } = signCsr(ca, createCsr(keyPem, 'ignored'), { commonName, days: 7 });
-  return { certPem, keyPem };
-}
 
 async function startServer(
   ca: CertKey,
@@ -78,7 +70,7 @@ test('a server cert and a signCsr client cert complete a mutual TLS 1.3 handshak
   const ca = await createCa('skiff site CA west');
   const { server, port, peers } = await startServer(ca);
   t.after(() => server.close());
-  const client = await linkClientCert(ca, 'east-site-id');
+  const client = await clientCert(ca, 'east-site-id');
   const { data, socket } = await connect(port, ca, client);
   assert.equal(data, 'hello');
   assert.equal(socket.authorized, true);
@@ -91,7 +83,7 @@ test('a client cert from another CA is refused by the server', async (t) => {
   const other = await createCa('skiff site CA mallory');
   const { server, port, peers, refused } = await startServer(ca);
   t.after(() => server.close());
-  const client = await linkClientCert(other, 'mallory');
+  const client = await clientCert(other, 'mallory');
   // In TLS 1.3 the client finishes its handshake before the server checks the client
   // certificate, so the refusal arrives afterwards: as an alert (an error) or a close.
   const outcome = await connect(port, ca, client).then(
@@ -110,6 +102,6 @@ test('a client pinned to another CA refuses the server', async (t) => {
   const other = await createCa('skiff site CA east');
   const { server, port } = await startServer(ca);
   t.after(() => server.close());
-  const client = await linkClientCert(ca, 'east-site-id');
+  const client = await clientCert(ca, 'east-site-id');
   await assert.rejects(connect(port, other, client), /self.signed|unable to verify|certificate/i);
 });

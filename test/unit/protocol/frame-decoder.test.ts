@@ -16,13 +16,8 @@ import {
   writeHeader,
 } from '../../../src/protocol/encode.js';
 import { FrameType, HEADER_SIZE, ResetCode } from '../../../src/protocol/frame.js';
-import {
-  byteChunks,
-  randomChunks,
-  seededBytes,
-  seededRandom,
-  splitAt,
-} from '../../helpers/split.js';
+import { seededBytes, seededRandom } from '../../helpers/random.js';
+import { byteChunks, randomChunks, splitAt } from '../../helpers/split.js';
 
 // FrameDecoder, fed a message in pieces cut anywhere (as TLS reads cut a WebSocket
 // message), reports the same frames as decodeFrames does for the whole message: DATA
