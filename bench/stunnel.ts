@@ -23,7 +23,7 @@ function openssl(dir: string, args: string[]): void {
 }
 
 /** A CA, a server and a client certificate (P-256) in dir. */
-function makeCerts(dir: string): void {
+export function makeCerts(dir: string): void {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   openssl(dir, [
     'req',
