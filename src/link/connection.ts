@@ -86,7 +86,7 @@ export class LinkConnection {
       }
       if (this.peer !== undefined) this.onControl?.(msg);
     };
-    socket.onMessage = (piece, last) => this.mux.receive(piece, last);
+    socket.onMessage = (buf, start, end, last) => this.mux.receive(buf, start, end, last);
     socket.onClose = (code, reason) => this.finish(this.downReason ?? closeText(code, reason));
     this.helloTimer = setTimeout(
       () => this.close('peer did not say hello in time'),

@@ -135,11 +135,11 @@ export class Mux implements StreamHost {
    * final piece). DATA reaches streams as views of the pieces, so the link never has to
    * join a message first. Never throws: violations go to onFatal.
    */
-  receive(piece: Buffer, last = true): void {
+  receive(piece: Buffer, start = 0, end = piece.length, last = true): void {
     if (this.closed || this.failed) return;
     this.lastActivity = Date.now();
     try {
-      this.decoder.push(piece);
+      this.decoder.push(piece, start, end);
       if (last) this.decoder.endMessage();
     } catch (err) {
       this.fail(err);

@@ -14,6 +14,9 @@ export interface DataSource {
   outboxReady: number;
   /** Bytes already picked for the message being built; owned by the outbox. */
   outboxPlanned: number;
+  /** Whether the source is in the outbox's ready queue, and its successor there. */
+  outboxQueued: boolean;
+  outboxNext: DataSource | undefined;
   /** Copies the next n queued bytes into dst at off, charging them to send credit. */
   takeInto(dst: Buffer, off: number, n: number): void;
 }
@@ -77,7 +80,14 @@ export class Outbox {
   private frameSize: number;
   private control: Buffer[] = [];
   private controlHead = 0;
-  private readonly ready = new Set<DataSource>();
+  /**
+   * Ready sources, FIFO, linked through the sources themselves: a Set's add/delete per
+   * message rebuilt its hash table every few messages (an allocation per request/response
+   * in the RTT profile). A source whose ready figure drops to 0 stays linked until it
+   * reaches the head, where it is dropped.
+   */
+  private readyHead: DataSource | undefined;
+  private readyTail: DataSource | undefined;
   private readonly pickSource: (DataSource | undefined)[] = [];
   private readonly pickLength: number[] = [];
   private scheduled = false;
@@ -87,6 +97,11 @@ export class Outbox {
   private readonly headroom: number;
   /** Free message buffers of `headroom + maxMessageSize` bytes. */
   private readonly pool: Buffer[] = [];
+  /** Messages with the transport, oldest at sentHead: bytes, DATA bytes, pool buffer. */
+  private sentHead = 0;
+  private readonly sentSize: number[] = new Array(MAX_INFLIGHT_MESSAGES).fill(0);
+  private readonly sentData: number[] = new Array(MAX_INFLIGHT_MESSAGES).fill(0);
+  private readonly sentBuffer: (Buffer | undefined)[] = new Array(MAX_INFLIGHT_MESSAGES);
 
   constructor(opts: OutboxOptions) {
     this.opts = opts;
@@ -117,13 +132,9 @@ export class Outbox {
   setReady(source: DataSource, bytes: number): void {
     this.readyBytes += bytes - source.outboxReady;
     source.outboxReady = bytes;
-    if (bytes > 0) {
-      if (!this.closed) {
-        this.ready.add(source);
-        this.schedule();
-      }
-    } else {
-      this.ready.delete(source);
+    if (bytes > 0 && !this.closed) {
+      if (!source.outboxQueued) this.enqueue(source);
+      this.schedule();
     }
   }
 
@@ -139,8 +150,9 @@ export class Outbox {
     this.control = [];
     this.controlHead = 0;
     this.controlBytes = 0;
-    for (const source of this.ready) source.outboxReady = 0;
-    this.ready.clear();
+    for (let source = this.dequeue(); source !== undefined; source = this.dequeue()) {
+      source.outboxReady = 0;
+    }
     this.readyBytes = 0;
     this.pool.length = 0;
   }
@@ -183,13 +195,15 @@ export class Outbox {
     }
     const controlSize = size;
 
-    // Plan DATA frames round robin; a source moved to the back of the set is visited
+    // Plan DATA frames round robin; a source moved to the back of the queue is visited
     // again in this loop, and every pick shrinks the room, so the loop ends.
     let picks = 0;
-    for (const source of this.ready) {
+    while (this.readyHead !== undefined) {
       const room = maxMessageSize - size - HEADER_SIZE;
       if (room <= 0 || this.inflightBytes + size >= linkHighWater) break;
+      const source = this.dequeue()!;
       const avail = source.outboxReady - source.outboxPlanned;
+      if (avail <= 0) continue;
       let n = Math.min(avail, maxFrameSize);
       if (n > room) n = room;
       this.pickSource[picks] = source;
@@ -197,8 +211,7 @@ export class Outbox {
       picks++;
       source.outboxPlanned += n;
       size += HEADER_SIZE + n;
-      this.ready.delete(source);
-      if (n < avail) this.ready.add(source);
+      if (n < avail) this.enqueue(source);
     }
     if (size === 0) return false;
 
@@ -212,11 +225,14 @@ export class Outbox {
       if (this.headroom < 0) {
         message = Buffer.allocUnsafe(size);
       } else {
-        reserved = this.headroom;
-        pooled = this.usePool(reserved + size);
-        message = pooled
-          ? (this.pool.pop() ?? this.newPoolBuffer())
-          : Buffer.allocUnsafe(reserved + size);
+        pooled = this.usePool(this.headroom + size);
+        if (pooled) {
+          reserved = this.headroom;
+          message = this.pool.pop() ?? this.newPoolBuffer();
+        } else {
+          reserved = this.opts.transport.headerSize?.(size) ?? this.headroom;
+          message = Buffer.allocUnsafe(reserved + size);
+        }
         off = reserved;
       }
       for (let i = controlStart; i < controlEnd; i++) {
@@ -239,19 +255,33 @@ export class Outbox {
       dataBytes += n;
     }
 
+    // What sent() settles, kept in send order (the transport completes in that order)
+    // rather than in a closure per message.
+    const slot = (this.sentHead + this.inflightMessages) % MAX_INFLIGHT_MESSAGES;
+    this.sentSize[slot] = size;
+    this.sentData[slot] = dataBytes;
+    this.sentBuffer[slot] = pooled ? message : undefined;
     this.inflightBytes += size;
     this.inflightMessages++;
-    if (pooled) {
-      const end = off;
-      this.opts.transport.send(
-        message.subarray(0, end),
-        (err) => this.sent(size, dataBytes, err, message),
-        reserved,
-      );
-    } else {
-      this.opts.transport.send(message, (err) => this.sent(size, dataBytes, err), reserved);
-    }
+    this.opts.transport.send(pooled ? message.subarray(0, off) : message, this.sent, reserved);
     return true;
+  }
+
+  private enqueue(source: DataSource): void {
+    source.outboxQueued = true;
+    if (this.readyTail === undefined) this.readyHead = source;
+    else this.readyTail.outboxNext = source;
+    this.readyTail = source;
+  }
+
+  private dequeue(): DataSource | undefined {
+    const source = this.readyHead;
+    if (source === undefined) return undefined;
+    this.readyHead = source.outboxNext;
+    if (this.readyHead === undefined) this.readyTail = undefined;
+    source.outboxNext = undefined;
+    source.outboxQueued = false;
+    return source;
   }
 
   /**
@@ -282,18 +312,22 @@ export class Outbox {
     }
   }
 
-  private sent(size: number, dataBytes: number, err: unknown, buffer?: Buffer): void {
+  private readonly sent = (err?: unknown): void => {
+    const slot = this.sentHead;
+    this.sentHead = (slot + 1) % MAX_INFLIGHT_MESSAGES;
+    const buffer = this.sentBuffer[slot];
+    this.sentBuffer[slot] = undefined;
     if (buffer !== undefined && this.pool.length < POOL_MAX && !this.closed) {
       this.pool.push(buffer);
     }
-    this.inflightBytes -= size;
+    this.inflightBytes -= this.sentSize[slot]!;
     this.inflightMessages--;
-    this.opts.meter?.sub(dataBytes);
+    this.opts.meter?.sub(this.sentData[slot]!);
     if (err) this.opts.logger.debug({ err: (err as Error).message }, 'link send failed');
     if (this.closed || this.flushing) return;
     if (this.readyBytes > 0 || this.controlBytes > 0) this.schedule();
     this.maybeUncongest();
-  }
+  };
 
   private maybeUncongest(): void {
     if (this.congested && this.load < this.opts.linkHighWater / 2) {

@@ -108,13 +108,18 @@ export class MuxStream implements DataSource {
 
   outboxReady = 0;
   outboxPlanned = 0;
+  outboxQueued = false;
+  outboxNext: DataSource | undefined;
 
   private readonly host: StreamHost;
   private handler: StreamHandler;
 
-  // send side
+  // send side: chunks[chunkHead..chunkTail) are queued. The array keeps its length when it
+  // empties (taken slots hold EMPTY), so a request/response stream reuses it instead of
+  // growing a new backing store for every message.
   private chunks: Buffer[] = [];
   private chunkHead = 0;
+  private chunkTail = 0;
   private headOffset = 0;
   private queuedBytes = 0;
   private sendCredit = 0;
@@ -188,7 +193,7 @@ export class MuxStream implements DataSource {
     }
     const n = chunk.length;
     if (n > 0) {
-      this.chunks.push(chunk);
+      this.chunks[this.chunkTail++] = chunk;
       this.queuedBytes += n;
       this.host.outbox.queuedDataBytes += n;
       this.host.meter?.add(n);
@@ -273,11 +278,13 @@ export class MuxStream implements DataSource {
       this.chunkHead++;
       this.headOffset = 0;
     }
-    if (this.chunkHead === chunks.length) {
-      chunks.length = 0;
+    if (this.chunkHead === this.chunkTail) {
       this.chunkHead = 0;
-    } else if (this.chunkHead > 64 && this.chunkHead * 2 > chunks.length) {
-      this.chunks = chunks.slice(this.chunkHead);
+      this.chunkTail = 0;
+      if (chunks.length > MAX_IDLE_CHUNK_SLOTS) this.chunks = [];
+    } else if (this.chunkHead > 64 && this.chunkHead * 2 > this.chunkTail) {
+      this.chunks = chunks.slice(this.chunkHead, this.chunkTail);
+      this.chunkTail -= this.chunkHead;
       this.chunkHead = 0;
     }
     this.queuedBytes -= total;
@@ -452,6 +459,7 @@ export class MuxStream implements DataSource {
       this.queuedBytes = 0;
       this.chunks = [];
       this.chunkHead = 0;
+      this.chunkTail = 0;
       this.headOffset = 0;
     }
     this.updateReady();
@@ -476,3 +484,5 @@ export class MuxStream implements DataSource {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** An emptied send queue longer than this is dropped rather than kept for reuse. */
+const MAX_IDLE_CHUNK_SLOTS = 64;

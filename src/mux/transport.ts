@@ -12,9 +12,15 @@ export interface MessageTransport {
    */
   readonly headroom?: number;
   /**
+   * With `headroom`: the exact number of bytes the transport puts in front of a message of
+   * `length` bytes. The outbox reserves that much (not `headroom`) in the small messages it
+   * allocates, so the transport writes the buffer as it is instead of a view of it.
+   */
+  headerSize?(length: number): number;
+  /**
    * Sends one binary message: `message.subarray(reserved)`; the `reserved` bytes before it
    * are the transport's to overwrite (0 unless `headroom` is set). cb runs once the bytes
-   * are handed to the socket (or with an error).
+   * are handed to the socket (or with an error); callbacks run in the order of the sends.
    */
   send(message: Buffer, cb: (err?: Error | null) => void, reserved?: number): void;
 }

@@ -82,13 +82,12 @@ export class FrameDecoder {
     private readonly onFrame: FrameCallback,
   ) {}
 
-  /** Feeds the next piece of the current message. */
-  push(piece: Buffer): void {
-    const end = piece.length;
-    let off = 0;
+  /** Feeds the next piece of the current message: `piece[start..end)`. */
+  push(piece: Buffer, start = 0, end = piece.length): void {
+    let off = start;
     while (off < end) {
       if (this.inPayload) {
-        off = this.payload(piece, off);
+        off = this.payload(piece, off, end);
         continue;
       }
       if (this.headerFill === 0 && end - off >= HEADER_SIZE) {
@@ -149,9 +148,9 @@ export class FrameDecoder {
     this.remaining = len;
   }
 
-  /** Takes payload bytes from piece at off; returns the new offset. */
-  private payload(piece: Buffer, off: number): number {
-    const n = Math.min(this.remaining, piece.length - off);
+  /** Takes payload bytes from piece[off..end); returns the new offset. */
+  private payload(piece: Buffer, off: number, end: number): number {
+    const n = Math.min(this.remaining, end - off);
     const part = piece.subarray(off, off + n);
     this.remaining -= n;
     if (this.type === FrameType.DATA) {

@@ -16,8 +16,8 @@ export class WriteBatch {
   write(chunk: Buffer, cb: (err?: Error | null) => void): void {
     if (!this.active) {
       this.active = true;
-      pending.push(this);
-      if (pending.length === 1) setImmediate(flushAll);
+      if (pendingCount === 0) setImmediate(flushAll);
+      pending[pendingCount++] = this;
     } else if (!this.corked) {
       this.corked = true;
       this.socket.cork();
@@ -35,10 +35,23 @@ export class WriteBatch {
   }
 }
 
-let pending: WriteBatch[] = [];
+/**
+ * Batches active this turn, pending[0..pendingCount). Two arrays take turns and keep their
+ * length, so scheduling a batch allocates nothing (a fresh array per turn did).
+ */
+let pending: (WriteBatch | undefined)[] = [];
+let pendingCount = 0;
+let spare: (WriteBatch | undefined)[] = [];
 
 function flushAll(): void {
   const list = pending;
-  pending = [];
-  for (const batch of list) batch.flush();
+  const n = pendingCount;
+  pending = spare;
+  pendingCount = 0;
+  spare = list;
+  for (let i = 0; i < n; i++) {
+    const batch = list[i]!;
+    list[i] = undefined;
+    batch.flush();
+  }
 }

@@ -41,8 +41,8 @@ const CLOSE_WAIT_MS = 1000;
  */
 export class LinkSocket implements MessageTransport {
   readonly headroom = WS_HEADROOM;
-  /** The next piece of a received binary message; `last` on its final piece. */
-  onMessage: (piece: Buffer, last: boolean) => void = () => undefined;
+  /** The next piece of a received binary message, `buf[start..end)`; `last` on its final piece. */
+  onMessage: (buf: Buffer, start: number, end: number, last: boolean) => void = () => undefined;
   /** The connection ended: the peer's close status and reason, or 1006 and what broke. */
   onClose: (code: number, reason: string) => void = () => undefined;
 
@@ -62,7 +62,7 @@ export class LinkSocket implements MessageTransport {
   ) {
     this.masked = opts.dialler;
     this.reader = new WebSocketReader(!opts.dialler, opts.maxMessage, {
-      onData: (piece, last) => this.onMessage(piece, last),
+      onData: (buf, start, end, last) => this.onMessage(buf, start, end, last),
       onControl: (opcode, payload) => this.control(opcode, payload),
     });
     (socket as Partial<Socket>).setNoDelay?.(true);
@@ -76,6 +76,10 @@ export class LinkSocket implements MessageTransport {
     });
     socket.on('end', () => socket.end());
     socket.on('close', () => this.finish());
+  }
+
+  headerSize(length: number): number {
+    return wsHeaderSize(length, this.masked);
   }
 
   /** Whether messages may still be sent (no close started, socket not gone). */
@@ -97,7 +101,7 @@ export class LinkSocket implements MessageTransport {
     if (reserved >= header) {
       const start = reserved - header;
       writeWsHeader(message, start, length, this.masked);
-      this.socket.write(message.subarray(start), cb);
+      this.socket.write(start === 0 ? message : message.subarray(start), cb);
       return;
     }
     const framed = Buffer.allocUnsafe(header + length);

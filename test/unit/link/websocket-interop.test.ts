@@ -109,8 +109,8 @@ class OurEnd {
   private pieces: Buffer[] = [];
 
   constructor(readonly link: LinkSocket) {
-    link.onMessage = (piece, last) => {
-      this.pieces.push(Buffer.from(piece));
+    link.onMessage = (buf, start, end, last) => {
+      this.pieces.push(Buffer.from(buf.subarray(start, end)));
       if (!last) return;
       this.inbox.add(Buffer.concat(this.pieces));
       this.pieces = [];

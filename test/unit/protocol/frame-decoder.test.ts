@@ -163,6 +163,21 @@ describe('FrameDecoder', () => {
     assert.deepEqual(decodePieces(byteChunks(message), expected), expected, 'byte by byte');
   });
 
+  it('reads only the given range of each piece', T, () => {
+    const message = smallMessage();
+    const expected = reference(message);
+    const junk = Buffer.alloc(7, 0xff); // a bad frame type: decoding it would throw
+    for (let at = 0; at <= message.length; at++) {
+      const { calls, decoder } = recorder();
+      for (const piece of splitAt(message, at)) {
+        const framed = Buffer.concat([junk, piece, junk]);
+        decoder.push(framed, junk.length, junk.length + piece.length);
+      }
+      decoder.endMessage();
+      assert.deepEqual(joinPerFrame(calls, expected), expected, `split at ${at}`);
+    }
+  });
+
   it('decodes message after message with one decoder', T, () => {
     const rand = seededRandom(42);
     const messages = [bigMessage(rand), smallMessage(), bigMessage(rand)];
