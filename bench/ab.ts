@@ -1,7 +1,8 @@
 /**
  * `node dist/bench/ab.js <baseDist> <newDist> [streams] [seconds] [rounds]`: a same-run A/B
  * of two builds (e.g. HEAD in a git worktree and the working tree) or, with FLAGS_BASE and
- * FLAGS_NEW set, of two sets of router node flags. Both router pairs are up at once and
+ * FLAGS_NEW set, of two sets of router node flags, or with ENV_BASE and ENV_NEW
+ * ("NAME=value ..."), of two router environments. Both router pairs are up at once and
  * iperf3 runs interleave base/new/new/base..., so host noise hits both alike. Prints
  * Gbit/s and router CPU seconds per GiB per round (RTT=1 adds a sockperf ping-pong).
  */
@@ -36,8 +37,15 @@ try {
   ] as const) {
     const flags = name === 'base' ? process.env.FLAGS_BASE : process.env.FLAGS_NEW;
     if (flags !== undefined) process.env.SKIFF_ROUTER_NODE_ARGS = flags;
+    const vars = (name === 'base' ? process.env.ENV_BASE : process.env.ENV_NEW) ?? '';
+    const env = Object.fromEntries(
+      vars
+        .split(' ')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
     const mod = (await import(`${dir}/bench/router-pair.js`)) as typeof import('./router-pair.js');
-    const pair = await mod.startRouterPair();
+    const pair = await mod.startRouterPair({ env });
     sides.push({
       name,
       pair,

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/ports.js';
+import { routerLaunch } from '../test/helpers/router.js';
 import { iperfClient, startIperfServer, waitForPort } from './iperf.js';
 import { rssMiB, totalCpuSeconds } from './proc.js';
 import { startRouterPair } from './router-pair.js';
@@ -41,10 +42,12 @@ async function startNodeRelayPair(targets: number[]) {
     sides.server.push(`${tlsPort}:${target}`);
     sides.client.push(`${plainPort}:${tlsPort}`);
   }
+  // The routers' node flags and environment, so the two differ only in the code they run.
+  const launch = routerLaunch();
   for (const role of ['server', 'client'] as const) {
-    children.push(
-      spawn(process.execPath, [script, role, dir, ...sides[role]], { stdio: 'inherit' }),
-    );
+    const args = [...launch.nodeArgs, script, role, dir, ...sides[role]];
+    const env = { ...process.env, ...launch.env };
+    children.push(spawn(process.execPath, args, { stdio: 'inherit', env }));
     for (const pair of sides[role]) await waitForPort(Number(pair.split(':')[0]));
   }
   return {

@@ -30,7 +30,8 @@ function skiff(stateDir: string, ...args: string[]): Promise<string> {
 /** Starts `site run` in the background and resolves once it logs "router ready". */
 function startRouter(stateDir: string): Promise<void> {
   out(`$ skiff --state-dir ${stateDir} site run &`);
-  const child = spawn(process.execPath, [bin, '--state-dir', stateDir, 'site', 'run'], {
+  // Run as a user runs it, so its shebang's flags and environment apply.
+  const child = spawn(bin, ['--state-dir', stateDir, 'site', 'run'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   routers.push(child);

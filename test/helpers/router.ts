@@ -169,11 +169,12 @@ export class RouterProcess {
     if (!existsSync(join(this.stateDir, 'site.json'))) await this.createSite();
     const since = this.mark();
     this.lastStart = since;
+    const launch = routerLaunch();
     const child = spawn(
       process.execPath,
-      [...routerNodeArgs(), skiffBin, '--state-dir', this.stateDir, 'site', 'run'],
+      [...launch.nodeArgs, skiffBin, '--state-dir', this.stateDir, 'site', 'run'],
       {
-        env: childEnv({ SKIFF_LOG_LEVEL: 'info', ...this.env }),
+        env: childEnv({ ...launch.env, SKIFF_LOG_LEVEL: 'info', ...this.env }),
         stdio: ['pipe', 'pipe', 'pipe'],
       },
     );
@@ -333,13 +334,21 @@ export class RouterProcess {
 }
 
 /**
- * Node flags for a router: those on bin/skiff.js's shebang line, as when a user runs
- * `skiff site run`, unless SKIFF_ROUTER_NODE_ARGS replaces them (V8 experiments in bench/).
+ * How bin/skiff.js's shebang line starts a router (`#!/usr/bin/env -S NAME=value... node
+ * flags...`), as when a user runs `skiff site run`: its environment and node flags.
+ * SKIFF_ROUTER_NODE_ARGS, when set, replaces the flags (V8 experiments in bench/).
  */
-function routerNodeArgs(): string[] {
-  const override = process.env.SKIFF_ROUTER_NODE_ARGS;
-  if (override !== undefined) return override.split(' ').filter(Boolean);
+export function routerLaunch(): { env: Record<string, string>; nodeArgs: string[] } {
   const shebang = readFileSync(skiffBin, 'utf8').split('\n', 1)[0] ?? '';
-  const m = /\bnode\s+(.*)$/.exec(shebang);
-  return m?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+  const words = /^#!\S*env -S (.*)$/.exec(shebang)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+  const node = words.indexOf('node');
+  const env = Object.fromEntries(
+    words
+      .slice(0, Math.max(node, 0))
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+  const override = process.env.SKIFF_ROUTER_NODE_ARGS;
+  const nodeArgs =
+    override !== undefined ? override.split(' ').filter(Boolean) : words.slice(node + 1);
+  return { env, nodeArgs };
 }
