@@ -4,17 +4,13 @@
  * run, interleaved round by round: iperf3 1 and 8 streams, sockperf 64-byte ping-pong, CPU
  * seconds per GiB and RSS. It answers: how much of skiff's gap to stunnel is Node's own.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { freePort } from '../test/helpers/ports.js';
-import { routerLaunch } from '../test/helpers/router.js';
-import { iperfClient, startIperfServer, waitForPort } from './iperf.js';
+import { iperfClient, startIperfServer } from './iperf.js';
+import { startNodeFloor } from './node-floor.js';
 import { rssMiB, totalCpuSeconds } from './proc.js';
 import { startRouterPair } from './router-pair.js';
 import { sockperfPingPong, startSockperfServer } from './rtt.js';
-import { makeCerts, startStunnelPair } from './stunnel.js';
+import { startStunnelPair } from './stunnel.js';
 
 const seconds = Number(process.argv[2] ?? 3);
 const rounds = Number(process.argv[3] ?? 3);
@@ -28,43 +24,11 @@ interface Path {
   cpu: { seconds: number; gib: number };
 }
 
-async function startNodeRelayPair(targets: number[]) {
-  const dir = await mkdtemp(join(tmpdir(), 'skiff-bench-floor-'));
-  makeCerts(dir);
-  const script = join(import.meta.dirname, 'node-relay.js');
-  const children: ChildProcess[] = [];
-  const ports = new Map<number, number>();
-  const sides = { client: [] as string[], server: [] as string[] };
-  for (const target of targets) {
-    const tlsPort = await freePort();
-    const plainPort = await freePort();
-    ports.set(target, plainPort);
-    sides.server.push(`${tlsPort}:${target}`);
-    sides.client.push(`${plainPort}:${tlsPort}`);
-  }
-  // The routers' node flags and environment, so the two differ only in the code they run.
-  const launch = routerLaunch();
-  for (const role of ['server', 'client'] as const) {
-    const args = [...launch.nodeArgs, script, role, dir, ...sides[role]];
-    const env = { ...process.env, ...launch.env };
-    children.push(spawn(process.execPath, args, { stdio: 'inherit', env }));
-    for (const pair of sides[role]) await waitForPort(Number(pair.split(':')[0]));
-  }
-  return {
-    portFor: (t: number) => ports.get(t)!,
-    pids: () => children.map((c) => c.pid!),
-    stop: async () => {
-      for (const c of children) c.kill('SIGTERM');
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 const iperf = await startIperfServer(await freePort());
 const sockperf = await startSockperfServer(await freePort());
 const targets = [iperf.port, sockperf.port];
 const stunnel = await startStunnelPair(targets);
-const floor = await startNodeRelayPair(targets);
+const floor = await startNodeFloor(targets);
 const pair = await startRouterPair();
 const skiffPorts = new Map<number, number>();
 for (const t of targets) skiffPorts.set(t, await pair.expose(`t${t}`, t));

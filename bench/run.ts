@@ -3,6 +3,8 @@
  * on 127.0.0.1, interleaved run by run so host noise hits all of them alike:
  * - direct: the client talks to the target;
  * - stunnel: a stunnel4 mutual-TLS pair (the C baseline), if installed;
+ * - node (full runs only): the Node floor, a TLS connection per client connection and
+ *   pipe() (bench/node-relay.ts), with the routers' node flags: what Node itself costs;
  * - skiff: two real routers (`skiff site run`) with a TLS link exactly as in production.
  * Workloads: iperf3 throughput with 1/8/64 streams, sockperf 64-byte ping-pong RTT,
  * connections per second (connect + 1-byte echo + close, 50 at once), the tunnel's CPU
@@ -17,6 +19,7 @@ import { freePort } from '../test/helpers/ports.js';
 import { connectionRate, startEchoServer } from './conn-rate.js';
 import { idleStreamsRss } from './idle-streams.js';
 import { iperfClient, startIperfServer } from './iperf.js';
+import { startNodeFloor } from './node-floor.js';
 import { rssMiB, totalCpuSeconds } from './proc.js';
 import { startRouterPair } from './router-pair.js';
 import { sockperfPingPong, startSockperfServer } from './rtt.js';
@@ -63,14 +66,19 @@ async function main(): Promise<void> {
       cleanup.push(() => stunnel.stop());
       paths.push({ name: 'stunnel', portFor: stunnel.portFor, pids: stunnel.pids });
     }
+    if (!quick) {
+      const floor = await startNodeFloor(targets);
+      cleanup.push(() => floor.stop());
+      paths.push({ name: 'node', portFor: floor.portFor, pids: floor.pids });
+    }
     const pair = await startRouterPair();
     cleanup.push(() => pair.dispose());
     const skiffPorts = new Map<number, number>();
     for (const target of targets) skiffPorts.set(target, await pair.expose(`t${target}`, target));
     paths.push({ name: 'skiff', portFor: (t) => skiffPorts.get(t)!, pids: pair.pids });
-    // Warm-up, not measured: a router's first second of traffic runs before V8 has
-    // optimised the hot path (1.4 Gbit/s cold against ~3 warm, measured with bench/ab.js).
-    await iperfClient(skiffPorts.get(iperf.port)!, 8, 1);
+    // Warm-up of every tunnel, not measured: a Node process's first second of traffic runs
+    // before V8 has optimised the hot path and while glibc's heap grows (page faults).
+    for (const p of paths.slice(1)) await iperfClient(p.portFor(iperf.port), 8, 1);
 
     const samples: Record<string, PathSamples> = {};
     const cpu: Record<string, { seconds: number; gib: number }> = {};
@@ -127,6 +135,11 @@ async function main(): Promise<void> {
         `${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}`,
     );
     for (const line of formatTable(table, names, 'skiff')) say(line);
+    if (names.includes('node')) {
+      say(
+        'node: the Node floor, a TLS connection per client connection and pipe() (bench/node-relay.ts)',
+      );
+    }
     const rss = samples.skiff!.rssMiB ?? [];
     say(`skiff router RSS after runs: ${rss.map((r) => r.toFixed(0)).join(' + ')} MiB`);
     // Idle streams on a fresh pair: what holding them costs. The full run also measures them
