@@ -40,6 +40,10 @@ export const ErrorCode = {
   LIMIT: 'SKIFF_ERR_LIMIT',
   /** A handshake or dial took too long. */
   TIMEOUT: 'SKIFF_ERR_TIMEOUT',
+  /** The platform refused an operation (Kubernetes RBAC: the Role lacks a verb). */
+  FORBIDDEN: 'SKIFF_ERR_FORBIDDEN',
+  /** The platform's API (Kubernetes) could not be reached, refused our credentials or failed. */
+  PLATFORM_UNAVAILABLE: 'SKIFF_ERR_PLATFORM_UNAVAILABLE',
   /** Anything else: a bug or an unexpected system error. */
   INTERNAL: 'SKIFF_ERR_INTERNAL',
 } as const;

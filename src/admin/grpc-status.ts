@@ -23,6 +23,8 @@ const grpcStatusByCode: Partial<Record<ErrorCode, status>> = {
   [ErrorCode.NO_LINK_ACCESS]: status.FAILED_PRECONDITION,
   [ErrorCode.ISSUER_UNREACHABLE]: status.UNAVAILABLE,
   [ErrorCode.LIMIT]: status.RESOURCE_EXHAUSTED,
+  [ErrorCode.FORBIDDEN]: status.PERMISSION_DENIED,
+  [ErrorCode.PLATFORM_UNAVAILABLE]: status.UNAVAILABLE,
   [ErrorCode.INTERNAL]: status.INTERNAL,
 };
 

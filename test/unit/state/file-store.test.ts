@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { isSkiffError } from '../../../src/errors.js';
 import { FileStore } from '../../../src/state/file-store.js';
+import { storeContract } from './store-contract.js';
 
 describe('FileStore', () => {
   let dir: string;
@@ -16,19 +17,7 @@ describe('FileStore', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  it('round-trips records per kind and lists them sorted', async () => {
-    await store.put('listener', 'web', { address: 'web', port: 1 });
-    await store.put('listener', 'api', { address: 'api', port: 2 });
-    assert.deepEqual(await store.get('listener', 'web'), { address: 'web', port: 1 });
-    assert.deepEqual(
-      (await store.list<{ address: string }>('listener')).map((l) => l.address),
-      ['api', 'web'],
-    );
-    assert.deepEqual(await store.list('connector'), []);
-    assert.equal(await store.delete('listener', 'web'), true);
-    assert.equal(await store.delete('listener', 'web'), false);
-    assert.equal(await store.get('listener', 'web'), undefined);
-  });
+  storeContract(() => store);
 
   it('keeps the site record at the top and secrets apart, mode 0600 in a 0700 dir', async () => {
     await store.put('site', 'site', { name: 'west' });

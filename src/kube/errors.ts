@@ -1,0 +1,31 @@
+import { ApiException } from '@kubernetes/client-node';
+
+/** What the API server said when it refused a call: the HTTP status and its Status message. */
+export interface KubeStatus {
+  code: number;
+  message: string;
+}
+
+/**
+ * The status of a failed call, or undefined when the server was not reached at all.
+ * client-node throws ApiException with the response body as text: a `Status` object in
+ * JSON from a real API server, nothing at all for a 401.
+ */
+export function kubeError(err: unknown): KubeStatus | undefined {
+  if (!(err instanceof ApiException)) return undefined;
+  const code = err.code;
+  let message = code === 401 ? 'Unauthorized: the credentials were refused' : `HTTP ${code}`;
+  if (typeof err.body === 'string' && err.body !== '') {
+    try {
+      const status = JSON.parse(err.body) as { message?: unknown };
+      if (typeof status.message === 'string') message = status.message;
+    } catch {
+      message = err.body.slice(0, 200);
+    }
+  }
+  return { code, message };
+}
+
+export function notFound(err: unknown): boolean {
+  return kubeError(err)?.code === 404;
+}

@@ -1,0 +1,222 @@
+import type { CoreV1Api, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import { parse, stringify } from 'yaml';
+import { describe, ErrorCode, SkiffError } from '../errors.js';
+import { kubeError, notFound } from '../kube/errors.js';
+import type { RecordKind, StateStore } from './store.js';
+
+/** Labels on every object the store writes; `list` selects on them. */
+export const MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const KIND_LABEL = 'skiff.dev/kind';
+/** The kind label of a Secret holding a private key. */
+const KEY_KIND = 'key';
+/** The data key of a key Secret. */
+const KEY_PEM = 'key.pem';
+
+/** A record's key in its ConfigMap's data, e.g. `connector.yaml`. */
+const dataKey = (kind: RecordKind): string => `${kind}.yaml`;
+
+/** Object names: lowercase DNS-1123 subdomains, as the API server requires. */
+const namePattern = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/**
+ * The kubernetes platform's state, in the site's namespace (decision 0007): a ConfigMap per
+ * record (`skiff-site`, `skiff-<kind>-<name>`, the record as YAML under `<kind>.yaml`) and a
+ * Secret per private key (`skiff-key-<name>`, PEM under `key.pem`), all labelled
+ * `app.kubernetes.io/managed-by: skiff` and `skiff.dev/kind: <kind>`. A record is one
+ * object, so each write is atomic; it is durable once the API server has answered.
+ * Records written by hand (`kubectl apply`, GitOps) are read the same way.
+ */
+export class KubeStore implements StateStore {
+  constructor(
+    private readonly core: CoreV1Api,
+    readonly namespace: string,
+  ) {}
+
+  async get<T>(kind: RecordKind, name: string): Promise<T | undefined> {
+    const objectName = recordName(kind, name);
+    const cm = await this.call('get', 'configmaps', objectName, () =>
+      this.core.readNamespacedConfigMap({ name: objectName, namespace: this.namespace }),
+    );
+    return cm === undefined ? undefined : this.decode<T>(kind, cm);
+  }
+
+  async list<T>(kind: RecordKind): Promise<T[]> {
+    const list = await this.call('list', 'configmaps', undefined, () =>
+      this.core.listNamespacedConfigMap({
+        namespace: this.namespace,
+        labelSelector: `${MANAGED_BY}=skiff,${KIND_LABEL}=${kind}`,
+      }),
+    );
+    const items = [...(list?.items ?? [])].sort((a, b) =>
+      (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
+    );
+    return items.map((cm) => this.decode<T>(kind, cm));
+  }
+
+  async put<T>(kind: RecordKind, name: string, value: T): Promise<void> {
+    const body: V1ConfigMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: recordName(kind, name), labels: labels(kind) },
+      data: { [dataKey(kind)]: stringify(value) },
+    };
+    await this.upsert(
+      'configmaps',
+      body.metadata!.name!,
+      () => this.core.replaceNamespacedConfigMap({ ...this.at(body), body }),
+      () => this.core.createNamespacedConfigMap({ namespace: this.namespace, body }),
+    );
+  }
+
+  delete(kind: RecordKind, name: string): Promise<boolean> {
+    const objectName = recordName(kind, name);
+    return this.remove('configmaps', objectName, () =>
+      this.core.deleteNamespacedConfigMap({ name: objectName, namespace: this.namespace }),
+    );
+  }
+
+  async getSecret(name: string): Promise<string | undefined> {
+    const objectName = keyName(name);
+    const secret = await this.call('get', 'secrets', objectName, () =>
+      this.core.readNamespacedSecret({ name: objectName, namespace: this.namespace }),
+    );
+    if (secret === undefined) return undefined;
+    const data = secret.data?.[KEY_PEM];
+    if (data === undefined) {
+      throw this.corrupt('secrets', objectName, `has no "${KEY_PEM}" key`);
+    }
+    return Buffer.from(data, 'base64').toString('utf8');
+  }
+
+  async putSecret(name: string, pem: string): Promise<void> {
+    const body: V1Secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: { name: keyName(name), labels: labels(KEY_KIND) },
+      data: { [KEY_PEM]: Buffer.from(pem, 'utf8').toString('base64') },
+    };
+    await this.upsert(
+      'secrets',
+      body.metadata!.name!,
+      () => this.core.replaceNamespacedSecret({ ...this.at(body), body }),
+      () => this.core.createNamespacedSecret({ namespace: this.namespace, body }),
+    );
+  }
+
+  deleteSecret(name: string): Promise<boolean> {
+    const objectName = keyName(name);
+    return this.remove('secrets', objectName, () =>
+      this.core.deleteNamespacedSecret({ name: objectName, namespace: this.namespace }),
+    );
+  }
+
+  private at(body: V1ConfigMap | V1Secret): { name: string; namespace: string } {
+    return { name: body.metadata!.name!, namespace: this.namespace };
+  }
+
+  /**
+   * Overwrites or creates: an unconditional replace (last writer wins, as a file rename
+   * does), a create when there is nothing to replace, and one more replace if another
+   * writer created it in between.
+   */
+  private async upsert(
+    resource: string,
+    name: string,
+    replace: () => Promise<unknown>,
+    create: () => Promise<unknown>,
+  ): Promise<void> {
+    if ((await this.call('update', resource, name, replace)) !== undefined) return;
+    try {
+      await create();
+    } catch (err) {
+      if (kubeError(err)?.code !== 409) throw this.wrap('create', resource, name, err);
+      await this.call('update', resource, name, replace);
+    }
+  }
+
+  private async remove(
+    resource: string,
+    name: string,
+    del: () => Promise<unknown>,
+  ): Promise<boolean> {
+    return (await this.call('delete', resource, name, del)) !== undefined;
+  }
+
+  /** Runs one API call; a 404 is `undefined`, anything else failing a SkiffError. */
+  private async call<R>(
+    verb: string,
+    resource: string,
+    name: string | undefined,
+    fn: () => Promise<R>,
+  ): Promise<R | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (notFound(err)) return undefined;
+      throw this.wrap(verb, resource, name, err);
+    }
+  }
+
+  private wrap(verb: string, resource: string, name: string | undefined, err: unknown): SkiffError {
+    const what = name === undefined ? resource : `${resource} "${name}"`;
+    const status = kubeError(err);
+    if (status?.code === 403) {
+      return new SkiffError(
+        ErrorCode.FORBIDDEN,
+        `the Kubernetes API refused to ${verb} ${what} in namespace ${this.namespace}: ${status.message}; the site's Role must allow it (deploy/rbac.yaml)`,
+        { cause: err },
+      );
+    }
+    const detail = status ? `${status.code} ${status.message}` : describe(err);
+    return new SkiffError(
+      ErrorCode.PLATFORM_UNAVAILABLE,
+      `cannot ${verb} ${what} in namespace ${this.namespace}: ${detail}`,
+      { cause: err },
+    );
+  }
+
+  private decode<T>(kind: RecordKind, cm: V1ConfigMap): T {
+    const name = cm.metadata?.name ?? '?';
+    const text = cm.data?.[dataKey(kind)];
+    if (text === undefined) throw this.corrupt('configmaps', name, `has no "${dataKey(kind)}" key`);
+    try {
+      return parse(text) as T;
+    } catch (err) {
+      throw this.corrupt(
+        'configmaps',
+        name,
+        `holds invalid YAML under "${dataKey(kind)}" (${describe(err)})`,
+      );
+    }
+  }
+
+  private corrupt(resource: string, name: string, what: string): SkiffError {
+    return new SkiffError(
+      ErrorCode.STATE_CORRUPT,
+      `${resource} "${name}" in namespace ${this.namespace} ${what}; fix it with kubectl edit or delete it`,
+    );
+  }
+}
+
+function labels(kind: string): Record<string, string> {
+  return { [MANAGED_BY]: 'skiff', [KIND_LABEL]: kind };
+}
+
+function recordName(kind: RecordKind, name: string): string {
+  return checked(kind === 'site' ? 'skiff-site' : `skiff-${kind}-${name}`, name);
+}
+
+function keyName(name: string): string {
+  return checked(`skiff-key-${name}`, name);
+}
+
+function checked(objectName: string, name: string): string {
+  if (objectName.length > 253 || !namePattern.test(objectName)) {
+    throw new SkiffError(
+      ErrorCode.INVALID_ARGUMENT,
+      `"${name}" cannot name a Kubernetes object (lowercase letters, digits, '-' and '.')`,
+    );
+  }
+  return objectName;
+}
