@@ -19,6 +19,7 @@ export interface LinkServerOptions<G> {
   keyPem: string;
   /** The site CA: client certificates must chain to it. */
   caPem: string;
+  /** The TLS handshake, and then the whole request (upgrade or redeem), must arrive within this. */
   handshakeTimeoutMs: number;
   maxMessageSize: number;
   /** The grant behind a client certificate serial, or undefined if it was never issued or was revoked. */
@@ -35,11 +36,18 @@ export interface LinkServerOptions<G> {
  * handshake (chain to the site CA, and a live grant for its serial) and the connection is
  * destroyed before any HTTP is read if either fails, exactly as Node's own
  * rejectUnauthorized would, so a revoked credential never reaches the WebSocket upgrade.
+ *
+ * The port is open to anyone, so no connection may sit on it without making progress:
+ * the TLS handshake and then the whole request (the upgrade, or a redeem with its body)
+ * must arrive within handshakeTimeoutMs, and a redeem connection closes after its one
+ * response. Node's own header timeout is 60 s and is checked only every 30 s.
  */
 export class LinkServer<G> {
   private readonly server: Server;
   private readonly links = new Set<LinkSocket>();
   private readonly grants = new WeakMap<TLSSocket, G>();
+  /** Connections whose request has not fully arrived yet, and their deadline. */
+  private readonly deadlines = new WeakMap<Duplex, NodeJS.Timeout>();
 
   constructor(private readonly opts: LinkServerOptions<G>) {
     this.server = createServer({
@@ -52,7 +60,10 @@ export class LinkServer<G> {
       honorCipherOrder: true,
       handshakeTimeout: opts.handshakeTimeoutMs,
     });
-    this.server.on('secureConnection', (socket) => this.checkPeer(socket));
+    this.server.on('secureConnection', (socket) => {
+      this.checkPeer(socket);
+      if (!socket.destroyed) this.startDeadline(socket);
+    });
     this.server.on('request', (req, res) => this.request(req, res));
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.server.on('tlsClientError', (err, socket) => {
@@ -97,7 +108,27 @@ export class LinkServer<G> {
     }
   }
 
+  private startDeadline(socket: TLSSocket): void {
+    const timer = setTimeout(() => {
+      this.opts.logger.debug(
+        { remote: remoteOf(socket), ms: this.opts.handshakeTimeoutMs },
+        'link port connection dropped: no complete request in time',
+      );
+      socket.destroy();
+    }, this.opts.handshakeTimeoutMs);
+    timer.unref();
+    this.deadlines.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  private clearDeadline(socket: Duplex): void {
+    clearTimeout(this.deadlines.get(socket));
+    this.deadlines.delete(socket);
+  }
+
   private request(req: IncomingMessage, res: ServerResponse): void {
+    res.shouldKeepAlive = false;
+    req.once('end', () => this.clearDeadline(req.socket));
     if (req.url === REDEEM_PATH) {
       this.opts.onRedeem(req, res);
       return;
@@ -107,6 +138,7 @@ export class LinkServer<G> {
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.clearDeadline(socket);
     const tls = socket as TLSSocket;
     const grant = this.grants.get(tls);
     if (req.url !== LINK_PATH || grant === undefined) {
