@@ -20,7 +20,10 @@ export interface Settings {
    * memory until a full GC (docs/performance.md); 1 MiB still keeps the socket busy.
    */
   linkHighWater: number;
-  /** Time allowed for a link's TLS and WebSocket handshake and its HELLO exchange. */
+  /**
+   * Time allowed for a link's TLS and WebSocket handshake and its HELLO exchange; on the link
+   * port, for a client's TLS handshake and then its whole request (upgrade or redeem).
+   */
   handshakeTimeoutMs: number;
   /** Time allowed to dial a connector's target. */
   connectTimeoutMs: number;
