@@ -367,4 +367,57 @@ describe('WebSocketReader', () => {
       }
     });
   }
+
+  it('gives a hostile peer a WebSocketProtocolError or valid events, nothing else', T, (t) => {
+    const maxMessage = 4096;
+    const opcodes = [0x0, 0x1, 0x2, 0x3, 0x8, 0x9, 0xa, 0xb, 0xf];
+    let refused = 0;
+    let messages = 0;
+    for (let seed = 1; seed <= 2000; seed++) {
+      const rand = seededRandom(seed);
+      const pick = <X>(xs: readonly X[]) => xs[Math.floor(rand() * xs.length)]!;
+      const expectMasked = rand() < 0.5;
+      // Messages as a peer should send them (fragments, pings between them, the right
+      // masking), then broken in one way or another now and then.
+      const frames: Buffer[] = [];
+      for (let m = 0; m < 1 + Math.floor(rand() * 4); m++) {
+        const parts = 1 + Math.floor(rand() * 3);
+        for (let i = 0; i < parts; i++) {
+          const hostile = rand() < 0.06;
+          frames.push(
+            rawFrame({
+              opcode: hostile ? pick(opcodes) : i === 0 ? Opcode.BINARY : Opcode.CONTINUATION,
+              payload: seededBytes(rand, pick([0, 1, 125, 126, 300, 1500, 5000])),
+              fin: i === parts - 1,
+              rsv: rand() < 0.03 ? 1 + Math.floor(rand() * 7) : 0,
+              mask: rand() < 0.03 !== expectMasked ? seededBytes(rand, 4) : undefined,
+            }),
+          );
+          if (rand() < 0.2)
+            frames.push(rawFrame({ opcode: Opcode.PING, payload: seededBytes(rand, 8) }));
+        }
+      }
+      const bytes = Buffer.concat(frames);
+      if (rand() < 0.1) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
+      const { reader, seen } = newReader(expectMasked, maxMessage);
+      try {
+        for (const chunk of randomChunks(bytes, rand)) reader.push(chunk);
+      } catch (err) {
+        assert.ok(err instanceof WebSocketProtocolError, `seed ${seed}: ${String(err)}`);
+        refused++;
+      }
+      const pending = seen.pending.reduce((n, piece) => n + piece.length, 0);
+      for (const length of [...seen.messages.map((m) => m.length), pending]) {
+        assert.ok(length <= maxMessage, `seed ${seed}: a ${length}-byte message`);
+      }
+      for (const control of seen.controls) {
+        assert.ok(control.payload.length <= 125, `seed ${seed}: a long control frame`);
+      }
+      messages += seen.messages.length;
+    }
+    t.diagnostic(`hostile frames: ${refused} of 2000 refused, ${messages} messages delivered`);
+    // Both outcomes must be common, or the generator tests little.
+    assert.ok(refused > 200 && refused < 1800, `refused ${refused} of 2000`);
+    assert.ok(messages > 200, `${messages} messages delivered`);
+  });
 });
