@@ -1,4 +1,4 @@
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 
 export interface KubeOptions {
@@ -10,7 +10,10 @@ export interface KubeOptions {
 
 /** A client for one namespace of one cluster. */
 export interface KubeConnection {
+  /** The loaded kubeconfig (informers take it). */
+  config: KubeConfig;
   core: CoreV1Api;
+  apps: AppsV1Api;
   namespace: string;
   /** The API server's URL, for messages. */
   server: string;
@@ -51,5 +54,11 @@ export function connectKube(opts: KubeOptions = {}): KubeConnection {
   }
   const namespace =
     opts.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
-  return { core: kc.makeApiClient(CoreV1Api), namespace, server: cluster.server };
+  return {
+    config: kc,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    namespace,
+    server: cluster.server,
+  };
 }

@@ -1,13 +1,20 @@
 /**
- * A stand-in for the Kubernetes API server, enough for ConfigMaps and Secrets: the core/v1
- * wire protocol as the real server speaks it (paths, JSON objects and lists, Status errors,
- * resourceVersion preconditions, RBAC-style 403s) over HTTPS with a bearer token, so tests
- * can run the real @kubernetes/client-node against it.
+ * A stand-in for the Kubernetes API server, enough for ConfigMaps, Secrets, Pods and
+ * Deployments: the wire protocol as the real server speaks it (paths, JSON objects and lists,
+ * Status errors, resourceVersion preconditions, RBAC-style 403s, watches as chunked JSON
+ * lines) over HTTPS with a bearer token, so tests can run the real @kubernetes/client-node,
+ * its Watch and informers included, against it.
  *
- * Not modelled: PATCH, deletecollection (405); watch, pagination, field selectors, dry runs
- * and set-based label selectors (400, so a test notices); generateName, finalizers,
- * `immutable` enforcement, delete preconditions, managedFields and Warning headers;
- * namespaces are not objects, so every namespace exists.
+ * Pods and Deployments are read-only through the API (as for a Role granting get, list and
+ * watch): tests make them with put() and remove(), and no controller touches them.
+ *
+ * Not modelled: PATCH, deletecollection (405); pagination, field selectors, dry runs,
+ * set-based label selectors, watching one object, resourceVersionMatch and sendInitialEvents
+ * (400, so a test notices); lists at a resourceVersion (a list is always current); watch
+ * bookmarks (allowed, never sent) and the server's default watch timeout (a watch lasts
+ * until timeoutSeconds, if given); generateName, finalizers, `immutable` enforcement, delete
+ * preconditions, managedFields and Warning headers; namespaces are not objects, so every
+ * namespace exists.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -20,10 +27,20 @@ import { isDeepStrictEqual } from 'node:util';
 import { stringify } from 'yaml';
 import { createCa, createServerCert } from '../../src/pki/index.js';
 
-export type KubeResource = 'configmaps' | 'secrets';
-export type KubeVerb = 'get' | 'list' | 'create' | 'update' | 'delete';
+export type KubeResource = 'configmaps' | 'secrets' | 'pods' | 'deployments';
+export type KubeVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'delete';
 
-/** A ConfigMap or Secret as JSON carries it. */
+/** Loose wire JSON, so tests can read fields and send objects back through client-node. */
+// biome-ignore lint/suspicious/noExplicitAny: wire JSON, asserted on and replayed by tests
+export type WireObject = any;
+
+/**
+ * Changes kept per resource for watches to resume from; a watch from before them gets 410
+ * Expired. The real watch cache's default size.
+ */
+export const WATCH_LOG_SIZE = 100;
+
+/** An object as the server stores it (without kind and apiVersion, as list items). */
 interface KubeObject {
   kind?: string;
   apiVersion?: string;
@@ -41,6 +58,8 @@ interface KubeObject {
   binaryData?: Record<string, string>;
   type?: string;
   immutable?: boolean;
+  spec?: Json;
+  status?: Json;
 }
 
 export interface KubeApiStandIn {
@@ -50,14 +69,28 @@ export interface KubeApiStandIn {
   readonly namespace: string;
   /** A kubeconfig with one cluster, one token user and the current context 'standin'. */
   readonly kubeconfigPath: string;
-  /**
-   * Stored objects of a resource in a namespace (default: `namespace`), as GET returns them.
-   * Loose JSON, so tests can read fields and send the objects back through client-node.
-   */
-  // biome-ignore lint/suspicious/noExplicitAny: wire JSON, asserted on and replayed by tests
-  objects(resource: KubeResource, namespace?: string): any[];
+  /** Stored objects of a resource in a namespace (default: `namespace`), as GET returns them. */
+  objects(resource: KubeResource, namespace?: string): WireObject[];
   /** Makes `verb` on `resource` answer 403 Forbidden, as RBAC would. */
   deny(resource: KubeResource, verb: KubeVerb): void;
+  /**
+   * Creates or replaces an object as the server would (its own metadata, a new
+   * resourceVersion unless nothing changed), telling watches ADDED or MODIFIED. The way to
+   * make Pods and Deployments, which the API refuses to write. Returns it as GET would.
+   */
+  put(resource: KubeResource, obj: WireObject, namespace?: string): WireObject;
+  /** Deletes an object, telling watches DELETED. */
+  remove(resource: KubeResource, name: string, namespace?: string): void;
+  /** A running Pod for put(), with a Ready condition and, given `ip`, a pod IP. */
+  pod(
+    name: string,
+    labels: Record<string, string>,
+    opts: { ip?: string; ready: boolean },
+  ): WireObject;
+  /** A Deployment for put() selecting, and templating, pods with `matchLabels`. */
+  deployment(name: string, matchLabels: Record<string, string>, replicas?: number): WireObject;
+  /** Ends every open watch from the server's side, as a restarting server would. */
+  dropWatches(): void;
   /** Every request seen: method and path with query. */
   readonly requests: { method: string; path: string }[];
   close(): Promise<void>;
@@ -65,8 +98,26 @@ export interface KubeApiStandIn {
 
 type Json = Record<string, unknown>;
 
-const KINDS: Record<KubeResource, string> = { configmaps: 'ConfigMap', secrets: 'Secret' };
-const ROUTE = /^\/api\/v1\/namespaces\/([^/]+)\/(configmaps|secrets)(?:\/([^/]+))?$/;
+/** Each resource's Kind and API group ('' is the core group). */
+const RESOURCES: Record<KubeResource, { kind: string; group: string }> = {
+  configmaps: { kind: 'ConfigMap', group: '' },
+  secrets: { kind: 'Secret', group: '' },
+  pods: { kind: 'Pod', group: '' },
+  deployments: { kind: 'Deployment', group: 'apps' },
+};
+const apiVersion = (resource: KubeResource) =>
+  RESOURCES[resource].group ? `${RESOURCES[resource].group}/v1` : 'v1';
+/** The resource as errors name it: `deployments.apps`, `pods`. */
+const qualified = (resource: KubeResource) =>
+  RESOURCES[resource].group ? `${resource}.${RESOURCES[resource].group}` : resource;
+/** Status details name the group only outside the core group. */
+const detailsFor = (resource: KubeResource, name: string) => ({
+  ...(name && { name }),
+  ...(RESOURCES[resource].group && { group: RESOURCES[resource].group }),
+  kind: resource,
+});
+/** /api/v1/... or /apis/GROUP/v1/..., then namespaces/NS/RESOURCE[/NAME]. */
+const ROUTE = /^\/(?:api|apis\/([^/]+))\/v1\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/;
 const VERBS: Record<string, KubeVerb> = {
   'GET one': 'get',
   'GET all': 'list',
@@ -75,7 +126,16 @@ const VERBS: Record<string, KubeVerb> = {
   'DELETE one': 'delete',
 };
 /** Query parameters that would change the answer in ways not modelled here. */
-const UNSUPPORTED_QUERY = ['watch', 'fieldSelector', 'limit', 'continue', 'dryRun'];
+const UNSUPPORTED_QUERY = [
+  'fieldSelector',
+  'limit',
+  'continue',
+  'dryRun',
+  'resourceVersionMatch',
+  'sendInitialEvents',
+];
+/** The stand-in's Role grants only get, list and watch on these. */
+const READ_ONLY: KubeResource[] = ['pods', 'deployments'];
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
@@ -94,8 +154,13 @@ class Failure extends Error {
 }
 
 const badRequest = (message: string) => new Failure(400, 'BadRequest', message);
-const notFound = (resource: string, name: string) =>
-  new Failure(404, 'NotFound', `${resource} "${name}" not found`, { name, kind: resource });
+const notFound = (resource: KubeResource, name: string) =>
+  new Failure(
+    404,
+    'NotFound',
+    `${qualified(resource)} "${name}" not found`,
+    detailsFor(resource, name),
+  );
 const alreadyExists = (resource: string, name: string) =>
   new Failure(409, 'AlreadyExists', `${resource} "${name}" already exists`, {
     name,
@@ -218,8 +283,8 @@ interface Decoded {
  * must have their Go types, []byte fields must be base64, unknown fields are dropped and a
  * Secret's stringData is folded into data.
  */
-function decode(resource: KubeResource, text: string): Decoded {
-  const kind = KINDS[resource];
+function decode(resource: 'configmaps' | 'secrets', text: string): Decoded {
+  const { kind } = RESOURCES[resource];
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -304,10 +369,12 @@ function decode(resource: KubeResource, text: string): Decoded {
   };
 }
 
+type Selector = (labels: Record<string, string>) => boolean;
+
 /** An equality or existence label selector (`a=b`, `a==b`, `a!=b`, `a`, `!a`, comma = and). */
-function parseSelector(selector: string): ((labels: Record<string, string>) => boolean)[] {
-  if (selector.trim() === '') return [];
-  return selector.split(',').map((raw) => {
+function parseSelector(selector: string): Selector {
+  if (selector.trim() === '') return () => true;
+  const terms = selector.split(',').map((raw): Selector => {
     const term = raw.trim();
     const eq = /^([^\s=!]+)\s*(==|=|!=)\s*([^\s=!,]*)$/.exec(term);
     if (eq) {
@@ -323,7 +390,66 @@ function parseSelector(selector: string): ((labels: Record<string, string>) => b
       `unable to parse requirement: ${JSON.stringify(term)} (the stand-in supports =, ==, !=, key and !key)`,
     );
   });
+  return (labels) => terms.every((term) => term(labels));
 }
+
+/** A query parameter the server reads as an unsigned integer; absent or empty is undefined. */
+function uintParam(url: URL, name: string): number | undefined {
+  const text = url.searchParams.get(name);
+  if (!text) return undefined;
+  if (!/^\d+$/.test(text)) throw badRequest(`${name}: invalid value ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** One write, as the watch log keeps it. */
+interface Change {
+  revision: number;
+  namespace: string;
+  /** The object after the write; absent for a delete. */
+  object?: KubeObject;
+  /** The object before the write; absent for a create. */
+  previous?: KubeObject;
+}
+
+/**
+ * What a watch with `matches` is told of a change, as the real server's cache watcher
+ * decides it: an object entering the selector is ADDED, one leaving it (or deleted) is
+ * DELETED with its last matching content at the change's resourceVersion.
+ */
+function eventFor(change: Change, matches: Selector): [string, KubeObject] | undefined {
+  const passes = (obj?: KubeObject) => obj !== undefined && matches(obj.metadata.labels ?? {});
+  const [now, before] = [passes(change.object), passes(change.previous)];
+  if (now) return [before ? 'MODIFIED' : 'ADDED', change.object!];
+  if (!before) return undefined;
+  const { metadata, ...fields } = change.previous!;
+  return [
+    'DELETED',
+    { ...fields, metadata: { ...metadata, resourceVersion: String(change.revision) } },
+  ];
+}
+
+/** An open watch connection. */
+interface Watcher {
+  resource: KubeResource;
+  notify(change: Change): void;
+  /** Ends the response from the server's side. */
+  end(): void;
+}
+
+/** What a request gets: a status code and JSON body, or a stream written as it goes. */
+type Answer = [number, object] | ((res: ServerResponse) => void);
+
+/** A Failure as the Status object the server sends for it. */
+const statusOf = (failure: Failure) => ({
+  kind: 'Status',
+  apiVersion: 'v1',
+  metadata: {},
+  status: 'Failure',
+  message: failure.message,
+  reason: failure.reason,
+  ...(failure.details && { details: failure.details }),
+  code: failure.code,
+});
 
 /** RFC 3339 in whole seconds, as metav1.Time marshals. */
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -338,9 +464,16 @@ class StandIn implements KubeApiStandIn {
   readonly requests: { method: string; path: string }[] = [];
   /** By `${resource}/${namespace}/${name}`, without kind and apiVersion, as list items. */
   private readonly store = new Map<string, KubeObject>();
-  private readonly denied = new Set<string>();
+  private readonly denied = new Set<string>(
+    READ_ONLY.flatMap((r) => ['create', 'update', 'delete'].map((verb) => `${r} ${verb}`)),
+  );
   /** etcd's revision: one counter for every write, whatever the object. */
   private revision = 1;
+  /** Per resource, the last WATCH_LOG_SIZE changes and the newest revision dropped. */
+  private readonly logs = Object.fromEntries(
+    Object.keys(RESOURCES).map((r) => [r, { changes: [] as Change[], expired: 0 }]),
+  ) as Record<KubeResource, { changes: Change[]; expired: number }>;
+  private readonly watchers = new Set<Watcher>();
 
   constructor(
     readonly url: string,
@@ -358,8 +491,70 @@ class StandIn implements KubeApiStandIn {
     this.denied.add(`${resource} ${verb}`);
   }
 
+  put(resource: KubeResource, obj: WireObject, namespace = this.namespace): KubeObject {
+    const { kind, apiVersion: _, ...fields } = obj;
+    if (kind !== undefined && kind !== RESOURCES[resource].kind) {
+      throw badRequest(`put('${resource}') was given a ${kind}`);
+    }
+    const candidate = { ...fields, metadata: { ...fields.metadata } } as KubeObject;
+    if (candidate.metadata.namespace && candidate.metadata.namespace !== namespace) {
+      throw badRequest(`put() was given an object of namespace ${candidate.metadata.namespace}`);
+    }
+    const causes = validate(candidate);
+    if (causes.length > 0) throw invalid(RESOURCES[resource].kind, candidate.metadata.name, causes);
+    const previous = this.store.get(`${resource}/${namespace}/${candidate.metadata.name}`);
+    return this.wire(resource, this.write(resource, namespace, candidate, previous));
+  }
+
+  remove(resource: KubeResource, name: string, namespace = this.namespace): void {
+    const stored = this.store.get(`${resource}/${namespace}/${name}`);
+    if (!stored) throw notFound(resource, name);
+    this.erase(resource, stored);
+  }
+
+  pod(
+    name: string,
+    labels: Record<string, string>,
+    { ip, ready }: { ip?: string; ready: boolean },
+  ): WireObject {
+    return {
+      kind: 'Pod',
+      apiVersion: 'v1',
+      metadata: { name, labels },
+      spec: { containers: [{ name: 'app', image: 'app:test' }] },
+      status: omitEmpty({
+        phase: ip ? 'Running' : 'Pending',
+        podIP: ip,
+        podIPs: ip ? [{ ip }] : [],
+        conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+      }),
+    };
+  }
+
+  deployment(name: string, matchLabels: Record<string, string>, replicas = 1): WireObject {
+    return {
+      kind: 'Deployment',
+      apiVersion: 'apps/v1',
+      metadata: { name, labels: matchLabels },
+      spec: {
+        replicas,
+        selector: { matchLabels },
+        template: {
+          metadata: { labels: matchLabels },
+          spec: { containers: [{ name: 'app', image: 'app:test' }] },
+        },
+      },
+    };
+  }
+
+  dropWatches(): void {
+    for (const watcher of this.watchers) watcher.end();
+  }
+
   async close(): Promise<void> {
     const closed = new Promise((resolve) => this.server.close(resolve));
+    // Watches end cleanly, as on a real server's shutdown, before their connections go.
+    this.dropWatches();
     // client-node keeps connections alive; close() alone would wait for them to idle out.
     this.server.closeAllConnections();
     await closed;
@@ -368,60 +563,62 @@ class StandIn implements KubeApiStandIn {
 
   async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.requests.push({ method: req.method ?? '', path: req.url ?? '' });
-    let code: number;
-    let body: object;
+    let answer: Answer;
     try {
-      [code, body] = this.handle(req, await readBody(req));
+      answer = this.handle(req, await readBody(req));
     } catch (err) {
       const failure =
         err instanceof Failure
           ? err
           : new Failure(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`);
-      code = failure.code;
-      body = {
-        kind: 'Status',
-        apiVersion: 'v1',
-        metadata: {},
-        status: 'Failure',
-        message: failure.message,
-        reason: failure.reason,
-        ...(failure.details && { details: failure.details }),
-        code,
-      };
+      answer = [failure.code, statusOf(failure)];
     }
+    if (typeof answer === 'function') return answer(res);
+    const [code, body] = answer;
     res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   }
 
   /** The checks in the real server's order: authentication, route, authorization, then the verb. */
-  private handle(req: IncomingMessage, text: string): [number, object] {
+  private handle(req: IncomingMessage, text: string): Answer {
     if (req.headers.authorization !== `Bearer ${this.token}`) {
       throw new Failure(401, 'Unauthorized', 'Unauthorized');
     }
     const url = new URL(req.url ?? '/', this.url);
     const route = ROUTE.exec(url.pathname);
-    if (!route) {
+    const resource = route?.[3] as KubeResource;
+    if (
+      !route ||
+      !Object.hasOwn(RESOURCES, resource) ||
+      RESOURCES[resource].group !== (route[1] ?? '')
+    ) {
       throw new Failure(404, 'NotFound', 'the server could not find the requested resource', {});
     }
-    const namespace = decodeURIComponent(route[1]);
-    const resource = route[2] as KubeResource;
-    const name = route[3] === undefined ? '' : decodeURIComponent(route[3]);
-    const verb = VERBS[`${req.method} ${name ? 'one' : 'all'}`];
-    if (!verb) {
+    const namespace = decodeURIComponent(route[2]);
+    const name = route[4] === undefined ? '' : decodeURIComponent(route[4]);
+    // As the server converts a bool parameter: present and not 0 or false (any case) is true.
+    const watch = url.searchParams.get('watch');
+    const watching = watch !== null && !/^(0|false)$/i.test(watch);
+    const method = VERBS[`${req.method} ${name ? 'one' : 'all'}`];
+    if (!method) {
       const why = 'the server does not allow this method on the requested resource';
       throw new Failure(405, 'MethodNotAllowed', why, {});
     }
+    const verb = watching && method === 'list' ? 'watch' : method;
     if (this.denied.has(`${resource} ${verb}`)) {
       const user = `system:serviceaccount:${this.namespace}:skiff`;
-      const what = name ? `${resource} "${name}"` : resource;
+      const what = name ? `${qualified(resource)} "${name}"` : qualified(resource);
       throw new Failure(
         403,
         'Forbidden',
-        `${what} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "" in the namespace "${namespace}"`,
-        { ...(name && { name }), kind: resource },
+        `${what} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${RESOURCES[resource].group}" in the namespace "${namespace}"`,
+        detailsFor(resource, name),
       );
     }
     const unsupported = UNSUPPORTED_QUERY.find((p) => url.searchParams.has(p));
     if (unsupported) throw badRequest(`the stand-in does not support ?${unsupported}`);
+    if (watching && verb === 'get') {
+      throw badRequest('the stand-in does not support ?watch on one object');
+    }
     if (verb === 'create' || verb === 'update') {
       const type = req.headers['content-type']?.split(';')[0].trim();
       if (type !== 'application/json') {
@@ -432,8 +629,8 @@ class StandIn implements KubeApiStandIn {
         );
       }
     }
-    const key = `${resource}/${namespace}/${name}`;
-    const stored = this.store.get(key);
+    const { kind } = RESOURCES[resource];
+    const stored = this.store.get(`${resource}/${namespace}/${name}`);
     switch (verb) {
       case 'get':
         if (!stored) throw notFound(resource, name);
@@ -441,20 +638,21 @@ class StandIn implements KubeApiStandIn {
       case 'list': {
         const matches = parseSelector(url.searchParams.get('labelSelector') ?? '');
         const items = this.list(resource, namespace).filter((obj) =>
-          matches.every((match) => match(obj.metadata.labels ?? {})),
+          matches(obj.metadata.labels ?? {}),
         );
-        const kind = `${KINDS[resource]}List`;
         const metadata = { resourceVersion: String(this.revision) };
-        return [200, { kind, apiVersion: 'v1', metadata, items }];
+        return [200, { kind: `${kind}List`, apiVersion: apiVersion(resource), metadata, items }];
       }
+      case 'watch':
+        return this.watch(resource, namespace, url);
       case 'create': {
         const { obj } = this.decodeFor(resource, namespace, text);
         const causes = validate(obj);
-        if (causes.length > 0) throw invalid(KINDS[resource], obj.metadata.name, causes);
+        if (causes.length > 0) throw invalid(kind, obj.metadata.name, causes);
         if (this.store.has(`${resource}/${namespace}/${obj.metadata.name}`)) {
           throw alreadyExists(resource, obj.metadata.name);
         }
-        return [201, this.wire(resource, this.put(resource, namespace, obj))];
+        return [201, this.wire(resource, this.write(resource, namespace, obj))];
       }
       case 'update': {
         const { obj, resourceVersion } = this.decodeFor(resource, namespace, text);
@@ -468,13 +666,12 @@ class StandIn implements KubeApiStandIn {
           throw conflict(resource, name);
         }
         const causes = validate(obj);
-        if (causes.length > 0) throw invalid(KINDS[resource], name, causes);
-        return [200, this.wire(resource, this.put(resource, namespace, obj, stored))];
+        if (causes.length > 0) throw invalid(kind, name, causes);
+        return [200, this.wire(resource, this.write(resource, namespace, obj, stored))];
       }
       case 'delete':
         if (!stored) throw notFound(resource, name);
-        this.store.delete(key);
-        this.revision++;
+        this.erase(resource, stored);
         return [
           200,
           {
@@ -489,7 +686,8 @@ class StandIn implements KubeApiStandIn {
   }
 
   private decodeFor(resource: KubeResource, namespace: string, text: string): Decoded {
-    const decoded = decode(resource, text);
+    // Writes reach here only for ConfigMaps and Secrets: the others were refused as forbidden.
+    const decoded = decode(resource as 'configmaps' | 'secrets', text);
     if (decoded.namespace && decoded.namespace !== namespace) {
       throw badRequest(
         'the namespace of the provided object does not match the namespace sent on the request',
@@ -499,11 +697,64 @@ class StandIn implements KubeApiStandIn {
   }
 
   /**
+   * Serves a watch as the real server's watch cache does: a 200 with one JSON event per
+   * line. From resourceVersion N it replays the logged changes after N, or sends an ERROR
+   * (410 Expired) and ends if changes after N were dropped; without one (or from 0) it
+   * sends every matching object as ADDED first. Then it follows writes until the client
+   * goes, timeoutSeconds pass, or the stand-in ends it.
+   */
+  private watch(resource: KubeResource, namespace: string, url: URL): Answer {
+    const matches = parseSelector(url.searchParams.get('labelSelector') ?? '');
+    const from = uintParam(url, 'resourceVersion');
+    const timeout = uintParam(url, 'timeoutSeconds');
+    return (res) => {
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
+        .flushHeaders();
+      const send = (type: string, object: object) =>
+        res.write(`${JSON.stringify({ type, object })}\n`);
+      const log = this.logs[resource];
+      if (from && from < log.expired) {
+        const message = `too old resource version: ${from} (${log.expired})`;
+        send('ERROR', statusOf(new Failure(410, 'Expired', message)));
+        res.end();
+        return;
+      }
+      const notify = (change: Change) => {
+        const event = change.namespace === namespace && eventFor(change, matches);
+        if (event) send(event[0], this.wire(resource, event[1]));
+      };
+      if (from) {
+        for (const change of log.changes) if (change.revision > from) notify(change);
+      } else {
+        for (const obj of this.list(resource, namespace)) {
+          if (matches(obj.metadata.labels ?? {})) send('ADDED', this.wire(resource, obj));
+        }
+      }
+      const forget = () => {
+        this.watchers.delete(watcher);
+        clearTimeout(timer);
+      };
+      const watcher: Watcher = {
+        resource,
+        notify,
+        end: () => {
+          forget();
+          res.end();
+        },
+      };
+      this.watchers.add(watcher);
+      const timer = timeout ? setTimeout(watcher.end, timeout * 1000) : undefined;
+      res.on('close', forget);
+    };
+  }
+
+  /**
    * Stores `obj` with the server's own metadata: a new object when `previous` is absent, else
    * an update keeping uid and creationTimestamp. An
    * update that changes nothing is no write, so it keeps the resourceVersion, as etcd does.
    */
-  private put(
+  private write(
     resource: KubeResource,
     namespace: string,
     obj: KubeObject,
@@ -530,7 +781,22 @@ class StandIn implements KubeApiStandIn {
     }
     const next = build(String(++this.revision));
     this.store.set(key, next);
+    this.record(resource, { revision: this.revision, namespace, object: next, previous });
     return next;
+  }
+
+  private erase(resource: KubeResource, stored: KubeObject): void {
+    const { name, namespace } = stored.metadata;
+    this.store.delete(`${resource}/${namespace}/${name}`);
+    this.record(resource, { revision: ++this.revision, namespace, previous: stored });
+  }
+
+  /** Logs a change for later watches and tells the open ones. */
+  private record(resource: KubeResource, change: Change): void {
+    const log = this.logs[resource];
+    log.changes.push(change);
+    if (log.changes.length > WATCH_LOG_SIZE) log.expired = log.changes.shift()!.revision;
+    for (const watcher of this.watchers) if (watcher.resource === resource) watcher.notify(change);
   }
 
   /** A namespace's objects of a resource, sorted by name as the real server lists them. */
@@ -543,7 +809,8 @@ class StandIn implements KubeApiStandIn {
   }
 
   private wire(resource: KubeResource, obj: KubeObject): KubeObject {
-    return { kind: KINDS[resource], apiVersion: 'v1', ...structuredClone(obj) };
+    const { kind } = RESOURCES[resource];
+    return { kind, apiVersion: apiVersion(resource), ...structuredClone(obj) };
   }
 }
 
