@@ -3,7 +3,7 @@ import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { Backoff } from '../link/backoff.js';
 import type { Logger } from '../log.js';
 import type { KubeConnection } from './connect.js';
-import { kubeError } from './errors.js';
+import { apiFailure, kubeError } from './errors.js';
 
 /** A pod a stream can be sent to. */
 export interface ReadyPod {
@@ -133,11 +133,7 @@ export class DeploymentPods {
           `there is no deployment/${this.deployment} in namespace ${namespace}`,
         );
       }
-      throw new SkiffError(
-        status?.code === 403 ? ErrorCode.FORBIDDEN : ErrorCode.PLATFORM_UNAVAILABLE,
-        `cannot read deployment/${this.deployment} in namespace ${namespace}: ${status ? status.message : describe(err)}`,
-        { cause: err },
-      );
+      throw apiFailure(err, 'get', `deployments.apps "${this.deployment}"`, namespace);
     }
     const entries = Object.entries(labels ?? {});
     if (entries.length === 0) {

@@ -1,4 +1,5 @@
 import { ApiException } from '@kubernetes/client-node';
+import { describe, ErrorCode, SkiffError } from '../errors.js';
 
 /** What the API server said when it refused a call: the HTTP status and its Status message. */
 export interface KubeStatus {
@@ -28,4 +29,31 @@ export function kubeError(err: unknown): KubeStatus | undefined {
 
 export function notFound(err: unknown): boolean {
   return kubeError(err)?.code === 404;
+}
+
+/**
+ * The SkiffError for a failed call to `verb` `what` (e.g. `secrets "skiff-key-ca"`): a 403
+ * is FORBIDDEN and points at the Role, anything else (unreachable, refused credentials, a
+ * server error) PLATFORM_UNAVAILABLE.
+ */
+export function apiFailure(
+  err: unknown,
+  verb: string,
+  what: string,
+  namespace: string,
+): SkiffError {
+  const status = kubeError(err);
+  if (status?.code === 403) {
+    return new SkiffError(
+      ErrorCode.FORBIDDEN,
+      `the Kubernetes API refused to ${verb} ${what} in namespace ${namespace}: ${status.message}; the site's Role must allow it`,
+      { cause: err },
+    );
+  }
+  const detail = status ? `${status.code} ${status.message}` : describe(err);
+  return new SkiffError(
+    ErrorCode.PLATFORM_UNAVAILABLE,
+    `cannot ${verb} ${what} in namespace ${namespace}: ${detail}`,
+    { cause: err },
+  );
 }

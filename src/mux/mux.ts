@@ -131,9 +131,9 @@ export class Mux implements StreamHost {
   }
 
   /**
-   * Feeds received bytes: a whole message, or the next piece of one (`last` false until its
-   * final piece). DATA reaches streams as views of the pieces, so the link never has to
-   * join a message first. Never throws: violations go to onFatal.
+   * Feeds received bytes, `piece[start..end)`: a whole message, or the next piece of one
+   * (`last` false until its final piece). DATA reaches streams as views of the pieces, so
+   * the link never has to join a message first. Never throws: violations go to onFatal.
    */
   receive(piece: Buffer, start = 0, end = piece.length, last = true): void {
     if (this.closed || this.failed) return;

@@ -1,7 +1,7 @@
 import type { CoreV1Api, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
-import { kubeError, notFound } from '../kube/errors.js';
+import { apiFailure, kubeError, notFound } from '../kube/errors.js';
 import type { RecordKind, StateStore } from './store.js';
 
 /** Labels on every object the store writes; `list` selects on them. */
@@ -160,20 +160,7 @@ export class KubeStore implements StateStore {
 
   private wrap(verb: string, resource: string, name: string | undefined, err: unknown): SkiffError {
     const what = name === undefined ? resource : `${resource} "${name}"`;
-    const status = kubeError(err);
-    if (status?.code === 403) {
-      return new SkiffError(
-        ErrorCode.FORBIDDEN,
-        `the Kubernetes API refused to ${verb} ${what} in namespace ${this.namespace}: ${status.message}; the site's Role must allow it (deploy/rbac.yaml)`,
-        { cause: err },
-      );
-    }
-    const detail = status ? `${status.code} ${status.message}` : describe(err);
-    return new SkiffError(
-      ErrorCode.PLATFORM_UNAVAILABLE,
-      `cannot ${verb} ${what} in namespace ${this.namespace}: ${detail}`,
-      { cause: err },
-    );
+    return apiFailure(err, verb, what, this.namespace);
   }
 
   private decode<T>(kind: RecordKind, cm: V1ConfigMap): T {
