@@ -23,6 +23,7 @@ import { Listeners } from './listeners.js';
 import { ServiceNetwork } from './network.js';
 import { CA_SECRET, type GrantRecord, SERVER_SECRET, type SiteRecord } from './records.js';
 import { Streams } from './streams.js';
+import { hostPortTargets } from './targets.js';
 
 export interface RouterOptions {
   site: SiteRecord;
@@ -55,7 +56,14 @@ export class Router implements AdminApi {
     this.connectors = new Connectors(store, () =>
       this.network.setLocal(this.connectors.addresses()),
     );
-    this.streams = new Streams(site, settings, this.connectors, this.network, logger);
+    this.streams = new Streams(
+      site,
+      settings,
+      this.connectors,
+      this.network,
+      hostPortTargets,
+      logger,
+    );
     this.listeners = new Listeners(store, logger, (address, socket) =>
       this.streams.connectClient(address, socket),
     );

@@ -7,11 +7,12 @@ import type { MuxStream } from '../mux/stream.js';
 import { type OpenRequest, ResetCode } from '../protocol/frame.js';
 import { StreamRelay } from '../routing/relay.js';
 import type { Route } from '../routing/routes.js';
-import { dialTarget, splice } from '../tcp/dial.js';
+import { splice } from '../tcp/dial.js';
 import { closeCleanly } from '../tcp/listen.js';
 import { type PipeOwner, PipeState, StreamPipe } from '../tcp/pipe.js';
 import type { Connectors } from './connectors.js';
 import type { ServiceNetwork } from './network.js';
+import type { TargetResolver } from './targets.js';
 
 type RemoteRoute = Extract<Route<LinkConnection>, { kind: 'remote' }>;
 
@@ -33,6 +34,7 @@ export class Streams {
     private readonly settings: Settings,
     private readonly connectors: Connectors,
     private readonly network: ServiceNetwork,
+    private readonly targets: TargetResolver,
     private readonly logger: Logger,
   ) {}
 
@@ -45,7 +47,7 @@ export class Streams {
     }
     const target = this.connectors.get(address)!;
     const untrack = this.connectors.track(address);
-    dialTarget(target.host, target.port, this.settings.connectTimeoutMs).then(
+    this.targets.dial(target, this.settings.connectTimeoutMs).then(
       (upstream) => {
         socket.once('close', untrack);
         splice(socket, upstream);
@@ -106,15 +108,14 @@ export class Streams {
     );
     pipe.stream = stream;
     stream.setHandler(pipe);
-    dialTarget(target.host, target.port, this.settings.connectTimeoutMs).then(
+    this.targets.dial(target, this.settings.connectTimeoutMs).then(
       (socket) => {
         pipe.attach(socket);
         if (pipe.state !== PipeState.Pending) return;
         stream.accept();
         pipe.start();
       },
-      (err) =>
-        pipe.abort(`target ${target.host}:${target.port}: ${describe(err)}`, ResetCode.REFUSED),
+      (err) => pipe.abort(describe(err), ResetCode.REFUSED),
     );
   }
 
