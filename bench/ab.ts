@@ -7,8 +7,9 @@
  * Gbit/s and router CPU seconds per GiB per round (RTT=1 adds a sockperf ping-pong).
  */
 import { freePort } from '../test/helpers/ports.js';
-import { iperfClient, startIperfServer } from './iperf.js';
-import { rssMiB, totalCpuSeconds } from './proc.js';
+import { assignments } from '../test/helpers/router.js';
+import { measuredIperf, startIperfServer } from './iperf.js';
+import { rssMiB } from './proc.js';
 import type { RouterPair } from './router-pair.js';
 import { sockperfPingPong, startSockperfServer } from './rtt.js';
 
@@ -38,12 +39,7 @@ try {
     const flags = name === 'base' ? process.env.FLAGS_BASE : process.env.FLAGS_NEW;
     if (flags !== undefined) process.env.SKIFF_ROUTER_NODE_ARGS = flags;
     const vars = (name === 'base' ? process.env.ENV_BASE : process.env.ENV_NEW) ?? '';
-    const env = Object.fromEntries(
-      vars
-        .split(' ')
-        .filter(Boolean)
-        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-    );
+    const env = assignments(vars.split(' ').filter(Boolean));
     const mod = (await import(`${dir}/bench/router-pair.js`)) as typeof import('./router-pair.js');
     const pair = await mod.startRouterPair({ env });
     sides.push({
@@ -56,11 +52,8 @@ try {
   }
   for (let round = 0; round < rounds; round++) {
     for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
-      const cpu0 = totalCpuSeconds(side.pair.pids());
-      const gbits = await iperfClient(side.iperfPort, streams, seconds);
-      const gib = (gbits * 1e9 * seconds) / 8 / 2 ** 30;
-      const perGib = (totalCpuSeconds(side.pair.pids()) - cpu0) / gib;
-      let line = `${gbits.toFixed(2)} Gbit/s ${perGib.toFixed(2)} s/GiB`;
+      const run = await measuredIperf(side.iperfPort, streams, seconds, side.pair.pids());
+      let line = `${run.gbits.toFixed(2)} Gbit/s ${(run.cpuSeconds / run.gib).toFixed(2)} s/GiB`;
       if (process.env.RTT) {
         const rtt = await sockperfPingPong(side.rttPort, 2);
         line += ` rtt ${rtt.p50.toFixed(0)}/${rtt.p99.toFixed(0)} us`;

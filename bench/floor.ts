@@ -5,9 +5,9 @@
  * seconds per GiB and RSS. It answers: how much of skiff's gap to stunnel is Node's own.
  */
 import { freePort } from '../test/helpers/ports.js';
-import { iperfClient, startIperfServer } from './iperf.js';
+import { iperfClient, measuredIperf, startIperfServer } from './iperf.js';
 import { startNodeFloor } from './node-floor.js';
-import { rssMiB, totalCpuSeconds } from './proc.js';
+import { rssMiB } from './proc.js';
 import { startRouterPair } from './router-pair.js';
 import { sockperfPingPong, startSockperfServer } from './rtt.js';
 import { startStunnelPair } from './stunnel.js';
@@ -54,11 +54,10 @@ try {
     const order = round % 2 === 0 ? paths : [...paths].reverse();
     for (const streams of [1, 8]) {
       for (const p of order) {
-        const cpu0 = totalCpuSeconds(p.pids());
-        const gbits = await iperfClient(p.portFor(iperf.port), streams, seconds);
-        p.cpu.seconds += totalCpuSeconds(p.pids()) - cpu0;
-        p.cpu.gib += (gbits * 1e9 * seconds) / 8 / 2 ** 30;
-        push(p, `${streams} stream Gbit/s`, gbits);
+        const run = await measuredIperf(p.portFor(iperf.port), streams, seconds, p.pids());
+        p.cpu.seconds += run.cpuSeconds;
+        p.cpu.gib += run.gib;
+        push(p, `${streams} stream Gbit/s`, run.gbits);
       }
     }
     for (const p of order) {

@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { totalCpuSeconds } from './proc.js';
 
 /** An `iperf3 -s` on 127.0.0.1, the target of every throughput workload. */
 export interface IperfServer {
@@ -70,4 +71,28 @@ function iperfOnce(port: number, streams: number, seconds: number): Promise<numb
       resolve(bps / 1e9);
     });
   });
+}
+
+/** One iperfClient run and what it cost the tunnel's processes. */
+export interface MeasuredRun {
+  gbits: number;
+  /** GiB received. */
+  gib: number;
+  /** CPU seconds `pids` used during the run. */
+  cpuSeconds: number;
+}
+
+export async function measuredIperf(
+  port: number,
+  streams: number,
+  seconds: number,
+  pids: readonly number[],
+): Promise<MeasuredRun> {
+  const before = totalCpuSeconds(pids);
+  const gbits = await iperfClient(port, streams, seconds);
+  return {
+    gbits,
+    gib: (gbits * 1e9 * seconds) / 8 / 2 ** 30,
+    cpuSeconds: totalCpuSeconds(pids) - before,
+  };
 }

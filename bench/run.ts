@@ -18,9 +18,9 @@ import { join } from 'node:path';
 import { freePort } from '../test/helpers/ports.js';
 import { connectionRate, startEchoServer } from './conn-rate.js';
 import { idleStreamsRss } from './idle-streams.js';
-import { iperfClient, startIperfServer } from './iperf.js';
+import { iperfClient, measuredIperf, startIperfServer } from './iperf.js';
 import { startNodeFloor } from './node-floor.js';
-import { rssMiB, totalCpuSeconds } from './proc.js';
+import { rssMiB } from './proc.js';
 import { startRouterPair } from './router-pair.js';
 import { sockperfPingPong, startSockperfServer } from './rtt.js';
 import { startStunnelPair } from './stunnel.js';
@@ -97,14 +97,14 @@ async function main(): Promise<void> {
       say(`run ${run + 1} of ${runs}...`);
       for (const n of STREAMS) {
         for (const p of paths) {
-          const pids = p.pids();
-          const before = totalCpuSeconds(pids);
-          const gbps = await iperfClient(p.portFor(iperf.port), n, seconds).catch((err) => {
-            throw new Error(`${p.name}: ${(err as Error).message}`);
-          });
-          cpu[p.name]!.seconds += totalCpuSeconds(pids) - before;
-          cpu[p.name]!.gib += (gbps * 1e9 * seconds) / 8 / 2 ** 30;
-          samples[p.name]!.throughputGbps[n]!.push(gbps);
+          const run = await measuredIperf(p.portFor(iperf.port), n, seconds, p.pids()).catch(
+            (err) => {
+              throw new Error(`${p.name}: ${(err as Error).message}`);
+            },
+          );
+          cpu[p.name]!.seconds += run.cpuSeconds;
+          cpu[p.name]!.gib += run.gib;
+          samples[p.name]!.throughputGbps[n]!.push(run.gbits);
         }
       }
       if (sockperf) {

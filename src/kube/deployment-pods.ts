@@ -1,4 +1,10 @@
-import { type Informer, makeInformer, type ObjectCache, type V1Pod } from '@kubernetes/client-node';
+import {
+  type Informer,
+  makeInformer,
+  type ObjectCache,
+  type V1Deployment,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { Backoff } from '../link/backoff.js';
 import type { Logger } from '../log.js';
@@ -111,23 +117,14 @@ export class DeploymentPods {
 
   private async selector(): Promise<string> {
     const { namespace } = this.kube;
-    let labels: Record<string, string> | undefined;
+    let deployment: V1Deployment;
     try {
-      const deployment = await this.kube.apps.readNamespacedDeployment({
+      deployment = await this.kube.apps.readNamespacedDeployment({
         name: this.deployment,
         namespace,
       });
-      if ((deployment.spec?.selector.matchExpressions?.length ?? 0) > 0) {
-        throw new SkiffError(
-          ErrorCode.INVALID_ARGUMENT,
-          `deployment/${this.deployment} selects its pods with matchExpressions, which skiff does not follow yet; use matchLabels`,
-        );
-      }
-      labels = deployment.spec?.selector.matchLabels;
     } catch (err) {
-      if (err instanceof SkiffError) throw err;
-      const status = kubeError(err);
-      if (status?.code === 404) {
+      if (kubeError(err)?.code === 404) {
         throw new SkiffError(
           ErrorCode.NOT_FOUND,
           `there is no deployment/${this.deployment} in namespace ${namespace}`,
@@ -135,7 +132,13 @@ export class DeploymentPods {
       }
       throw apiFailure(err, 'get', `deployments.apps "${this.deployment}"`, namespace);
     }
-    const entries = Object.entries(labels ?? {});
+    if ((deployment.spec?.selector.matchExpressions?.length ?? 0) > 0) {
+      throw new SkiffError(
+        ErrorCode.INVALID_ARGUMENT,
+        `deployment/${this.deployment} selects its pods with matchExpressions, which skiff does not follow yet; use matchLabels`,
+      );
+    }
+    const entries = Object.entries(deployment.spec?.selector.matchLabels ?? {});
     if (entries.length === 0) {
       throw new SkiffError(
         ErrorCode.INVALID_ARGUMENT,

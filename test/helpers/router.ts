@@ -333,6 +333,13 @@ export class RouterProcess {
   }
 }
 
+/** `NAME=value` words (as env(1) takes them) as an environment. */
+export function assignments(words: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    words.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+}
+
 /**
  * How bin/skiff.js's shebang line starts a router (`#!/usr/bin/env -S NAME=value... node
  * flags...`), as when a user runs `skiff site run`: its environment and node flags.
@@ -342,11 +349,7 @@ export function routerLaunch(): { env: Record<string, string>; nodeArgs: string[
   const shebang = readFileSync(skiffBin, 'utf8').split('\n', 1)[0] ?? '';
   const words = /^#!\S*env -S (.*)$/.exec(shebang)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
   const node = words.indexOf('node');
-  const env = Object.fromEntries(
-    words
-      .slice(0, Math.max(node, 0))
-      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-  );
+  const env = assignments(words.slice(0, Math.max(node, 0)));
   const override = process.env.SKIFF_ROUTER_NODE_ARGS;
   const nodeArgs =
     override !== undefined ? override.split(' ').filter(Boolean) : words.slice(node + 1);
