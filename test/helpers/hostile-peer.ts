@@ -1,0 +1,180 @@
+import { readFile } from 'node:fs/promises';
+import type { TLSSocket } from 'node:tls';
+import { linkTlsOptions } from '../../src/link/client.js';
+import { PROTOCOL_VERSION } from '../../src/link/connection.js';
+import { encodeWsFrame, Opcode } from '../../src/link/websocket/frames.js';
+import { dialWebSocket } from '../../src/link/websocket/handshake.js';
+import { LinkSocket, maxLinkMessage } from '../../src/link/websocket/socket.js';
+import { createCsr, generateKey } from '../../src/pki/index.js';
+import { FrameDecoder } from '../../src/protocol/decode.js';
+import { encodeControl } from '../../src/protocol/encode.js';
+import { FrameType } from '../../src/protocol/frame.js';
+import { redeemToken } from '../../src/token/redeem-client.js';
+import { parseToken } from '../../src/token/token.js';
+import { createToken } from './pair.js';
+import type { RouterProcess } from './router.js';
+
+/** A frame the victim sent to the hostile peer. */
+export interface ReceivedFrame {
+  type: number;
+  streamId: number;
+  payload: Buffer;
+}
+
+export interface HostileIdentity {
+  siteId: string;
+  siteName: string;
+}
+
+/** A redeemed credential for `victim`: what a site that holds a valid token gets. */
+export interface Credential {
+  url: string;
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+  identity: HostileIdentity;
+}
+
+/**
+ * Redeems a fresh token of `victim` as a site of its own choosing would: a real CSR and a
+ * real redemption over the victim's link port. What a hostile site can do after that is
+ * what any holder of one valid token can do.
+ */
+export async function redeemCredential(
+  victim: RouterProcess,
+  workDir: string,
+  identity: HostileIdentity,
+): Promise<Credential> {
+  const tokenText = await readFile(await createToken(victim, workDir), 'utf8');
+  const token = parseToken(tokenText);
+  const keyPem = await generateKey();
+  const csrPem = createCsr(keyPem, identity.siteId);
+  const issued = await redeemToken(
+    token,
+    tokenText,
+    { csrPem, siteId: identity.siteId, siteName: identity.siteName, linkName: identity.siteName },
+    { timeoutMs: 10_000 },
+  );
+  return { url: issued.url, caPem: issued.caPem, certPem: issued.certPem, keyPem, identity };
+}
+
+/**
+ * A linked peer that speaks docs/protocol.md by hand: it dials with a real credential and
+ * then sends whatever a test tells it to, frame by frame or as raw WebSocket bytes. What the
+ * victim sends back is decoded and kept (`frames`) until the test stops reading
+ * (`stopReading`), which makes the victim's writes back up, as a peer that never reads would.
+ */
+export class HostilePeer {
+  readonly frames: ReceivedFrame[] = [];
+  private readonly decoder = new FrameDecoder(16 * 1024 * 1024, (type, _flags, streamId, p) => {
+    if (!this.keepFrames) return;
+    const frame = { type, streamId, payload: Buffer.from(p) };
+    this.frames.push(frame);
+    for (const waiter of this.waiters) if (waiter(frame)) this.waiters.delete(waiter);
+  });
+  private readonly waiters = new Set<(f: ReceivedFrame) => boolean>();
+  private keepFrames = true;
+  closed: Promise<{ code: number; reason: string }>;
+
+  private constructor(
+    /** The link's WebSocket, for whole binary messages. */
+    readonly socket: LinkSocket,
+    /** The TLS socket under it, for raw WebSocket frames (pings, broken frames). */
+    readonly tls: TLSSocket,
+  ) {
+    this.closed = new Promise((resolve) => {
+      socket.onClose = (code, reason) => resolve({ code, reason });
+    });
+    socket.onMessage = (buf, start, end, last) => {
+      this.decoder.push(buf, start, end);
+      if (last) this.decoder.endMessage();
+    };
+  }
+
+  static async dial(cred: Credential): Promise<HostilePeer> {
+    const { socket, head } = await dialWebSocket(
+      new URL(cred.url),
+      { ca: cred.caPem, cert: cred.certPem, key: cred.keyPem, ...linkTlsOptions },
+      10_000,
+    );
+    const link = new LinkSocket(socket, {
+      dialler: true,
+      maxMessage: maxLinkMessage(16 * 1024 * 1024),
+      head,
+    });
+    return new HostilePeer(link, socket as TLSSocket);
+  }
+
+  /** Sends one binary WebSocket message holding these encoded frames. */
+  send(...frames: Buffer[]): Promise<void> {
+    const message = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+    return new Promise((resolve, reject) => {
+      this.socket.send(message, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** A HELLO as a router sends it, with any field overridden (or made invalid). */
+  hello(fields: Record<string, unknown> = {}, identity?: HostileIdentity): Promise<void> {
+    return this.send(
+      encodeControl({
+        type: 'hello',
+        siteId: identity?.siteId,
+        siteName: identity?.siteName,
+        version: PROTOCOL_VERSION,
+        cost: 1,
+        maxFrameSize: 64 * 1024,
+        ...fields,
+      }),
+    );
+  }
+
+  /** Writes a raw WebSocket frame (masked, as a dialler must), e.g. a PING. */
+  rawWs(opcode: number, payload: Buffer): boolean {
+    return this.tls.write(encodeWsFrame(opcode, payload, true));
+  }
+
+  /** A WebSocket PING with `payload`. */
+  wsPing(payload: Buffer = Buffer.alloc(0)): boolean {
+    return this.rawWs(Opcode.PING, payload);
+  }
+
+  /** Stops reading from the victim: its replies pile up in its own buffers (or should not). */
+  stopReading(): void {
+    this.tls.pause();
+    this.keepFrames = false;
+  }
+
+  /** The first received frame of `type` that `test` accepts, once it arrives. */
+  waitFor(
+    type: number,
+    test: (f: ReceivedFrame) => boolean = () => true,
+    timeoutMs = 10_000,
+  ): Promise<ReceivedFrame> {
+    const found = this.frames.find((f) => f.type === type && test(f));
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`no frame of type ${type} from the victim within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter = (f: ReceivedFrame): boolean => {
+        if (f.type !== type || !test(f)) return false;
+        clearTimeout(timer);
+        resolve(f);
+        return true;
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** The CONTROL messages received so far, parsed. */
+  controls(): Record<string, unknown>[] {
+    return this.frames
+      .filter((f) => f.type === FrameType.CONTROL)
+      .map((f) => JSON.parse(f.payload.toString('utf8')) as Record<string, unknown>);
+  }
+
+  close(): void {
+    this.socket.terminate();
+  }
+}
