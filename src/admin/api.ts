@@ -77,6 +77,19 @@ export interface SiteStatus {
   streams: { active: number; total: number };
   /** Bytes the router holds for streams right now, and the most it has held since start. */
   buffered: { current: number; peak: number };
+  /** The link port's gate for unauthenticated connections; absent when the site accepts no links. */
+  linkPort?: LinkPortStats;
+}
+
+/** Connections on the link port not yet authenticated and upgraded, their caps, and refusals since start. */
+export interface LinkPortStats {
+  unauthenticated: number;
+  maxUnauthenticated: number;
+  maxPerSource: number;
+  refusedPerSource: number;
+  refusedTotal: number;
+  /** Redeem requests answered 429: their source exceeded its rate. */
+  redeemsLimited: number;
 }
 
 export interface NetworkSite {

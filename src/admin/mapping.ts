@@ -14,6 +14,7 @@ import type {
   CreatedToken,
   LinkDirection,
   LinkInfo,
+  LinkPortStats,
   LinkState,
   ListenerInfo,
   ListenerState,
@@ -124,6 +125,18 @@ export function toSiteStatus(w: Wire): SiteStatus {
     addresses: list(w.addresses, toAddressInfo),
     streams: { active: num(streams.active), total: num(streams.total) },
     buffered: { current: num(buffered.current), peak: num(buffered.peak) },
+    ...(w.linkPort ? { linkPort: toLinkPortStats(msg(w.linkPort)) } : {}),
+  };
+}
+
+function toLinkPortStats(w: Wire): LinkPortStats {
+  return {
+    unauthenticated: num(w.unauthenticated),
+    maxUnauthenticated: num(w.maxUnauthenticated),
+    maxPerSource: num(w.maxPerSource),
+    refusedPerSource: num(w.refusedPerSource),
+    refusedTotal: num(w.refusedTotal),
+    redeemsLimited: num(w.redeemsLimited),
   };
 }
 

@@ -1,6 +1,6 @@
 /** `status` (this site) and `network status` (every site this one knows of). */
 import type { Command } from 'commander';
-import type { AddressInfo, NetworkStatus, SiteStatus } from '../admin/api.js';
+import type { AddressInfo, LinkPortStats, NetworkStatus, SiteStatus } from '../admin/api.js';
 import { contextOf, withAdmin } from './context.js';
 import { formatBytes, formatRtt, formatUptime, hostPort, table } from './format.js';
 import { linkTable } from './link.js';
@@ -29,6 +29,10 @@ export function registerStatus(program: Command): void {
     });
 }
 
+function linkPortText(p: LinkPortStats): string {
+  return `link port: ${p.unauthenticated} unauthenticated connections (at most ${p.maxUnauthenticated}, ${p.maxPerSource} per source); refused ${p.refusedPerSource} per source, ${p.refusedTotal} at the total cap; ${p.redeemsLimited} redeem requests rate-limited`;
+}
+
 export function statusText(s: SiteStatus): string {
   const access =
     s.site.linkAccess && s.site.linkUrl ? `link URL ${s.site.linkUrl}` : 'accepts no links';
@@ -36,6 +40,7 @@ export function statusText(s: SiteStatus): string {
     `site ${s.site.name} (${s.site.id}), ${s.site.platform} platform, ${access}`,
     `router ${s.version}, pid ${s.pid}, up ${formatUptime(s.uptimeSeconds)}`,
     `streams ${s.streams.active} open, ${s.streams.total} since start; buffered ${formatBytes(s.buffered.current)} (peak ${formatBytes(s.buffered.peak)})`,
+    ...(s.linkPort ? [linkPortText(s.linkPort)] : []),
   ].join('\n');
   const connectors = table(
     ['ADDRESS', 'TARGET', 'STREAMS'],

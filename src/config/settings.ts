@@ -34,6 +34,15 @@ export interface Settings {
   /** First reconnect delay; grows x1.6 with ±20% jitter up to backoffMaxMs. */
   backoffInitialMs: number;
   backoffMaxMs: number;
+  // Lifecycle: link port admission (before authentication) and the drain on SIGTERM.
+  /** Unauthenticated connections (TLS handshakes, redeem requests) one source address may hold on the link port; more are closed at once. */
+  maxUnauthenticatedPerSource: number;
+  /** Unauthenticated connections the link port holds in total; 0 means a quarter of the fd limit (RLIMIT_NOFILE). */
+  maxUnauthenticated: number;
+  /** Redeem requests one source address may make per minute, after a burst of 10; more are answered 429. */
+  redeemsPerSourcePerMinute: number;
+  /** After SIGTERM, how long open streams may go on (no new ones are taken) before what is left is reset. */
+  drainTimeoutMs: number;
 }
 
 export const defaultSettings: Readonly<Settings> = Object.freeze({
@@ -48,6 +57,11 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   idleTimeoutMs: 15_000,
   backoffInitialMs: 200,
   backoffMaxMs: 5_000,
+  // Lifecycle.
+  maxUnauthenticatedPerSource: 10,
+  maxUnauthenticated: 0,
+  redeemsPerSourcePerMinute: 60,
+  drainTimeoutMs: 30_000,
 });
 
 const bounds: Record<keyof Settings, [number, number]> = {
@@ -62,6 +76,11 @@ const bounds: Record<keyof Settings, [number, number]> = {
   idleTimeoutMs: [200, 3_600_000],
   backoffInitialMs: [10, 600_000],
   backoffMaxMs: [10, 3_600_000],
+  // Lifecycle.
+  maxUnauthenticatedPerSource: [1, 1_000_000],
+  maxUnauthenticated: [0, 1_000_000],
+  redeemsPerSourcePerMinute: [1, 1_000_000],
+  drainTimeoutMs: [0, 3_600_000],
 };
 
 /** Merges overrides onto the defaults, rejecting unknown keys and out-of-range values. */

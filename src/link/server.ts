@@ -1,11 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
+import { LogThrottle } from '../log-throttle.js';
 import { listenOn } from '../tcp/listen.js';
 import { REDEEM_PATH } from '../token/redeem-handler.js';
+import { Admission, type AdmissionLimits, type AdmissionStats, sourceOf } from './admission.js';
 import { linkTlsOptions } from './client.js';
 import { acceptWebSocket } from './websocket/handshake.js';
 import { LinkSocket, maxLinkMessage } from './websocket/socket.js';
@@ -22,6 +25,8 @@ export interface LinkServerOptions<G> {
   /** The TLS handshake, and then the whole request (upgrade or redeem), must arrive within this. */
   handshakeTimeoutMs: number;
   maxMessageSize: number;
+  /** Caps on connections not yet authenticated and upgraded, and the redeem rate per source. */
+  admission: AdmissionLimits;
   /** The grant behind a client certificate serial, or undefined if it was never issued or was revoked. */
   authorize(serial: string): G | undefined;
   onLink(socket: LinkSocket, grant: G, remote: string): void;
@@ -40,7 +45,10 @@ export interface LinkServerOptions<G> {
  * The port is open to anyone, so no connection may sit on it without making progress:
  * the TLS handshake and then the whole request (the upgrade, or a redeem with its body)
  * must arrive within handshakeTimeoutMs, and a redeem connection closes after its one
- * response. Node's own header timeout is 60 s and is checked only every 30 s.
+ * response. Node's own header timeout is 60 s and is checked only every 30 s. Nor may
+ * strangers hold many connections at once: until a link is upgraded a connection counts
+ * towards a cap per source address and one in total (admission.ts), and one over a cap is
+ * closed as it is accepted, before any TLS.
  */
 export class LinkServer<G> {
   private readonly server: Server;
@@ -48,8 +56,13 @@ export class LinkServer<G> {
   private readonly grants = new WeakMap<TLSSocket, G>();
   /** Connections whose request has not fully arrived yet, and their deadline. */
   private readonly deadlines = new WeakMap<Duplex, NodeJS.Timeout>();
+  private readonly admission: Admission;
+  /** Admitted connections not yet upgraded, by remote address:port. */
+  private readonly tickets = new Map<string, Ticket>();
+  private readonly refusedLog = new LogThrottle(10, 10_000);
 
   constructor(private readonly opts: LinkServerOptions<G>) {
+    this.admission = new Admission(opts.admission);
     this.server = createServer({
       key: opts.keyPem,
       cert: opts.certPem,
@@ -60,6 +73,8 @@ export class LinkServer<G> {
       honorCipherOrder: true,
       handshakeTimeout: opts.handshakeTimeoutMs,
     });
+    // Before the TLS layer's own listener, so a refused connection costs no handshake.
+    this.server.prependListener('connection', (socket: Socket) => this.admit(socket));
     this.server.on('secureConnection', (socket) => {
       this.checkPeer(socket);
       if (!socket.destroyed) this.startDeadline(socket);
@@ -80,12 +95,51 @@ export class LinkServer<G> {
     );
   }
 
+  /** What the port holds and refused, for status. */
+  stats(): AdmissionStats {
+    return this.admission.stats();
+  }
+
+  /** Stops accepting connections (a drain); links and requests under way go on. */
+  stopAccepting(): void {
+    if (this.server.listening) this.server.close();
+  }
+
   async close(): Promise<void> {
     for (const link of this.links) link.terminate();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
+  }
+
+  private admit(socket: Socket): void {
+    const source = sourceOf(socket.remoteAddress);
+    const refused = this.admission.admit(source);
+    if (refused !== undefined) {
+      socket.destroy();
+      const admitted = this.refusedLog.admit();
+      if (admitted) {
+        const { unauthenticated, refusedPerSource, refusedTotal } = this.admission.stats();
+        this.opts.logger.warn(
+          { source, cap: refused, unauthenticated, refusedPerSource, refusedTotal, ...admitted },
+          'link port connection refused: too many unauthenticated connections',
+        );
+      }
+      return;
+    }
+    const key = remoteOf(socket);
+    const ticket: Ticket = { source, held: true };
+    this.tickets.set(key, ticket);
+    socket.once('close', () => this.release(key, ticket));
+  }
+
+  /** The connection closed or was authenticated and upgraded: it no longer counts. */
+  private release(key: string, ticket: Ticket | undefined = this.tickets.get(key)): void {
+    if (ticket === undefined || !ticket.held) return;
+    ticket.held = false;
+    if (this.tickets.get(key) === ticket) this.tickets.delete(key);
+    this.admission.release(ticket.source);
   }
 
   private checkPeer(socket: TLSSocket): void {
@@ -130,6 +184,17 @@ export class LinkServer<G> {
     res.shouldKeepAlive = false;
     req.once('end', () => this.clearDeadline(req.socket));
     if (req.url === REDEEM_PATH) {
+      if (!this.admission.allowRedeem(sourceOf(req.socket.remoteAddress))) {
+        const retry = Math.ceil(60 / this.opts.admission.redeemsPerMinute);
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(retry) });
+        res.end(
+          JSON.stringify({
+            code: ErrorCode.LIMIT,
+            message: `too many redeem requests from this address; retry in ${retry} s`,
+          }),
+        );
+        return;
+      }
       this.opts.onRedeem(req, res);
       return;
     }
@@ -147,6 +212,7 @@ export class LinkServer<G> {
       return;
     }
     if (!acceptWebSocket(req, socket)) return;
+    this.release(remoteOf(tls));
     const link = new LinkSocket(socket, {
       dialler: false,
       maxMessage: maxLinkMessage(this.opts.maxMessageSize),
@@ -156,6 +222,12 @@ export class LinkServer<G> {
     socket.once('close', () => this.links.delete(link));
     this.opts.onLink(link, grant, remoteOf(tls));
   }
+}
+
+interface Ticket {
+  source: string;
+  /** Still counted by the admission gate. */
+  held: boolean;
 }
 
 function remoteOf(socket: { remoteAddress?: string; remotePort?: number }): string {

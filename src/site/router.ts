@@ -9,6 +9,7 @@ import type {
 } from '../admin/api.js';
 import type { Settings } from '../config/settings.js';
 import { ErrorCode, SkiffError } from '../errors.js';
+import { totalCap } from '../link/admission.js';
 import { LinkServer } from '../link/server.js';
 import type { Logger } from '../log.js';
 import { BufferMeter } from '../mux/meter.js';
@@ -98,6 +99,11 @@ export class Router implements AdminApi {
         caPem: site.caPem,
         handshakeTimeoutMs: settings.handshakeTimeoutMs,
         maxMessageSize: settings.maxMessageSize,
+        admission: {
+          perSource: settings.maxUnauthenticatedPerSource,
+          total: totalCap(settings.maxUnauthenticated),
+          redeemsPerMinute: settings.redeemsPerSourcePerMinute,
+        },
         authorize: (serial) => this.links.authorize(serial),
         onLink: (socket, grant, remote) => this.links.accept(socket, grant, remote),
         onRedeem: createRedeemHandler(this.issuer, logger),
@@ -129,6 +135,7 @@ export class Router implements AdminApi {
       addresses: this.network.addresses(),
       streams: { ...this.streams.counts },
       buffered: { current: this.meter.current, peak: this.meter.peak },
+      ...(this.linkServer ? { linkPort: this.linkServer.stats() } : {}),
     };
   }
 

@@ -1,10 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { LogThrottle } from '../log-throttle.js';
 import type { RedeemRequest, RedeemResult } from './issuer.js';
 
 export const REDEEM_PATH = '/v1/redeem';
 export const MAX_REDEEM_BODY = 64 * 1024;
+/** Lines per kind (refused, aborted) per window: strangers cause these, so they are capped. */
+const LOG_LINES_PER_WINDOW = 10;
+const LOG_WINDOW_MS = 10_000;
 
 /**
  * HTTP status per refusal: 400 the request is malformed, 403 the token is not one this
@@ -22,19 +26,31 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
 /**
  * `POST /v1/redeem` with JSON `{ token, csr, siteId, siteName, linkName }`; answers
  * 200 `{ cert, serial, ca }` or `{ code, message }`. The request carries the token's
- * secret: nothing from its body is ever logged.
+ * secret: nothing from its body is ever logged. Refusals and requests the client abandoned
+ * are anyone's doing, so they are logged rate-limited (info and warn), never as our error.
  */
 export function createRedeemHandler(
   issuer: { redeem(req: RedeemRequest): Promise<RedeemResult> },
   logger: Logger,
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  const refusedLog = new LogThrottle(LOG_LINES_PER_WINDOW, LOG_WINDOW_MS);
+  const abortedLog = new LogThrottle(LOG_LINES_PER_WINDOW, LOG_WINDOW_MS);
   return (req, res) => {
     const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     const fail = (err: unknown): void => {
       const status = err instanceof SkiffError ? statusOf[err.code] : undefined;
       if (err instanceof SkiffError && status !== undefined) {
-        logger.info({ remote, code: err.code }, 'token redemption refused');
+        const admitted = refusedLog.admit();
+        if (admitted)
+          logger.info({ remote, code: err.code, ...admitted }, 'token redemption refused');
         send(res, status, { code: err.code, message: err.message });
+        return;
+      }
+      if (req.destroyed && !req.complete) {
+        // The client went away before its request was whole: nothing of ours failed.
+        const admitted = abortedLog.admit();
+        if (admitted)
+          logger.warn({ remote, err: describe(err), ...admitted }, 'token redemption aborted');
         return;
       }
       // Our own failure: details go to the log, not to the peer.

@@ -44,6 +44,13 @@ export interface RouterOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra arguments for `site create`, after the name and link host/port (e.g. --link-bind-port). */
   siteArgs?: readonly string[];
+  /**
+   * How `site run` is started: 'tuned' (default) node with the tuned runtime's flags and
+   * environment; 'shebang' bin/skiff.js as the executable; 'node' plain `node bin/skiff.js`.
+   */
+  launch?: 'tuned' | 'shebang' | 'node';
+  /** A command that execs the rest, put in front (e.g. ['prlimit', '--nofile=1024', '--']). */
+  wrapper?: readonly string[];
 }
 
 interface Waiter {
@@ -87,6 +94,8 @@ export class RouterProcess {
     readonly linkPort: number,
     private readonly env: NodeJS.ProcessEnv,
     private readonly siteArgs: readonly string[],
+    private readonly launch: NonNullable<RouterOptions['launch']>,
+    private readonly wrapper: readonly string[],
   ) {}
 
   /**
@@ -98,9 +107,19 @@ export class RouterProcess {
     settings,
     env = {},
     siteArgs = [],
+    launch = 'tuned',
+    wrapper = [],
   }: RouterOptions): Promise<RouterProcess> {
     const stateDir = await mkdtemp(join(tmpdir(), `skiff-it-${name}-`));
-    const router = new RouterProcess(name, stateDir, await freePort(), env, siteArgs);
+    const router = new RouterProcess(
+      name,
+      stateDir,
+      await freePort(),
+      env,
+      siteArgs,
+      launch,
+      wrapper,
+    );
     try {
       await router.createSite();
       if (settings) await router.writeSettings(settings);
@@ -169,15 +188,20 @@ export class RouterProcess {
     if (!existsSync(join(this.stateDir, 'site.json'))) await this.createSite();
     const since = this.mark();
     this.lastStart = since;
-    const launch = routerLaunch();
-    const child = spawn(
-      process.execPath,
-      [...launch.nodeArgs, skiffBin, '--state-dir', this.stateDir, 'site', 'run'],
-      {
-        env: childEnv({ ...launch.env, SKIFF_LOG_LEVEL: 'info', ...this.env }),
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
+    const tuned = routerLaunch();
+    const args = ['--state-dir', this.stateDir, 'site', 'run'];
+    const command: string[] =
+      this.launch === 'shebang'
+        ? [skiffBin, ...args]
+        : this.launch === 'node'
+          ? [process.execPath, skiffBin, ...args]
+          : [process.execPath, ...tuned.nodeArgs, skiffBin, ...args];
+    const env = this.launch === 'tuned' ? tuned.env : {};
+    const [file, ...rest] = [...this.wrapper, ...command];
+    const child = spawn(file!, rest, {
+      env: childEnv({ ...env, SKIFF_LOG_LEVEL: 'info', ...this.env }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     live.add(child);
     this.child = child;
     child.stdin.end();
