@@ -104,6 +104,11 @@ export class LinkConnection {
     return this.peer?.siteId ?? '';
   }
 
+  /** False once the peer sent GOAWAY: it takes no new streams (it is draining or closing). */
+  get accepting(): boolean {
+    return this.goAwayCode === undefined;
+  }
+
   /** Streams open on this connection: the routing tie-breaker. */
   get outstanding(): number {
     return this.mux.streamCount;

@@ -8,6 +8,8 @@ export interface Peer {
   /** Streams open on this connection now: balances between parallel links to one site. */
   readonly outstanding: number;
   readonly rttMs: number | undefined;
+  /** False once the peer sent GOAWAY (it is draining): it gets no new streams. */
+  readonly accepting: boolean;
 }
 
 /** Where a new stream for an address goes. */
@@ -103,24 +105,33 @@ export class Routes<P extends Peer> {
   choose(address: string, exclude?: ReadonlySet<string>): Route<P> | undefined {
     const paths = this.topology.paths();
     let best: SiteAdvert | undefined;
+    let bestVia: P | undefined;
     let bestCost = Number.POSITIVE_INFINITY;
     for (const advert of this.topology.all()) {
       if (exclude?.has(advert.siteId) || !advert.addresses.includes(address)) continue;
       const path = paths.get(advert.siteId);
       if (path === undefined) continue;
+      // A site whose next hop is draining is skipped: the next best takes the stream.
+      const via = advert.siteId === this.self.id ? undefined : this.nextHop(advert.siteId);
+      if (via === undefined && advert.siteId !== this.self.id) continue;
       if (
         path.cost < bestCost ||
         (path.cost === bestCost && this.lighter(advert.siteId, best!.siteId))
       ) {
         best = advert;
+        bestVia = via;
         bestCost = path.cost;
       }
     }
     if (best === undefined) return undefined;
-    if (best.siteId === this.self.id) return { kind: 'local' };
-    const via = this.nextHop(best.siteId);
-    if (via === undefined) return undefined;
-    return { kind: 'remote', siteId: best.siteId, siteName: best.siteName, cost: bestCost, via };
+    if (bestVia === undefined) return { kind: 'local' };
+    return {
+      kind: 'remote',
+      siteId: best.siteId,
+      siteName: best.siteName,
+      cost: bestCost,
+      via: bestVia,
+    };
   }
 
   /** The connection a stream for `siteId` leaves through, or undefined if unreachable. */
@@ -130,7 +141,7 @@ export class Routes<P extends Peer> {
     let best: P | undefined;
     let bestCost = Number.POSITIVE_INFINITY;
     for (const [peer, cost] of this.neighbours) {
-      if (peer.peerSiteId !== path.nextHop) continue;
+      if (peer.peerSiteId !== path.nextHop || !peer.accepting) continue;
       if (cost < bestCost || (cost === bestCost && peer.outstanding < best!.outstanding)) {
         best = peer;
         bestCost = cost;

@@ -229,6 +229,19 @@ export class Links {
     );
   }
 
+  /**
+   * The start of a drain: no more redialling, and a GOAWAY on every connection so peers
+   * send new streams elsewhere at once; streams already open go on.
+   */
+  goAway(): void {
+    const message = `${this.site.name} is stopping`;
+    for (const link of this.outgoing.values()) {
+      link.stop();
+      link.conn?.mux.goAway(ResetCode.SHUTDOWN, message);
+    }
+    for (const entry of this.incoming.values()) entry.conn?.mux.goAway(ResetCode.SHUTDOWN, message);
+  }
+
   /** Closes every connection (router shutdown): peers see a GOAWAY, not a dropped socket. */
   close(): void {
     for (const link of this.outgoing.values()) {

@@ -78,6 +78,18 @@ export class Listeners {
     return [...this.byAddress.values()].map((e) => this.info(e));
   }
 
+  /** Stops accepting clients on every listener (a drain); connected clients go on. */
+  stopAccepting(): void {
+    for (const e of this.byAddress.values()) e.tcp?.stopAccepting();
+  }
+
+  /** Client connections open at every listener. */
+  get activeClients(): number {
+    let n = 0;
+    for (const e of this.byAddress.values()) n += e.active;
+    return n;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.byAddress.values()].map((e) => e.tcp?.close()));
   }

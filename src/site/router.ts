@@ -114,6 +114,45 @@ export class Router implements AdminApi {
     await this.listeners.restore();
   }
 
+  /** Streams and client connections open now: what a drain waits for. */
+  private get openStreams(): number {
+    return this.streams.counts.active + this.listeners.activeClients;
+  }
+
+  /**
+   * The graceful half of a shutdown: listeners and the link port stop accepting, every
+   * link sends GOAWAY (peers route new streams elsewhere at once, and OPENs that still
+   * arrive are refused), and open streams may finish. Resolves when none are left, after
+   * `timeoutMs`, or when `abort` resolves (a second signal); stop() then resets the rest.
+   */
+  async drain(timeoutMs: number, abort: Promise<void>): Promise<void> {
+    const { logger } = this.opts;
+    const t0 = Date.now();
+    this.listeners.stopAccepting();
+    this.linkServer?.stopAccepting();
+    this.links.goAway();
+    logger.info({ streams: this.openStreams, timeoutMs }, 'router draining');
+    let timer: NodeJS.Timeout | undefined;
+    let poll: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      // Stream ends are spread over pipes, relays and splices; a light poll sees them all.
+      new Promise<'drained'>((resolve) => {
+        const check = () => {
+          if (this.openStreams === 0) resolve('drained');
+          else poll = setTimeout(check, DRAIN_POLL_MS);
+        };
+        check();
+      }),
+      new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      }),
+      abort.then(() => 'aborted' as const),
+    ]);
+    clearTimeout(timer);
+    clearTimeout(poll);
+    logger.info({ outcome, streamsLeft: this.openStreams, ms: Date.now() - t0 }, 'router drained');
+  }
+
   async stop(): Promise<void> {
     this.network.stop();
     this.links.close();
@@ -202,6 +241,9 @@ export class Router implements AdminApi {
     return `${JSON.stringify(dump, null, 2)}\n`;
   }
 }
+
+/** How often a drain looks whether the last stream has ended. */
+const DRAIN_POLL_MS = 50;
 
 async function requireSecret(store: StateStore, name: string): Promise<string> {
   const pem = await store.getSecret(name);

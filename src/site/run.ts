@@ -49,14 +49,27 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
     },
     'router ready',
   );
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'router stopping');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+  // The first SIGTERM or SIGINT drains (settings.drainTimeoutMs), a second one ends the
+  // drain at once; what is still open then is reset by stop().
+  let signals = 0;
+  let first!: () => void;
+  let second!: () => void;
+  const stopping = new Promise<void>((resolve) => {
+    first = resolve;
   });
+  const hurry = new Promise<void>((resolve) => {
+    second = resolve;
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    logger.info({ signal }, signals === 1 ? 'router stopping' : 'router stopping now');
+    if (signals === 1) first();
+    else second();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  await stopping;
+  await router.drain(settings.drainTimeoutMs, hurry);
   await router.stop();
   await admin.close();
   await unlink(socketPath).catch(() => undefined);

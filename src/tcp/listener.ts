@@ -23,9 +23,15 @@ export class TcpListener {
     return listenOn(this.server, this.host, this.port, 'choose another --port');
   }
 
+  /** Stops accepting new connections; open ones go on (a drain). */
+  stopAccepting(): void {
+    if (this.server.listening) this.server.close();
+  }
+
   /** Stops accepting; open connections are reset, since their listener is gone. */
   close(): Promise<void> {
     for (const socket of this.connections) socket.resetAndDestroy();
+    if (!this.server.listening) return Promise.resolve();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -16,6 +16,7 @@ const peer = (peerSiteId: string, outstanding = 0) => ({
   peerSiteId,
   outstanding,
   rttMs: undefined,
+  accepting: true,
 });
 
 describe('Topology', () => {
@@ -85,6 +86,26 @@ describe('Routes', () => {
     assert.equal(r.choose('db'), undefined);
     assert.deepEqual(r.summary(), { reachable: ['a'], addresses: {} });
     assert.equal(r.network().sites.find((s) => s.name === 'c')?.reachable, false);
+  });
+
+  it('gives no new streams to a peer that sent GOAWAY: the next best site takes them', () => {
+    const r = new Routes<ReturnType<typeof peer>>({ id: 'a', name: 'a' });
+    const toB = peer('b');
+    const toB2 = peer('b');
+    const toC = peer('c');
+    r.addNeighbour(toB, 1);
+    r.addNeighbour(toB2, 1);
+    r.addNeighbour(toC, 5);
+    r.receive(advert('b', { a: 1 }, ['api']));
+    r.receive(advert('c', { a: 5 }, ['api']));
+    toB.accepting = false; // one of two links to b is draining: the other takes b's streams
+    assert.equal(r.nextHop('b'), toB2);
+    toB2.accepting = false; // b is draining: c, though dearer, gets the stream
+    assert.equal(r.nextHop('b'), undefined);
+    const route = r.choose('api');
+    assert.equal(route?.kind === 'remote' && route.via, toC);
+    toC.accepting = false;
+    assert.equal(r.choose('api'), undefined);
   });
 
   it('re-issues its own advert above a newer one of its own that it hears back', () => {
