@@ -58,6 +58,10 @@ export function registerSite(program: Command): void {
     .description('run the router in the foreground until SIGTERM or SIGINT')
     .action(async (_flags: unknown, command: Command) => {
       const ctx = contextOf(command);
+      // However it was started (a unit running `node bin/skiff.js`), the router runs in the
+      // tuned runtime: the flags and environment are only taken at process start.
+      const tuned = await import('../runtime/tuned-runtime.js');
+      if (tuned.needsReexec()) await tuned.reexecTuned();
       const { runSite } = await import('../site/run.js');
       await runSite({
         stateDir: ctx.stateDir,

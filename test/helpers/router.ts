@@ -1,9 +1,10 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LinkInfo, ListenerInfo, SiteStatus } from '../../src/admin/api.js';
+import { NO_REEXEC_ENV, TUNED_ENV, TUNED_NODE_FLAGS } from '../../src/runtime/tuned-runtime.js';
 import {
   type CliOptions,
   type CliResult,
@@ -365,17 +366,15 @@ export function assignments(words: readonly string[]): Record<string, string> {
 }
 
 /**
- * How bin/skiff.js's shebang line starts a router (`#!/usr/bin/env -S NAME=value... node
- * flags...`), as when a user runs `skiff site run`: its environment and node flags.
- * SKIFF_ROUTER_NODE_ARGS, when set, replaces the flags (V8 experiments in bench/).
+ * The tuned runtime a router gets however it is started (src/runtime/tuned-runtime.ts): its
+ * environment and node flags. SKIFF_ROUTER_NODE_ARGS, when set, replaces the flags (V8
+ * experiments in bench/), and the router is then told not to re-execute itself into them.
  */
 export function routerLaunch(): { env: Record<string, string>; nodeArgs: string[] } {
-  const shebang = readFileSync(skiffBin, 'utf8').split('\n', 1)[0] ?? '';
-  const words = /^#!\S*env -S (.*)$/.exec(shebang)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
-  const node = words.indexOf('node');
-  const env = assignments(words.slice(0, Math.max(node, 0)));
   const override = process.env.SKIFF_ROUTER_NODE_ARGS;
-  const nodeArgs =
-    override !== undefined ? override.split(' ').filter(Boolean) : words.slice(node + 1);
-  return { env, nodeArgs };
+  if (override === undefined) return { env: { ...TUNED_ENV }, nodeArgs: [...TUNED_NODE_FLAGS] };
+  return {
+    env: { ...TUNED_ENV, [NO_REEXEC_ENV]: '1' },
+    nodeArgs: override.split(' ').filter(Boolean),
+  };
 }
