@@ -68,6 +68,8 @@ describe('the tuned runtime, however the router is started', { timeout: 90_000 }
         );
       } finally {
         await router.dispose();
+        // dispose() kills the launched process; a re-executed child is a process group of its own.
+        if (alive(servingPid)) process.kill(servingPid, 'SIGKILL');
       }
     });
   }
