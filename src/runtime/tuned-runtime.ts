@@ -23,6 +23,17 @@ export const TUNED_NODE_FLAGS: readonly string[] = Object.freeze([
 /** Set (to anything but "" or "0") to run `site run` in whatever runtime it was started with. */
 export const NO_REEXEC_ENV = 'SKIFF_NO_REEXEC';
 
+/** Set by the launcher in the re-executed router's environment: its pid. */
+export const LAUNCHER_ENV = 'SKIFF_LAUNCHER_PID';
+
+/**
+ * True in a router whose launcher forwards it signals (reexecTuned): a terminal's Ctrl-C or
+ * a cgroup's SIGTERM then reaches it twice, directly and forwarded.
+ */
+export function signalsForwarded(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[LAUNCHER_ENV] === String(process.ppid);
+}
+
 /** The first line bin/skiff.js must carry (a unit test compares them). */
 export function shebangLine(): string {
   const env = Object.entries(TUNED_ENV).map(([k, v]) => `${k}=${v}`);
@@ -54,9 +65,9 @@ const FORWARDED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 /**
  * Runs this very command again (same node, script and arguments, stdio inherited) with the
  * tuned flags and environment, forwards SIGTERM, SIGINT and SIGHUP to it, and ends this
- * process as the child ended: its exit code, or its signal. The child is a process group
- * of its own, so a terminal's Ctrl-C reaches it once (forwarded), not twice (which would
- * skip the drain). Never resolves.
+ * process as the child ended: its exit code, or its signal. A signal sent to the whole
+ * process group or cgroup reaches the child twice; signalsForwarded() tells it so. Never
+ * resolves.
  */
 export function reexecTuned(): Promise<never> {
   const flags = [
@@ -65,8 +76,12 @@ export function reexecTuned(): Promise<never> {
   ];
   const child = spawn(process.execPath, [...flags, ...process.argv.slice(1)], {
     stdio: 'inherit',
-    detached: true,
-    env: { ...process.env, ...TUNED_ENV, [NO_REEXEC_ENV]: '1' },
+    env: {
+      ...process.env,
+      ...TUNED_ENV,
+      [NO_REEXEC_ENV]: '1',
+      [LAUNCHER_ENV]: String(process.pid),
+    },
   });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const signal of FORWARDED) process.on(signal, forward);

@@ -6,6 +6,7 @@ import { adminSocketPath, settingsPath } from '../config/paths.js';
 import { resolveSettings, type Settings } from '../config/settings.js';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { createLogger } from '../log.js';
+import { signalsForwarded } from '../runtime/tuned-runtime.js';
 import { FileStore } from '../state/file-store.js';
 import { DEFAULT_LINK_PORT, initSite, linkUrl } from './create.js';
 import { SITE_KEY, type SiteRecord } from './records.js';
@@ -50,7 +51,11 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
     'router ready',
   );
   // The first SIGTERM or SIGINT drains (settings.drainTimeoutMs), a second one ends the
-  // drain at once; what is still open then is reset by stop().
+  // drain at once; what is still open then is reset by stop(). Behind a launcher that
+  // forwards signals, one arriving within SAME_SIGNAL_MS of the first is that same signal
+  // delivered twice (to the process group or cgroup, and forwarded).
+  const sameWithinMs = signalsForwarded() ? SAME_SIGNAL_MS : 0;
+  let firstAt = 0;
   let signals = 0;
   let first!: () => void;
   let second!: () => void;
@@ -61,6 +66,8 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
     second = resolve;
   });
   const onSignal = (signal: NodeJS.Signals) => {
+    if (signals > 0 && Date.now() - firstAt < sameWithinMs) return;
+    if (signals === 0) firstAt = Date.now();
     signals++;
     logger.info({ signal }, signals === 1 ? 'router stopping' : 'router stopping now');
     if (signals === 1) first();
@@ -76,6 +83,9 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
   logger.info({ site: site.name }, 'router stopped');
   logger.flush();
 }
+
+/** A second delivery of one signal comes within milliseconds; a person's second Ctrl-C does not. */
+const SAME_SIGNAL_MS = 250;
 
 /** Two routers on one state dir would fight over its files and ports. */
 async function refuseIfRunning(socketPath: string, stateDir: string): Promise<void> {

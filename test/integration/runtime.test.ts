@@ -59,7 +59,17 @@ describe('the tuned runtime, however the router is started', { timeout: 90_000 }
           assert.ok(argv.includes(flag), `${flag} in ${argv.join(' ')}`);
         for (const [k, v] of Object.entries(TUNED_ENV)) assert.equal(env.get(k), v, k);
         assert.ok(argv.includes('site') && argv.includes('run'), 'the same command');
+        // As a terminal's Ctrl-C or a cgroup's SIGTERM: the serving process is signalled
+        // directly too, and must take the forwarded copy as the same signal (a drain, not
+        // an immediate stop).
+        if (servingPid !== router.pid) process.kill(servingPid, 'SIGTERM');
         const exit = await router.stop();
+        assert.equal(router.eventsSince(0, (e) => e.msg === 'router stopping').length, 1);
+        assert.equal(router.eventsSince(0, (e) => e.msg === 'router stopping now').length, 0);
+        assert.ok(
+          router.events.some((e) => e.msg === 'router drained'),
+          'it drained',
+        );
         assert.deepEqual(exit, { code: 0, signal: null }, 'the launched process exits 0');
         assert.equal(alive(servingPid), false, 'the serving process is gone too');
         assert.ok(
