@@ -59,9 +59,7 @@ export class LinkServer<G> {
   private readonly admission: Admission;
   /** Admitted connections not yet upgraded, by remote address:port. */
   private readonly tickets = new Map<string, Ticket>();
-  /** Anyone can cause these lines: at most 10 of each per 10 s. */
   private readonly refusedLog = new LogThrottle(10, 10_000);
-  private readonly certLog = new LogThrottle(10, 10_000);
 
   constructor(private readonly opts: LinkServerOptions<G>) {
     this.admission = new Admission(opts.admission);
@@ -156,14 +154,11 @@ export class LinkServer<G> {
       else this.grants.set(socket, grant);
     }
     if (reason !== undefined) {
+      this.opts.logger.warn(
+        { reason, remote: remoteOf(socket), serial: cert.serialNumber },
+        'link refused',
+      );
       socket.destroy();
-      const admitted = this.certLog.admit();
-      if (admitted) {
-        this.opts.logger.warn(
-          { reason, remote: remoteOf(socket), serial: cert.serialNumber, ...admitted },
-          'link refused',
-        );
-      }
     }
   }
 
