@@ -77,6 +77,18 @@ export interface SiteStatus {
   streams: { active: number; total: number };
   /** Bytes the router holds for streams right now, and the most it has held since start. */
   buffered: { current: number; peak: number };
+  /** Records and keys in the site's state that could not be used: skipped until fixed. */
+  problems: StateProblemInfo[];
+}
+
+export interface StateProblemInfo {
+  /** The record kind, or `key`. */
+  kind: string;
+  name: string;
+  /** The file, or the Kubernetes object. */
+  where: string;
+  /** What is wrong and what to do, in one line. */
+  problem: string;
 }
 
 export interface NetworkSite {

@@ -56,12 +56,14 @@ export function registerSite(program: Command): void {
   site
     .command('run')
     .description('run the router in the foreground until SIGTERM or SIGINT')
-    .action(async (_flags: unknown, command: Command) => {
+    .option('--init', 'create the site with defaults if the state dir holds none')
+    .action(async (flags: { init?: boolean }, command: Command) => {
       const ctx = contextOf(command);
       const { runSite } = await import('../site/run.js');
       await runSite({
         stateDir: ctx.stateDir,
         logLevel: ctx.logLevel ?? process.env.SKIFF_LOG_LEVEL ?? 'info',
+        init: flags.init === true,
       });
     });
 }

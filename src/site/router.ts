@@ -50,6 +50,8 @@ export class Router implements AdminApi {
 
   constructor(private readonly opts: RouterOptions) {
     const { site, store, settings, logger } = opts;
+    store.problems.onReport = (p) =>
+      logger.error({ kind: p.kind, name: p.name, file: p.where, err: p.problem }, 'bad state record skipped');
     this.network = new ServiceNetwork(site, logger, (stream, open, from) =>
       this.streams.serveStream(stream, open, from),
     );
@@ -129,6 +131,7 @@ export class Router implements AdminApi {
       addresses: this.network.addresses(),
       streams: { ...this.streams.counts },
       buffered: { current: this.meter.current, peak: this.meter.peak },
+      problems: this.opts.store.problems.list(),
     };
   }
 
