@@ -23,7 +23,7 @@ export const MAX_TOKEN_EXPIRY_MS = 366 * 24 * 3600 * 1000;
 
 /** A value as it may be quoted in a message: bounded, so a huge input never makes a huge error. */
 export function quote(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}...` : text);
 }
 

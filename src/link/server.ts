@@ -4,10 +4,10 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import { listenOn } from '../tcp/listen.js';
 import { normalizeSerial } from '../pki/serial.js';
-import { LINK_PATH, REDEEM_PATH } from './paths.js';
+import { listenOn } from '../tcp/listen.js';
 import { linkTlsOptions } from './client.js';
+import { LINK_PATH, REDEEM_PATH } from './paths.js';
 import { acceptWebSocket } from './websocket/handshake.js';
 import { LinkSocket, maxLinkMessage } from './websocket/socket.js';
 

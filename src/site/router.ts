@@ -51,7 +51,10 @@ export class Router implements AdminApi {
   constructor(private readonly opts: RouterOptions) {
     const { site, store, settings, logger } = opts;
     store.problems.onReport = (p) =>
-      logger.error({ kind: p.kind, name: p.name, file: p.where, err: p.problem }, 'bad state record skipped');
+      logger.error(
+        { kind: p.kind, name: p.name, file: p.where, err: p.problem },
+        'bad state record skipped',
+      );
     this.network = new ServiceNetwork(site, logger, (stream, open, from) =>
       this.streams.serveStream(stream, open, from),
     );

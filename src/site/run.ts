@@ -98,7 +98,10 @@ async function loadSettings(stateDir: string): Promise<Settings> {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new SkiffError(ErrorCode.STATE_CORRUPT, `${path}: is not valid JSON (${describe(err)}); ${todo}`);
+    throw new SkiffError(
+      ErrorCode.STATE_CORRUPT,
+      `${path}: is not valid JSON (${describe(err)}); ${todo}`,
+    );
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new SkiffError(
@@ -109,7 +112,9 @@ async function loadSettings(stateDir: string): Promise<Settings> {
   try {
     return resolveSettings(value as Record<string, unknown>);
   } catch (err) {
-    throw new SkiffError(ErrorCode.INVALID_ARGUMENT, `${path}: ${describe(err)}; ${todo}`, { cause: err });
+    throw new SkiffError(ErrorCode.INVALID_ARGUMENT, `${path}: ${describe(err)}; ${todo}`, {
+      cause: err,
+    });
   }
 }
 

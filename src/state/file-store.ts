@@ -2,7 +2,15 @@ import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { writeFileAtomic } from './atomic-file.js';
-import { checkedKey, checkedRecord, checkPut, checkPutKey, corrupt, keyExists, readEach } from './checked.js';
+import {
+  checkedKey,
+  checkedRecord,
+  checkPut,
+  checkPutKey,
+  corrupt,
+  keyExists,
+  readEach,
+} from './checked.js';
 import type { RecordTypes } from './schema.js';
 import { type RecordKind, StateProblems, type StateStore } from './store.js';
 

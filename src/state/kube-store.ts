@@ -2,7 +2,15 @@ import type { CoreV1Api, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { apiFailure, kubeError, notFound } from '../kube/errors.js';
-import { checkedKey, checkedRecord, checkPut, checkPutKey, corrupt, keyExists, readEach } from './checked.js';
+import {
+  checkedKey,
+  checkedRecord,
+  checkPut,
+  checkPutKey,
+  corrupt,
+  keyExists,
+  readEach,
+} from './checked.js';
 import type { RecordTypes } from './schema.js';
 import { type RecordKind, StateProblems, type StateStore } from './store.js';
 
@@ -96,7 +104,13 @@ export class KubeStore implements StateStore {
     if (data === undefined) {
       throw corrupt(this.problems, 'key', name, where, `has no "${KEY_PEM}" key`, KUBE_TODO);
     }
-    return checkedKey(this.problems, name, where, Buffer.from(data, 'base64').toString('utf8'), KUBE_TODO);
+    return checkedKey(
+      this.problems,
+      name,
+      where,
+      Buffer.from(data, 'base64').toString('utf8'),
+      KUBE_TODO,
+    );
   }
 
   async putSecret(name: string, pem: string, opts: { replace?: boolean } = {}): Promise<void> {
@@ -234,7 +248,11 @@ const KUBE_TODO = 'fix it with kubectl edit or delete it';
 function recordKey(kind: RecordKind, cm: V1ConfigMap): string {
   const objectName = cm.metadata?.name ?? '';
   const prefix = `skiff-${kind}-`;
-  return kind === 'site' ? 'site' : objectName.startsWith(prefix) ? objectName.slice(prefix.length) : objectName;
+  return kind === 'site'
+    ? 'site'
+    : objectName.startsWith(prefix)
+      ? objectName.slice(prefix.length)
+      : objectName;
 }
 
 function labels(kind: string): Record<string, string> {

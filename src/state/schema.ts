@@ -4,7 +4,15 @@
  * nothing malformed is ever saved. A problem names the field and says what it should be.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { hostProblem, MAX_LINK_COST, MAX_TOKEN_USES, nameProblem, portProblem, countProblem, quote } from '../config/rules.js';
+import {
+  countProblem,
+  hostProblem,
+  MAX_LINK_COST,
+  MAX_TOKEN_USES,
+  nameProblem,
+  portProblem,
+  quote,
+} from '../config/rules.js';
 import type {
   ConnectorRecord,
   GrantRecord,
@@ -60,7 +68,12 @@ const cert: Check = (v, f) => {
 const urls: Check = (v, f) => {
   if (!Array.isArray(v) || v.length === 0 || v.length > 16) return `${f} must list 1 to 16 URLs`;
   for (const u of v) {
-    if (typeof u !== 'string' || u.length > MAX_TEXT || !URL.canParse(u) || !u.startsWith('wss://')) {
+    if (
+      typeof u !== 'string' ||
+      u.length > MAX_TEXT ||
+      !URL.canParse(u) ||
+      !u.startsWith('wss://')
+    ) {
       return `${f} holds ${quote(u)}, not a wss:// URL`;
     }
   }

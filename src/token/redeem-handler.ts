@@ -4,7 +4,6 @@ import { REDEEM_PATH } from '../link/paths.js';
 import type { Logger } from '../log.js';
 import type { RedeemRequest, RedeemResult } from './issuer.js';
 
-
 export { REDEEM_PATH };
 export const MAX_REDEEM_BODY = 64 * 1024;
 
