@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SiteInfo } from '../admin/api.js';
+import { nameProblem } from '../config/rules.js';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { LINK_PATH } from '../link/paths.js';
 import type { Logger } from '../log.js';
@@ -22,15 +23,9 @@ export interface CreateSiteOptions {
 export const DEFAULT_LINK_HOST = '127.0.0.1';
 export const DEFAULT_LINK_PORT = 8443;
 
-const siteNamePattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 export async function createSite(opts: CreateSiteOptions): Promise<SiteInfo> {
-  if (!siteNamePattern.test(opts.name)) {
-    throw new SkiffError(
-      ErrorCode.INVALID_ARGUMENT,
-      `site name "${opts.name}" is not valid: use lower-case letters, digits and '-', at most 63`,
-    );
-  }
+  const problem = nameProblem(opts.name, 'site name');
+  if (problem !== undefined) throw new SkiffError(ErrorCode.INVALID_ARGUMENT, problem);
   const store = new FileStore(opts.stateDir);
   await store.init();
   const existing = await store.get('site', SITE_KEY);
