@@ -63,10 +63,15 @@ export class Links {
       // A bad key is reported by the store; the link is skipped like a missing one.
       const key = (await this.store.getSecret(linkSecret(rec.name)).catch(() => undefined)) ?? '';
       if (key === '' && !rec.revokedAt) {
-        this.logger.error(
-          { link: rec.name },
-          'link key missing from state; delete and recreate the link',
-        );
+        const where = this.store.locate('key', linkSecret(rec.name));
+        if (!this.store.problems.list().some((p) => p.where === where)) {
+          this.store.problems.report({
+            kind: 'key',
+            name: linkSecret(rec.name),
+            where,
+            problem: `${where}: is missing; restore it from a backup, or delete the link and link again with a new token`,
+          });
+        }
         continue;
       }
       this.startOutgoing(rec, key);

@@ -81,6 +81,9 @@ export class Router implements AdminApi {
 
   async start(): Promise<void> {
     const { site, store, settings, logger } = this.opts;
+    // Every record is read at start, so a bad one is reported at once (tokens are read
+    // again only at redemption).
+    await store.list('token');
     await this.connectors.load();
     this.network.setLocal(this.connectors.addresses());
     await this.links.restore();
