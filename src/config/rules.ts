@@ -24,7 +24,8 @@ export const MAX_TOKEN_EXPIRY_MS = 366 * 24 * 3600 * 1000;
 /** A value as it may be quoted in a message: bounded, so a huge input never makes a huge error. */
 export function quote(value: unknown): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
-  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}...` : text);
+  const short = text.length > 64 ? `${text.slice(0, 64)}...` : text;
+  return typeof value === 'string' ? JSON.stringify(short) : short;
 }
 
 export function nameProblem(value: unknown, what: string): string | undefined {

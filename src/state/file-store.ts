@@ -79,7 +79,9 @@ export class FileStore implements StateStore {
     const path = this.file(kind, name);
     checkPut(kind, name, value);
     if (kind !== 'site') await mkdir(join(this.dir, `${kind}s`), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+    await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`).catch((err) => {
+      throw unwritable(path, err);
+    });
     this.problems.clear(path);
   }
 
@@ -116,7 +118,7 @@ export class FileStore implements StateStore {
       await writeFileAtomic(path, pem, { exclusive: opts.replace !== true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw keyExists(name, path);
-      throw err;
+      throw unwritable(path, err);
     }
     this.problems.clear(path);
   }
@@ -153,6 +155,26 @@ export function todoFor(kind: RecordKind): string {
     case 'listener':
       return 'fix or remove it and create the listener again with skiff listener create';
   }
+}
+
+/** A failed write in words: the atomic write left the old contents (or nothing) in place. */
+function unwritable(path: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new SkiffError(
+      ErrorCode.STATE_UNWRITABLE,
+      `cannot write ${path}: the disk of the state dir is full; nothing was changed, free some space and try again`,
+      { cause: err },
+    );
+  }
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
+    return new SkiffError(
+      ErrorCode.STATE_UNWRITABLE,
+      `cannot write ${path} (${describe(err)}); nothing was changed, make the state dir writable and try again`,
+      { cause: err },
+    );
+  }
+  return err;
 }
 
 function checkName(name: string): void {
