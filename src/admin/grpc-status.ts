@@ -25,7 +25,6 @@ const grpcStatusByCode: Partial<Record<ErrorCode, status>> = {
   [ErrorCode.LIMIT]: status.RESOURCE_EXHAUSTED,
   [ErrorCode.FORBIDDEN]: status.PERMISSION_DENIED,
   [ErrorCode.PLATFORM_UNAVAILABLE]: status.UNAVAILABLE,
-  [ErrorCode.STATE_CORRUPT]: status.FAILED_PRECONDITION,
   [ErrorCode.STATE_UNWRITABLE]: status.RESOURCE_EXHAUSTED,
   [ErrorCode.INTERNAL]: status.INTERNAL,
 };
