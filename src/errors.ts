@@ -44,6 +44,8 @@ export const ErrorCode = {
   FORBIDDEN: 'SKIFF_ERR_FORBIDDEN',
   /** The platform's API (Kubernetes) could not be reached, refused our credentials or failed. */
   PLATFORM_UNAVAILABLE: 'SKIFF_ERR_PLATFORM_UNAVAILABLE',
+  /** The state cannot be written (a full disk, a read-only file system); nothing was changed. */
+  STATE_UNWRITABLE: 'SKIFF_ERR_STATE_UNWRITABLE',
   /** Anything else: a bug or an unexpected system error. */
   INTERNAL: 'SKIFF_ERR_INTERNAL',
 } as const;

@@ -79,6 +79,8 @@ export interface SiteStatus {
   buffered: { current: number; peak: number };
   /** The link port's gate for unauthenticated connections; absent when the site accepts no links. */
   linkPort?: LinkPortStats;
+  /** Records and keys in the site's state that could not be used: skipped until fixed. */
+  problems: StateProblemInfo[];
 }
 
 /** Connections on the link port not yet authenticated and upgraded, their caps, and refusals since start. */
@@ -90,6 +92,16 @@ export interface LinkPortStats {
   refusedTotal: number;
   /** Redeem requests answered 429: their source exceeded its rate. */
   redeemsLimited: number;
+}
+
+export interface StateProblemInfo {
+  /** The record kind, or `key`. */
+  kind: string;
+  name: string;
+  /** The file, or the Kubernetes object. */
+  where: string;
+  /** What is wrong and what to do, in one line. */
+  problem: string;
 }
 
 export interface NetworkSite {

@@ -25,6 +25,7 @@ const grpcStatusByCode: Partial<Record<ErrorCode, status>> = {
   [ErrorCode.LIMIT]: status.RESOURCE_EXHAUSTED,
   [ErrorCode.FORBIDDEN]: status.PERMISSION_DENIED,
   [ErrorCode.PLATFORM_UNAVAILABLE]: status.UNAVAILABLE,
+  [ErrorCode.STATE_UNWRITABLE]: status.RESOURCE_EXHAUSTED,
   [ErrorCode.INTERNAL]: status.INTERNAL,
 };
 

@@ -125,6 +125,12 @@ export function toSiteStatus(w: Wire): SiteStatus {
     addresses: list(w.addresses, toAddressInfo),
     streams: { active: num(streams.active), total: num(streams.total) },
     buffered: { current: num(buffered.current), peak: num(buffered.peak) },
+    problems: list(w.problems, (p) => ({
+      kind: str(p.kind),
+      name: str(p.name),
+      where: str(p.where),
+      problem: str(p.problem),
+    })),
     ...(w.linkPort ? { linkPort: toLinkPortStats(msg(w.linkPort)) } : {}),
   };
 }

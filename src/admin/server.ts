@@ -17,13 +17,15 @@ import { describe, ErrorCode, SkiffError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AdminApi } from './api.js';
 import { toServiceError } from './grpc-status.js';
-import {
-  toCreateLinkRequest,
-  toCreateTokenRequest,
-  toEndpointRequest,
-  type Wire,
-} from './mapping.js';
+import type { Wire } from './mapping.js';
 import { adminService } from './proto.js';
+import {
+  addressRequest,
+  createLinkRequest,
+  createTokenRequest,
+  endpointRequest,
+  linkNameRequest,
+} from './requests.js';
 
 export interface AdminServer {
   /** Stops accepting calls, lets running ones finish briefly, and removes the socket. */
@@ -35,7 +37,9 @@ const SHUTDOWN_GRACE_MS = 2_000;
 /** sun_path holds 108 bytes on Linux, 104 on macOS, including the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = 103;
 /** Enough for a debug dump of a large site. */
-const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+const MAX_SEND_BYTES = 64 * 1024 * 1024;
+/** Requests are a token and a few names: a larger one is refused before it is read whole. */
+export const MAX_RECEIVE_BYTES = 1024 * 1024;
 
 export async function startAdminServer(
   api: AdminApi,
@@ -53,8 +57,8 @@ export async function startAdminServer(
   await removeStaleSocket(path);
 
   const server = new Server({
-    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
+    'grpc.max_send_message_length': MAX_SEND_BYTES,
   });
   server.addService(adminService().service, handlers(api, log));
   // The socket is created with the umask applied: 0o077 leaves it rw for the owner only
@@ -89,21 +93,21 @@ type Handler = (request: Wire) => Promise<object>;
 function handlers(api: AdminApi, log: Logger): UntypedServiceImplementation {
   const table: Record<string, Handler> = {
     Status: () => api.status(),
-    CreateToken: (r) => api.createToken(toCreateTokenRequest(r)),
-    CreateLink: (r) => api.createLink(toCreateLinkRequest(r)),
+    CreateToken: (r) => api.createToken(createTokenRequest(r)),
+    CreateLink: (r) => api.createLink(createLinkRequest(r)),
     DeleteLink: async (r) => {
-      await api.deleteLink(String(r.name ?? ''));
+      await api.deleteLink(linkNameRequest(r));
       return {};
     },
     ListLinks: async () => ({ links: await api.listLinks() }),
-    Expose: (r) => api.expose(toEndpointRequest(r)),
+    Expose: (r) => api.expose(endpointRequest(r)),
     Unexpose: async (r) => {
-      await api.unexpose(String(r.address ?? ''));
+      await api.unexpose(addressRequest(r));
       return {};
     },
-    CreateListener: (r) => api.createListener(toEndpointRequest(r)),
+    CreateListener: (r) => api.createListener(endpointRequest(r)),
     DeleteListener: async (r) => {
-      await api.deleteListener(String(r.address ?? ''));
+      await api.deleteListener(addressRequest(r));
       return {};
     },
     ListListeners: async () => ({ listeners: await api.listListeners() }),

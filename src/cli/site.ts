@@ -56,7 +56,8 @@ export function registerSite(program: Command): void {
   site
     .command('run')
     .description('run the router in the foreground until SIGTERM or SIGINT')
-    .action(async (_flags: unknown, command: Command) => {
+    .option('--init', 'create the site with defaults if the state dir holds none')
+    .action(async (flags: { init?: boolean }, command: Command) => {
       const ctx = contextOf(command);
       // However it was started (a unit running `node bin/skiff.js`), the router runs in the
       // tuned runtime: the flags and environment are only taken at process start.
@@ -66,6 +67,7 @@ export function registerSite(program: Command): void {
       await runSite({
         stateDir: ctx.stateDir,
         logLevel: ctx.logLevel ?? process.env.SKIFF_LOG_LEVEL ?? 'info',
+        init: flags.init === true,
       });
     });
 }

@@ -47,8 +47,12 @@ export function statusText(s: SiteStatus): string {
     s.connectors.map((c) => [c.address, hostPort(c.host, c.port), String(c.activeStreams)]),
     'no connectors',
   );
+  const problems = s.problems.length
+    ? [section('Problems (skipped until fixed)', s.problems.map((p) => p.problem).join('\n'))]
+    : [];
   return [
     head,
+    ...problems,
     section('Links', linkTable(s.links)),
     section('Listeners', listenerTable(s.listeners)),
     section('Connectors', connectors),

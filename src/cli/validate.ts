@@ -6,22 +6,17 @@ import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseDuration } from '../config/duration.js';
+import { hostProblem, nameProblem, portProblem, quote } from '../config/rules.js';
 import { ErrorCode, SkiffError } from '../errors.js';
 
 function invalid(message: string): SkiffError {
   return new SkiffError(ErrorCode.INVALID_ARGUMENT, message);
 }
 
-const namePattern = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const MAX_NAME = 63;
-
-/** An address or link name: lower-case letters, digits, '-' and '.', at most 63. */
+/** An address, link or site name: a DNS label (config/rules.ts). */
 export function parseName(text: string, what: string): string {
-  if (text.length > MAX_NAME || !namePattern.test(text)) {
-    throw invalid(
-      `${what} "${text}" is not valid: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most ${MAX_NAME} characters`,
-    );
-  }
+  const problem = nameProblem(text, what);
+  if (problem !== undefined) throw invalid(problem);
   return text;
 }
 
@@ -32,20 +27,17 @@ export function parseAddress(text: string): string {
 /** A TCP port, 1-65535, written in decimal. */
 export function parsePort(text: string, flag: string): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(port >= 1 && port <= 65535)) {
-    throw invalid(`${flag} "${text}" is not a port: give a number from 1 to 65535`);
+  if (portProblem(port, flag) !== undefined) {
+    throw invalid(`${flag} ${quote(text)} is not a port: give a number from 1 to 65535`);
   }
   return port;
 }
 
-const hostnamePattern = /^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$/;
-
 /** A host name or IP address (an IPv6 address may be written in brackets). */
 export function parseHost(text: string, flag: string): string {
   const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
-  if (isIP(bare) !== 0) return bare;
-  if (bare.length <= 253 && hostnamePattern.test(bare)) return bare;
-  throw invalid(`${flag} "${text}" is not a host name or IP address`);
+  if (hostProblem(bare, flag) === undefined) return bare;
+  throw invalid(`${flag} ${quote(text)} is not a host name or IP address`);
 }
 
 /** `HOST:PORT`, with IPv6 hosts in brackets: `127.0.0.1:8080`, `db.local:5432`, `[::1]:80`. */

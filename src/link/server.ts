@@ -6,14 +6,15 @@ import type { TLSSocket } from 'node:tls';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
+import { normalizeSerial } from '../pki/serial.js';
 import { listenOn } from '../tcp/listen.js';
-import { REDEEM_PATH } from '../token/redeem-handler.js';
 import { Admission, type AdmissionLimits, type AdmissionStats, sourceOf } from './admission.js';
 import { linkTlsOptions } from './client.js';
+import { LINK_PATH, REDEEM_PATH } from './paths.js';
 import { acceptWebSocket } from './websocket/handshake.js';
 import { LinkSocket, maxLinkMessage } from './websocket/socket.js';
 
-export const LINK_PATH = '/v1/link';
+export { LINK_PATH } from './paths.js';
 
 export interface LinkServerOptions<G> {
   host: string;
@@ -149,7 +150,7 @@ export class LinkServer<G> {
     if (!socket.authorized) {
       reason = String(socket.authorizationError ?? 'UNAUTHORIZED');
     } else {
-      const grant = this.opts.authorize(cert.serialNumber.toLowerCase());
+      const grant = this.opts.authorize(normalizeSerial(cert.serialNumber));
       if (grant === undefined) reason = 'UNKNOWN_CREDENTIAL';
       else this.grants.set(socket, grant);
     }

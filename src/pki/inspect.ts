@@ -1,5 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
+import { normalizeSerial } from './serial.js';
 
 // Read-only questions about a certificate, answered by node:crypto (which, unlike
 // node-forge, also reads certificates with non-RSA keys that a peer might present).
@@ -14,7 +15,7 @@ function parse(certPem: string): X509Certificate {
 
 /** The serial as lower-case hex without leading zeros: the form grant records are named by. */
 export function certSerial(certPem: string): string {
-  return parse(certPem).serialNumber.toLowerCase().replace(/^0+/, '');
+  return normalizeSerial(parse(certPem).serialNumber);
 }
 
 /** SHA-256 of the DER certificate, lower-case hex without colons. */

@@ -16,7 +16,7 @@ export class Connectors {
   ) {}
 
   async load(): Promise<void> {
-    for (const rec of await this.store.list<ConnectorRecord>('connector')) {
+    for (const rec of await this.store.list('connector')) {
       this.byAddress.set(rec.address, rec);
     }
   }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { SiteInfo } from '../admin/api.js';
+import { nameProblem } from '../config/rules.js';
 import { ErrorCode, SkiffError } from '../errors.js';
+import { LINK_PATH } from '../link/paths.js';
 import type { Logger } from '../log.js';
 import { createCa, createServerCert } from '../pki/index.js';
 import { FileStore } from '../state/file-store.js';
@@ -21,18 +23,12 @@ export interface CreateSiteOptions {
 export const DEFAULT_LINK_HOST = '127.0.0.1';
 export const DEFAULT_LINK_PORT = 8443;
 
-const siteNamePattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 export async function createSite(opts: CreateSiteOptions): Promise<SiteInfo> {
-  if (!siteNamePattern.test(opts.name)) {
-    throw new SkiffError(
-      ErrorCode.INVALID_ARGUMENT,
-      `site name "${opts.name}" is not valid: use lower-case letters, digits and '-', at most 63`,
-    );
-  }
+  const problem = nameProblem(opts.name, 'site name');
+  if (problem !== undefined) throw new SkiffError(ErrorCode.INVALID_ARGUMENT, problem);
   const store = new FileStore(opts.stateDir);
   await store.init();
-  const existing = await store.get<SiteRecord>('site', SITE_KEY);
+  const existing = await store.get('site', SITE_KEY);
   if (existing) {
     throw new SkiffError(
       ErrorCode.ALREADY_EXISTS,
@@ -49,6 +45,14 @@ export async function initSite(
   store: StateStore,
   opts: Omit<CreateSiteOptions, 'stateDir' | 'logger'>,
 ): Promise<SiteRecord> {
+  for (const name of [CA_SECRET, SERVER_SECRET]) {
+    if (await store.hasSecret(name)) {
+      throw new SkiffError(
+        ErrorCode.ALREADY_EXISTS,
+        `${store.locate('key', name)} already exists; a site is never created over existing keys: use an empty --state-dir`,
+      );
+    }
+  }
   const linkHost = opts.linkHost ?? DEFAULT_LINK_HOST;
   const ca = await createCa(`skiff site CA ${opts.name}`);
   const server = await createServerCert(ca, { commonName: opts.name, hosts: [linkHost] });
@@ -71,7 +75,7 @@ export async function initSite(
 
 export function linkUrl(site: SiteRecord): string {
   const host = site.linkHost.includes(':') ? `[${site.linkHost}]` : site.linkHost;
-  return `wss://${host}:${site.linkPort}/v1/link`;
+  return `wss://${host}:${site.linkPort}${LINK_PATH}`;
 }
 
 export function siteInfo(site: SiteRecord): SiteInfo {

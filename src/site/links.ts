@@ -58,14 +58,20 @@ export class Links {
   ) {}
 
   async restore(): Promise<void> {
-    for (const grant of await this.store.list<GrantRecord>('grant')) this.addGrant(grant);
-    for (const rec of await this.store.list<LinkRecord>('link')) {
-      const key = (await this.store.getSecret(linkSecret(rec.name))) ?? '';
+    for (const grant of await this.store.list('grant')) this.addGrant(grant);
+    for (const rec of await this.store.list('link')) {
+      // A bad key is reported by the store; the link is skipped like a missing one.
+      const key = (await this.store.getSecret(linkSecret(rec.name)).catch(() => undefined)) ?? '';
       if (key === '' && !rec.revokedAt) {
-        this.logger.error(
-          { link: rec.name },
-          'link key missing from state; delete and recreate the link',
-        );
+        const where = this.store.locate('key', linkSecret(rec.name));
+        if (!this.store.problems.list().some((p) => p.where === where)) {
+          this.store.problems.report({
+            kind: 'key',
+            name: linkSecret(rec.name),
+            where,
+            problem: `${where}: is missing; restore it from a backup, or delete the link and link again with a new token`,
+          });
+        }
         continue;
       }
       this.startOutgoing(rec, key);

@@ -28,7 +28,7 @@ export class Listeners {
   ) {}
 
   async restore(): Promise<void> {
-    for (const rec of await this.store.list<ListenerRecord>('listener')) {
+    for (const rec of await this.store.list('listener')) {
       const entry: Entry = { rec, active: 0 };
       this.byAddress.set(rec.address, entry);
       try {

@@ -55,7 +55,4 @@ export const CA_SECRET = 'ca';
 export const SERVER_SECRET = 'server';
 export const linkSecret = (name: string): string => `link-${name}`;
 
-/** Serials compare as lower-case hex without leading zeros, however a tool printed them. */
-export function normalizeSerial(serial: string): string {
-  return serial.replace(/:/g, '').toLowerCase().replace(/^0+/, '');
-}
+export { normalizeSerial } from '../pki/serial.js';

@@ -51,6 +51,11 @@ export class Router implements AdminApi {
 
   constructor(private readonly opts: RouterOptions) {
     const { site, store, settings, logger } = opts;
+    store.problems.onReport = (p) =>
+      logger.error(
+        { kind: p.kind, name: p.name, file: p.where, err: p.problem },
+        'bad state record skipped',
+      );
     this.network = new ServiceNetwork(site, logger, (stream, open, from) =>
       this.streams.serveStream(stream, open, from),
     );
@@ -77,6 +82,9 @@ export class Router implements AdminApi {
 
   async start(): Promise<void> {
     const { site, store, settings, logger } = this.opts;
+    // Every record is read at start, so a bad one is reported at once (tokens are read
+    // again only at redemption).
+    await store.list('token');
     await this.connectors.load();
     this.network.setLocal(this.connectors.addresses());
     await this.links.restore();
@@ -174,6 +182,7 @@ export class Router implements AdminApi {
       addresses: this.network.addresses(),
       streams: { ...this.streams.counts },
       buffered: { current: this.meter.current, peak: this.meter.peak },
+      problems: this.opts.store.problems.list(),
       ...(this.linkServer ? { linkPort: this.linkServer.stats() } : {}),
     };
   }

@@ -8,18 +8,20 @@ import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { signalsForwarded } from '../runtime/tuned-runtime.js';
 import { FileStore } from '../state/file-store.js';
-import { DEFAULT_LINK_PORT, initSite, linkUrl } from './create.js';
-import { SITE_KEY, type SiteRecord } from './records.js';
+import { linkUrl } from './create.js';
+import { openSite } from './open.js';
 import { Router } from './router.js';
 
 export interface RunSiteOptions {
   stateDir: string;
   logLevel: string;
+  /** Create the site with defaults when the state dir holds none (`site run --init`). */
+  init?: boolean;
 }
 
 /**
  * `skiff site run`: the router in the foreground until SIGTERM or SIGINT. Creates the
- * site with defaults when the state dir is empty (the pod entrypoint needs no setup step).
+ * site with defaults on an empty state dir only with `init` (the container's entrypoint).
  */
 export async function runSite(opts: RunSiteOptions): Promise<void> {
   const logger = createLogger(opts.logLevel);
@@ -28,12 +30,12 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
   const store = new FileStore(opts.stateDir);
   await store.init();
   const settings = await loadSettings(opts.stateDir);
-  let site = await store.get<SiteRecord>('site', SITE_KEY);
-  if (!site) {
-    const name = defaultSiteName();
-    site = await initSite(store, { name, linkPort: DEFAULT_LINK_PORT, linkAccess: true });
-    logger.info({ site: name, stateDir: opts.stateDir }, 'site created with defaults');
-  }
+  const site = await openSite(store, {
+    stateDir: opts.stateDir,
+    init: opts.init === true,
+    defaultName: defaultSiteName(),
+    logger,
+  });
   const router = new Router({ site, store, settings, logger: logger.child({ site: site.name }) });
   try {
     await router.start();
@@ -114,10 +116,28 @@ async function loadSettings(stateDir: string): Promise<Settings> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return resolveSettings();
     throw err;
   }
+  const todo = 'fix it, or remove it to run with the defaults';
+  let value: unknown;
   try {
-    return resolveSettings(JSON.parse(text) as Record<string, unknown>);
+    value = JSON.parse(text);
   } catch (err) {
-    throw new SkiffError(ErrorCode.INVALID_ARGUMENT, `${path}: ${describe(err)}`, { cause: err });
+    throw new SkiffError(
+      ErrorCode.STATE_CORRUPT,
+      `${path}: is not valid JSON (${describe(err)}); ${todo}`,
+    );
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new SkiffError(
+      ErrorCode.STATE_CORRUPT,
+      `${path}: holds ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value}, not an object of settings; ${todo}`,
+    );
+  }
+  try {
+    return resolveSettings(value as Record<string, unknown>);
+  } catch (err) {
+    throw new SkiffError(ErrorCode.INVALID_ARGUMENT, `${path}: ${describe(err)}; ${todo}`, {
+      cause: err,
+    });
   }
 }
 

@@ -1,12 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { link, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /**
  * Writes a file so that a crash leaves either the old or the new contents, never a torn
  * mix: write a temporary sibling, fsync it, rename over the target, fsync the directory.
+ * With `exclusive`, an existing target is left alone and the write fails with EEXIST
+ * (link(2) instead of rename(2): the same atomicity, but it never replaces).
  */
-export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string,
+  { mode = 0o600, exclusive = false }: { mode?: number; exclusive?: boolean } = {},
+): Promise<void> {
   const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', mode);
   try {
@@ -18,7 +24,15 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o600):
     throw err;
   }
   await fh.close();
-  await rename(tmp, path);
+  if (exclusive) {
+    try {
+      await link(tmp, path);
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+  } else {
+    await rename(tmp, path);
+  }
   const dir = await open(dirname(path), 'r');
   try {
     await dir.sync();

@@ -2,7 +2,17 @@ import type { CoreV1Api, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { apiFailure, kubeError, notFound } from '../kube/errors.js';
-import type { RecordKind, StateStore } from './store.js';
+import {
+  checkedKey,
+  checkedRecord,
+  checkPut,
+  checkPutKey,
+  corrupt,
+  keyExists,
+  readEach,
+} from './checked.js';
+import type { RecordTypes } from './schema.js';
+import { type RecordKind, StateProblems, type StateStore } from './store.js';
 
 /** Labels on every object the store writes; `list` selects on them. */
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -27,20 +37,26 @@ const namePattern = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
  * Records written by hand (`kubectl apply`, GitOps) are read the same way.
  */
 export class KubeStore implements StateStore {
+  readonly problems = new StateProblems();
+
   constructor(
     private readonly core: CoreV1Api,
     readonly namespace: string,
   ) {}
 
-  async get<T>(kind: RecordKind, name: string): Promise<T | undefined> {
+  async get<K extends RecordKind>(kind: K, name: string): Promise<RecordTypes[K] | undefined> {
     const objectName = recordName(kind, name);
     const cm = await this.call('get', 'configmaps', objectName, () =>
       this.core.readNamespacedConfigMap({ name: objectName, namespace: this.namespace }),
     );
-    return cm === undefined ? undefined : this.decode<T>(kind, cm);
+    if (cm === undefined) {
+      this.problems.clear(this.where('configmaps', objectName));
+      return undefined;
+    }
+    return this.decode(kind, name, cm);
   }
 
-  async list<T>(kind: RecordKind): Promise<T[]> {
+  async list<K extends RecordKind>(kind: K): Promise<RecordTypes[K][]> {
     const list = await this.call('list', 'configmaps', undefined, () =>
       this.core.listNamespacedConfigMap({
         namespace: this.namespace,
@@ -50,10 +66,11 @@ export class KubeStore implements StateStore {
     const items = [...(list?.items ?? [])].sort((a, b) =>
       (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
     );
-    return items.map((cm) => this.decode<T>(kind, cm));
+    return readEach(items, async (cm) => this.decode(kind, recordKey(kind, cm), cm));
   }
 
-  async put<T>(kind: RecordKind, name: string, value: T): Promise<void> {
+  async put<K extends RecordKind>(kind: K, name: string, value: RecordTypes[K]): Promise<void> {
+    checkPut(kind, name, value);
     const body: V1ConfigMap = {
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -66,6 +83,7 @@ export class KubeStore implements StateStore {
       () => this.core.replaceNamespacedConfigMap({ ...this.at(body), body }),
       () => this.core.createNamespacedConfigMap({ namespace: this.namespace, body }),
     );
+    this.problems.clear(this.where('configmaps', body.metadata!.name!));
   }
 
   delete(kind: RecordKind, name: string): Promise<boolean> {
@@ -81,14 +99,22 @@ export class KubeStore implements StateStore {
       this.core.readNamespacedSecret({ name: objectName, namespace: this.namespace }),
     );
     if (secret === undefined) return undefined;
+    const where = this.where('secrets', objectName);
     const data = secret.data?.[KEY_PEM];
     if (data === undefined) {
-      throw this.corrupt('secrets', objectName, `has no "${KEY_PEM}" key`);
+      throw corrupt(this.problems, 'key', name, where, `has no "${KEY_PEM}" key`, KUBE_TODO);
     }
-    return Buffer.from(data, 'base64').toString('utf8');
+    return checkedKey(
+      this.problems,
+      name,
+      where,
+      Buffer.from(data, 'base64').toString('utf8'),
+      KUBE_TODO,
+    );
   }
 
-  async putSecret(name: string, pem: string): Promise<void> {
+  async putSecret(name: string, pem: string, opts: { replace?: boolean } = {}): Promise<void> {
+    checkPutKey(name, pem);
     const body: V1Secret = {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -96,12 +122,38 @@ export class KubeStore implements StateStore {
       metadata: { name: keyName(name), labels: labels(KEY_KIND) },
       data: { [KEY_PEM]: Buffer.from(pem, 'utf8').toString('base64') },
     };
-    await this.upsert(
-      'secrets',
-      body.metadata!.name!,
-      () => this.core.replaceNamespacedSecret({ ...this.at(body), body }),
-      () => this.core.createNamespacedSecret({ namespace: this.namespace, body }),
+    const objectName = body.metadata!.name!;
+    if (opts.replace === true) {
+      await this.upsert(
+        'secrets',
+        objectName,
+        () => this.core.replaceNamespacedSecret({ ...this.at(body), body }),
+        () => this.core.createNamespacedSecret({ namespace: this.namespace, body }),
+      );
+    } else {
+      // A create only: the API server refuses it (409) if the key exists, atomically.
+      try {
+        await this.core.createNamespacedSecret({ namespace: this.namespace, body });
+      } catch (err) {
+        if (kubeError(err)?.code === 409) throw keyExists(name, this.where('secrets', objectName));
+        throw this.wrap('create', 'secrets', objectName, err);
+      }
+    }
+    this.problems.clear(this.where('secrets', objectName));
+  }
+
+  async hasSecret(name: string): Promise<boolean> {
+    const objectName = keyName(name);
+    const secret = await this.call('get', 'secrets', objectName, () =>
+      this.core.readNamespacedSecret({ name: objectName, namespace: this.namespace }),
     );
+    return secret !== undefined;
+  }
+
+  locate(kind: RecordKind | 'key', name: string): string {
+    return kind === 'key'
+      ? this.where('secrets', keyName(name))
+      : this.where('configmaps', recordName(kind, name));
   }
 
   deleteSecret(name: string): Promise<boolean> {
@@ -163,27 +215,44 @@ export class KubeStore implements StateStore {
     return apiFailure(err, verb, what, this.namespace);
   }
 
-  private decode<T>(kind: RecordKind, cm: V1ConfigMap): T {
-    const name = cm.metadata?.name ?? '?';
+  private decode<K extends RecordKind>(kind: K, key: string, cm: V1ConfigMap): RecordTypes[K] {
+    const where = this.where('configmaps', cm.metadata?.name ?? '?');
     const text = cm.data?.[dataKey(kind)];
-    if (text === undefined) throw this.corrupt('configmaps', name, `has no "${dataKey(kind)}" key`);
+    if (text === undefined) {
+      throw corrupt(this.problems, kind, key, where, `has no "${dataKey(kind)}" key`, KUBE_TODO);
+    }
+    let value: unknown;
     try {
-      return parse(text) as T;
+      value = parse(text);
     } catch (err) {
-      throw this.corrupt(
-        'configmaps',
-        name,
+      throw corrupt(
+        this.problems,
+        kind,
+        key,
+        where,
         `holds invalid YAML under "${dataKey(kind)}" (${describe(err)})`,
+        KUBE_TODO,
       );
     }
+    return checkedRecord(this.problems, kind, key, where, value, KUBE_TODO);
   }
 
-  private corrupt(resource: string, name: string, what: string): SkiffError {
-    return new SkiffError(
-      ErrorCode.STATE_CORRUPT,
-      `${resource} "${name}" in namespace ${this.namespace} ${what}; fix it with kubectl edit or delete it`,
-    );
+  private where(resource: string, objectName: string): string {
+    return `${resource} "${objectName}" in namespace ${this.namespace}`;
   }
+}
+
+const KUBE_TODO = 'fix it with kubectl edit or delete it';
+
+/** The record name an object was stored under: its object name less `skiff-<kind>-`. */
+function recordKey(kind: RecordKind, cm: V1ConfigMap): string {
+  const objectName = cm.metadata?.name ?? '';
+  const prefix = `skiff-${kind}-`;
+  return kind === 'site'
+    ? 'site'
+    : objectName.startsWith(prefix)
+      ? objectName.slice(prefix.length)
+      : objectName;
 }
 
 function labels(kind: string): Record<string, string> {

@@ -142,7 +142,7 @@ export class TokenIssuer {
 
   private async redeemLocked(body: TokenBody, req: RedeemRequest): Promise<RedeemResult> {
     const { store, logger } = this.opts;
-    const record = await store.get<TokenRecord>('token', body.id);
+    const record = await store.get('token', body.id);
     if (!record || !secretMatches(record, body.secret)) {
       throw new SkiffError(
         ErrorCode.TOKEN_UNKNOWN,
@@ -161,7 +161,7 @@ export class TokenIssuer {
         `this token has been used up (uses: ${body.uses}); ask the issuer for a new token`,
       );
     }
-    await store.put<TokenRecord>('token', body.id, { ...record, usesLeft: record.usesLeft - 1 });
+    await store.put('token', body.id, { ...record, usesLeft: record.usesLeft - 1 });
     const { certPem, serial } = signCsr(this.opts.ca, req.csrPem, {
       commonName: req.siteId,
       days: LINK_CERT_DAYS,
@@ -193,7 +193,7 @@ export class TokenIssuer {
   /** Deletes records of tokens that have expired; best effort, they are harmless meanwhile. */
   private async sweepExpired(now: number): Promise<void> {
     try {
-      for (const r of await this.opts.store.list<TokenRecord>('token')) {
+      for (const r of await this.opts.store.list('token')) {
         if (Date.parse(r.expires) <= now) await this.opts.store.delete('token', r.id);
       }
     } catch (err) {

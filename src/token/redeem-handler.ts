@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
+import { REDEEM_PATH } from '../link/paths.js';
 import type { Logger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
 import type { RedeemRequest, RedeemResult } from './issuer.js';
 
-export const REDEEM_PATH = '/v1/redeem';
+export { REDEEM_PATH };
 export const MAX_REDEEM_BODY = 64 * 1024;
 /** Lines per kind (refused, aborted) per window: strangers cause these, so they are capped. */
 const LOG_LINES_PER_WINDOW = 10;

@@ -1,6 +1,7 @@
 import { sign, verify, X509Certificate } from 'node:crypto';
 import { parseDocument, stringify } from 'yaml';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
+import { REDEEM_PATH } from '../link/paths.js';
 import { canonicalJson } from './canonical.js';
 
 /**
@@ -78,7 +79,7 @@ export function redeemUrlFor(linkUrl: string): string {
   if (url.protocol !== 'wss:') {
     throw new SkiffError(ErrorCode.TOKEN_INVALID, `link URL ${linkUrl} is not a wss:// URL`);
   }
-  return `https://${url.host}/v1/redeem`;
+  return `https://${url.host}${REDEEM_PATH}`;
 }
 
 function invalid(reason: string): SkiffError {

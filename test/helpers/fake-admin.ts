@@ -94,6 +94,7 @@ export const sampleStatus: SiteStatus = {
   // Beyond 2^32, to prove 64-bit counters survive as numbers.
   streams: { active: 4, total: 5_000_000_000 },
   buffered: { current: 12_288, peak: 1_572_864 },
+  problems: [],
 };
 
 export const sampleNetwork: NetworkStatus = {

@@ -5,6 +5,7 @@ import { isSkiffError } from '../../../src/errors.js';
 import { connectKube } from '../../../src/kube/connect.js';
 import { KubeStore } from '../../../src/state/kube-store.js';
 import { type KubeApiStandIn, startKubeApiStandIn } from '../../helpers/kube-api.js';
+import { sampleRecords } from '../../helpers/records.js';
 import { storeContract } from './store-contract.js';
 
 // KubeStore through the real @kubernetes/client-node against test/helpers/kube-api.ts, a
@@ -30,19 +31,20 @@ describe('KubeStore', () => {
   storeContract(() => store);
 
   it('keeps a record as a labelled ConfigMap and a key as an Opaque Secret', T, async () => {
-    await store.put('connector', 'api', { address: 'api', target: '10.0.0.7:8080' });
-    await store.putSecret('ca', 'PEM TEXT\n');
+    await store.put('connector', 'api', { address: 'api', host: '10.0.0.7', port: 8080 });
+    const { keyPem } = await sampleRecords();
+    await store.putSecret('ca', keyPem);
     const [cm] = api.objects('configmaps');
     assert.equal(cm.metadata.name, 'skiff-connector-api');
     assert.deepEqual(cm.metadata.labels, {
       'app.kubernetes.io/managed-by': 'skiff',
       'skiff.dev/kind': 'connector',
     });
-    assert.equal(cm.data['connector.yaml'], 'address: api\ntarget: 10.0.0.7:8080\n');
+    assert.equal(cm.data['connector.yaml'], 'address: api\nhost: 10.0.0.7\nport: 8080\n');
     const [secret] = api.objects('secrets');
     assert.equal(secret.metadata.name, 'skiff-key-ca');
     assert.equal(secret.type, 'Opaque');
-    assert.equal(Buffer.from(secret.data['key.pem'], 'base64').toString(), 'PEM TEXT\n');
+    assert.equal(Buffer.from(secret.data['key.pem'], 'base64').toString(), keyPem);
     assert.equal(api.objects('configmaps').length, 1, 'no key lands in a ConfigMap');
   });
 
@@ -54,15 +56,16 @@ describe('KubeStore', () => {
           name: 'skiff-listener-db',
           labels: { 'app.kubernetes.io/managed-by': 'skiff', 'skiff.dev/kind': 'listener' },
         },
-        data: { 'listener.yaml': '{"address": "db", "port": 5432}' },
+        data: { 'listener.yaml': '{"address": "db", "host": "127.0.0.1", "port": 5432}' },
       },
     });
-    assert.deepEqual(await store.get('listener', 'db'), { address: 'db', port: 5432 });
-    assert.deepEqual(await store.list('listener'), [{ address: 'db', port: 5432 }]);
+    const db = { address: 'db', host: '127.0.0.1', port: 5432 };
+    assert.deepEqual(await store.get('listener', 'db'), db);
+    assert.deepEqual(await store.list('listener'), [db]);
   });
 
   it('names a broken ConfigMap and says how to fix it', T, async () => {
-    await store.put('link', 'east', { ok: true });
+    await store.put('link', 'east', (await sampleRecords()).link);
     const cm = api.objects('configmaps')[0];
     await core.replaceNamespacedConfigMap({
       name: 'skiff-link-east',
@@ -79,7 +82,7 @@ describe('KubeStore', () => {
 
   it('turns RBAC refusals into FORBIDDEN naming the verb, object and namespace', T, async () => {
     api.deny('secrets', 'create');
-    await assert.rejects(store.putSecret('ca', 'PEM'), (err) => {
+    await assert.rejects(store.putSecret('ca', (await sampleRecords()).keyPem), (err) => {
       assert.ok(isSkiffError(err, 'SKIFF_ERR_FORBIDDEN'), String(err));
       assert.match(err.message, /refused to create secrets "skiff-key-ca" in namespace team-a/);
       assert.match(err.message, /Role/);
@@ -116,7 +119,7 @@ describe('KubeStore', () => {
 
   it('refuses a name the API server could not take, before calling it', T, async () => {
     const before = api.requests.length;
-    await assert.rejects(store.put('link', 'East_1', {}), (err) =>
+    await assert.rejects(store.put('link', 'East_1', (await sampleRecords()).link), (err) =>
       isSkiffError(err, 'SKIFF_ERR_INVALID_ARGUMENT'),
     );
     assert.equal(api.requests.length, before);

@@ -4,7 +4,7 @@ import { before, test } from 'node:test';
 import { isSkiffError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { certCommonName, certSerial } from '../../../src/pki/index.js';
-import { type GrantRecord, TokenIssuer, type TokenRecord } from '../../../src/token/issuer.js';
+import { TokenIssuer } from '../../../src/token/issuer.js';
 import { parseToken, signToken } from '../../../src/token/token.js';
 import { MemoryStore } from '../../helpers/memory-store.js';
 import { type Fixture, makeFixture, makeIssuer, redeemReq, tokenBody } from './fixture.js';
@@ -44,7 +44,7 @@ test('issue stores a record with the secret hash, never the secret, and a valid 
   assert.deepEqual(body.urls, ['wss://127.0.0.1:8443/v1/link']);
   assert.deepEqual(body.issuer, { id: '7b0c6d0e-1111-4222-8333-944455556666', name: 'west' });
   assert.ok(Buffer.from(body.secret, 'base64url').length >= 32);
-  const record = await store.get<TokenRecord>('token', t.id);
+  const record = await store.get('token', t.id);
   assert.equal(record?.usesLeft, 2);
   assert.equal(record?.expires, t.expires);
   assert.match(record?.secretSha256 ?? '', /^[0-9a-f]{64}$/);
@@ -60,7 +60,7 @@ test('a token redeems once, records a grant, then reports it used', async () => 
   assert.equal(certCommonName(r.certPem), 'east-site-id');
   assert.equal(certSerial(r.certPem), r.serial);
   assert.equal(r.caPem, fx.ca.certPem);
-  const grant = await store.get<GrantRecord>('grant', r.serial);
+  const grant = await store.get('grant', r.serial);
   assert.deepEqual(
     { ...grant, issuedAt: undefined },
     {
@@ -72,7 +72,7 @@ test('a token redeems once, records a grant, then reports it used', async () => 
       issuedAt: undefined,
     },
   );
-  assert.equal((await store.get<TokenRecord>('token', t.id))?.usesLeft, 0);
+  assert.equal((await store.get('token', t.id))?.usesLeft, 0);
   await rejectsCode(
     issuer.redeem(redeemReq(fx, t.yaml)),
     'SKIFF_ERR_TOKEN_USED',
@@ -100,7 +100,7 @@ test('a uses:3 token gives exactly three certificates to six racers', async () =
   assert.equal(ok, 3);
   assert.deepEqual(codes, Array(3).fill('SKIFF_ERR_TOKEN_USED'));
   assert.equal((await store.list('grant')).length, 3);
-  assert.equal((await store.get<TokenRecord>('token', t.id))?.usesLeft, 0);
+  assert.equal((await store.get('token', t.id))?.usesLeft, 0);
 });
 
 test('a validly signed token with the wrong secret is unknown', async () => {
@@ -158,7 +158,7 @@ test('the use is durable before the certificate: a failed write issues nothing',
   fail = true;
   await assert.rejects(issuer.redeem(redeemReq(fx, t.yaml)), /disk full/);
   assert.equal((await store.list('grant')).length, 0);
-  assert.equal((await store.get<TokenRecord>('token', t.id))?.usesLeft, 1);
+  assert.equal((await store.get('token', t.id))?.usesLeft, 1);
   fail = false;
   const r = await issuer.redeem(redeemReq(fx, t.yaml));
   assert.deepEqual(store.events.slice(-2), [`put token/${t.id}`, `put grant/${r.serial}`]);
@@ -179,7 +179,7 @@ test('a bad CSR or bad names are refused without spending a use', async () => {
     issuer.redeem({ ...redeemReq(fx, t.yaml), linkName: 'a\nb' }),
     'SKIFF_ERR_INVALID_ARGUMENT',
   );
-  assert.equal((await store.get<TokenRecord>('token', t.id))?.usesLeft, 1);
+  assert.equal((await store.get('token', t.id))?.usesLeft, 1);
 });
 
 test('issue refuses bad input and sites without link access', async () => {
