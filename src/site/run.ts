@@ -25,6 +25,33 @@ export interface RunSiteOptions {
  */
 export async function runSite(opts: RunSiteOptions): Promise<void> {
   const logger = createLogger(opts.logLevel);
+  // The first SIGTERM or SIGINT drains (settings.drainTimeoutMs), a second one ends the
+  // drain at once; what is still open then is reset by stop(). Behind a launcher that
+  // forwards signals, one arriving within SAME_SIGNAL_MS of the first is that same signal
+  // delivered twice (to the process group or cgroup, and forwarded).
+  const sameWithinMs = signalsForwarded() ? SAME_SIGNAL_MS : 0;
+  let firstAt = 0;
+  let signals = 0;
+  let first!: () => void;
+  let second!: () => void;
+  const stopping = new Promise<void>((resolve) => {
+    first = resolve;
+  });
+  const hurry = new Promise<void>((resolve) => {
+    second = resolve;
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signals > 0 && Date.now() - firstAt < sameWithinMs) return;
+    if (signals === 0) firstAt = Date.now();
+    signals++;
+    logger.info({ signal }, signals === 1 ? 'router stopping' : 'router stopping now');
+    if (signals === 1) first();
+    else second();
+  };
+  // Before anything else: a signal that arrives while the router starts must drain it,
+  // not kill it with Node's default action.
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   const socketPath = adminSocketPath(opts.stateDir);
   await refuseIfRunning(socketPath, opts.stateDir);
   const store = new FileStore(opts.stateDir);
@@ -52,31 +79,6 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
     },
     'router ready',
   );
-  // The first SIGTERM or SIGINT drains (settings.drainTimeoutMs), a second one ends the
-  // drain at once; what is still open then is reset by stop(). Behind a launcher that
-  // forwards signals, one arriving within SAME_SIGNAL_MS of the first is that same signal
-  // delivered twice (to the process group or cgroup, and forwarded).
-  const sameWithinMs = signalsForwarded() ? SAME_SIGNAL_MS : 0;
-  let firstAt = 0;
-  let signals = 0;
-  let first!: () => void;
-  let second!: () => void;
-  const stopping = new Promise<void>((resolve) => {
-    first = resolve;
-  });
-  const hurry = new Promise<void>((resolve) => {
-    second = resolve;
-  });
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signals > 0 && Date.now() - firstAt < sameWithinMs) return;
-    if (signals === 0) firstAt = Date.now();
-    signals++;
-    logger.info({ signal }, signals === 1 ? 'router stopping' : 'router stopping now');
-    if (signals === 1) first();
-    else second();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
   await stopping;
   await router.drain(settings.drainTimeoutMs, hurry);
   await router.stop();
