@@ -297,7 +297,7 @@ export class Mux implements StreamHost {
     }
     switch (type) {
       case FrameType.DATA:
-        stream.handleData(payload);
+        stream.handleData(payload, this.decoder.dataFrameStart ? this.decoder.frameLength : -1);
         return;
       case FrameType.WINDOW:
         stream.handleWindow(payload.readUInt32BE(0));

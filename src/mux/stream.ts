@@ -341,14 +341,16 @@ export class MuxStream implements DataSource {
 
   // ---- called by the mux when frames arrive ----
 
-  /** @internal */
-  handleData(payload: Buffer): void {
+  /** @internal `frameLength`: the whole frame's length on its first piece, else -1. */
+  handleData(payload: Buffer, frameLength: number): void {
     const n = payload.length;
     if (this.remoteEnded) {
       this.protocolReset('DATA after FIN');
       return;
     }
-    const charge = Math.max(n, this.recvFloor);
+    // A frame's payload may come in pieces: its first piece carries the floor's excess.
+    const charge =
+      frameLength >= 0 && frameLength < this.recvFloor ? n + this.recvFloor - frameLength : n;
     if (charge > this.recvCredit) {
       this.protocolReset(
         `DATA of ${n} bytes (charged ${charge}) beyond the ${this.recvCredit} bytes of credit granted`,

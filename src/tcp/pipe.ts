@@ -134,6 +134,7 @@ export class StreamPipe implements StreamHandler, WriteOwner {
 
   onEnd(): void {
     this.peerEnded = true;
+    this.batch?.flush(); // held bytes go before the FIN
     this.socket?.end();
     this.checkFinished();
   }
