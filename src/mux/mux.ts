@@ -76,8 +76,9 @@ function protocolError(message: string): SkiffError {
  *   takes off our hands counts as activity for idle detection: a peer that reads slowly
  *   is alive; one that takes nothing for idleTimeoutMs while we hold its replies is closed
  *   by idle detection like a silent one (it is not reading, and it is what blocks us);
- * - in work: an OPEN is handed to onStream (which dials the target) after the current
- *   batch of frames, so an OPEN reset in the same read costs no dial.
+ * - in work: an OPEN is handed to onStream (which dials the target) in a microtask, after
+ *   the rest of the read it came in, so an OPEN reset in the same read costs no dial (a
+ *   setImmediate instead cost ~20% of the connection rate in a first A/B).
  */
 export class Mux implements StreamHost {
   /** A peer opened a stream: call stream.setHandler() now, later accept() or reset(). */
@@ -412,7 +413,7 @@ export class Mux implements StreamHost {
     this.offers.push(stream);
     if (!this.offersScheduled) {
       this.offersScheduled = true;
-      setImmediate(this.offer);
+      queueMicrotask(this.offer); // after the frames of this read, before the next read
     }
   }
 
