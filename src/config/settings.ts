@@ -43,6 +43,18 @@ export interface Settings {
   redeemsPerSourcePerMinute: number;
   /** After SIGTERM, how long open streams may go on (no new ones are taken) before what is left is reset. */
   drainTimeoutMs: number;
+  // mux: what one peer may make a link do per second (issue 9 point 6); beyond a rate, with
+  // a burst of twice that, the link is closed and the reason shown in `link status`.
+  /** OPENs a peer may send per second on one link. */
+  peerOpenRate: number;
+  /** RESETs a peer may send per second on one link. */
+  peerResetRate: number;
+  /** OPENs of a peer this router may refuse per second on one link. */
+  peerRefusedRate: number;
+  /** PINGs a peer may send per second on one link (a router sends one per pingIntervalMs). */
+  peerPingRate: number;
+  /** CONTROL messages (hello, adverts, addresses) a peer may send per second on one link. */
+  peerControlRate: number;
 }
 
 export const defaultSettings: Readonly<Settings> = Object.freeze({
@@ -62,6 +74,12 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   maxUnauthenticated: 0,
   redeemsPerSourcePerMinute: 60,
   drainTimeoutMs: 30_000,
+  // mux (issue 9 point 6)
+  peerOpenRate: 20_000,
+  peerResetRate: 20_000,
+  peerRefusedRate: 2_000,
+  peerPingRate: 50,
+  peerControlRate: 500,
 });
 
 const bounds: Record<keyof Settings, [number, number]> = {
@@ -81,6 +99,12 @@ const bounds: Record<keyof Settings, [number, number]> = {
   maxUnauthenticated: [0, 1_000_000],
   redeemsPerSourcePerMinute: [1, 1_000_000],
   drainTimeoutMs: [0, 3_600_000],
+  // mux (issue 9 point 6)
+  peerOpenRate: [1, 10_000_000],
+  peerResetRate: [1, 10_000_000],
+  peerRefusedRate: [1, 10_000_000],
+  peerPingRate: [1, 10_000_000],
+  peerControlRate: [1, 10_000_000],
 };
 
 /** Merges overrides onto the defaults, rejecting unknown keys and out-of-range values. */

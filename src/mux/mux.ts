@@ -21,7 +21,15 @@ import {
 } from '../protocol/frame.js';
 import type { BufferMeter } from './meter.js';
 import { Outbox } from './outbox.js';
-import { MuxStream, type StreamHandler, type StreamHost, StreamState } from './stream.js';
+import { PeerAction, PeerLimits } from './rate.js';
+import {
+  DATA_FLOOR,
+  dataFloor,
+  MuxStream,
+  type StreamHandler,
+  type StreamHost,
+  StreamState,
+} from './stream.js';
 import type { MessageTransport } from './transport.js';
 
 export interface MuxOptions {
@@ -54,6 +62,23 @@ function protocolError(message: string): SkiffError {
  * properties. A peer that breaks the protocol at link level gets a GOAWAY(PROTOCOL) and
  * `onFatal` runs; the link layer then closes the connection (and this mux with it).
  * Flow control is described in stream.ts, the send path in outbox.ts.
+ *
+ * What a peer may make us do is bounded:
+ * - per second (PeerLimits, settings peer*Rate): OPENs, RESETs, refused OPENs, PINGs and
+ *   CONTROL messages; over a rate the link fails with LIMIT (GOAWAY, then onFatal);
+ * - in bytes: what we queue in reply to it (PONGs, RESETs, OPEN_OKs, WINDOWs, every
+ *   non-DATA frame) counts towards the outbox's load like data does, and while the
+ *   non-DATA bytes we hold for the link (queued or with the transport) exceed
+ *   linkHighWater we stop reading from the peer (transport.pauseReading) until they fall
+ *   below half. DATA is left out of that test: credit and linkHighWater bound it already,
+ *   and pausing on it would deadlock two routers that both send bulk over a slow link
+ *   (each waiting for the other to read). While reading is paused, each message the peer
+ *   takes off our hands counts as activity for idle detection: a peer that reads slowly
+ *   is alive; one that takes nothing for idleTimeoutMs while we hold its replies is closed
+ *   by idle detection like a silent one (it is not reading, and it is what blocks us);
+ * - in work: an OPEN is handed to onStream (which dials the target) in a microtask, after
+ *   the rest of the read it came in, so an OPEN reset in the same read costs no dial (a
+ *   setImmediate instead cost ~20% of the connection rate in a first A/B).
  */
 export class Mux implements StreamHost {
   /** A peer opened a stream: call stream.setHandler() now, later accept() or reset(). */
@@ -88,6 +113,13 @@ export class Mux implements StreamHost {
   private failed = false;
   private goingAway = false;
   private peerGoingAway = false;
+  private readonly limits: PeerLimits;
+  /** Reading from the peer is paused until the replies we hold fall below half of linkHighWater. */
+  private readPaused = false;
+  /** Streams the peer opened, for onStream after the current batch (see offerLater). */
+  private offers: MuxStream[] = [];
+  private offersScheduled = false;
+  private readonly transport: MessageTransport;
 
   constructor(opts: MuxOptions) {
     this.settings = opts.settings;
@@ -95,6 +127,8 @@ export class Mux implements StreamHost {
     this.linkId = opts.linkId;
     this.logger = opts.logger.child({ link: opts.linkId });
     this.nextId = opts.role === 'dialer' ? 1 : 2;
+    this.transport = opts.transport;
+    this.limits = new PeerLimits(opts.settings, this.lastActivity);
     this.outbox = new Outbox({
       transport: opts.transport,
       maxMessageSize: opts.settings.maxMessageSize,
@@ -106,6 +140,7 @@ export class Mux implements StreamHost {
     this.decoder = new FrameDecoder(opts.settings.maxFrameSize, this.onFrame);
     this.outbox.onFlushed = this.afterFlush;
     this.outbox.onUncongested = this.uncongested;
+    this.outbox.onSent = this.messageSent;
   }
 
   /** Open streams on this link. */
@@ -143,6 +178,12 @@ export class Mux implements StreamHost {
       if (last) this.decoder.endMessage();
     } catch (err) {
       this.fail(err);
+      return;
+    }
+    if (!this.readPaused && this.outbox.replyLoad > this.settings.linkHighWater) {
+      this.readPaused = true;
+      this.logger.debug({ held: this.outbox.replyLoad }, 'peer not reading our replies: pausing');
+      this.transport.pauseReading?.();
     }
   }
 
@@ -153,7 +194,8 @@ export class Mux implements StreamHost {
    * closed and its handler hears onReset() on the next turn, so callers handle one path.
    */
   openStream(open: { address: string; [k: string]: unknown }, handler: StreamHandler): MuxStream {
-    const request: OpenRequest = { ...open, window: this.settings.streamWindow };
+    const window = this.settings.streamWindow;
+    const request: OpenRequest = { ...open, window, floor: dataFloor(window) };
     let refusal: [number, string] | undefined;
     if (this.closed || this.failed) refusal = [ResetCode.LINK_LOST, 'link is closed'];
     else if (this.goingAway || this.peerGoingAway) {
@@ -207,6 +249,7 @@ export class Mux implements StreamHost {
     if (this.closed) return;
     this.closed = true;
     this.outbox.close();
+    this.offers = [];
     const streams = [...this.streams.values()];
     this.streams.clear();
     this.linkWaiters.clear();
@@ -230,6 +273,11 @@ export class Mux implements StreamHost {
     this.finishing.push(stream);
   }
 
+  refused(): void {
+    const over = this.limits.take(PeerAction.REFUSED, Date.now());
+    if (over !== undefined) this.fail(new SkiffError(ErrorCode.LIMIT, over));
+  }
+
   // ---- receive path ----
 
   private readonly onFrame = (
@@ -250,7 +298,7 @@ export class Mux implements StreamHost {
     }
     switch (type) {
       case FrameType.DATA:
-        stream.handleData(payload);
+        stream.handleData(payload, this.decoder.dataFrameStart ? this.decoder.frameLength : -1);
         return;
       case FrameType.WINDOW:
         stream.handleWindow(payload.readUInt32BE(0));
@@ -260,13 +308,15 @@ export class Mux implements StreamHost {
       case FrameType.OPEN_OK: {
         const ok = decodeJsonObject(payload, 'OPEN_OK');
         if (!isWindow(ok.window)) throw protocolError('OPEN_OK without a valid window');
-        stream.handleOpenOk(ok.window);
+        if (!isFloor(ok.floor)) throw protocolError(`OPEN_OK with an invalid floor`);
+        stream.handleOpenOk(ok.window, ok.floor ?? 0);
         return;
       }
       case FrameType.FIN:
         stream.handleFin();
         return;
       case FrameType.RESET: {
+        this.limit(PeerAction.RESET);
         const { code, reason } = decodeCodeReason(payload);
         stream.handleReset(code, reason);
         return;
@@ -274,9 +324,16 @@ export class Mux implements StreamHost {
     }
   };
 
+  /** Counts one thing the peer made us do; over its rate the link fails (LIMIT). */
+  private limit(action: PeerAction): void {
+    const over = this.limits.take(action, this.lastActivity);
+    if (over !== undefined) throw new SkiffError(ErrorCode.LIMIT, over);
+  }
+
   private linkFrame(type: number, payload: Buffer): void {
     switch (type) {
       case FrameType.PING:
+        this.limit(PeerAction.PING);
         this.outbox.pushControl(encodePong(payload));
         return;
       case FrameType.PONG: {
@@ -285,6 +342,7 @@ export class Mux implements StreamHost {
         return;
       }
       case FrameType.CONTROL:
+        this.limit(PeerAction.CONTROL);
         this.onControl(decodeJsonObject(payload, 'CONTROL'));
         return;
       case FrameType.GOAWAY: {
@@ -308,7 +366,10 @@ export class Mux implements StreamHost {
       return;
     }
     // A late frame for a stream that just finished (e.g. DATA in flight when we reset it).
-    if (this.isFinishedId(id)) return;
+    if (this.isFinishedId(id)) {
+      if (type === FrameType.RESET) this.limit(PeerAction.RESET);
+      return;
+    }
     throw protocolError(`${frameTypeName(type)} for stream ${id}, which was never opened`);
   }
 
@@ -317,6 +378,7 @@ export class Mux implements StreamHost {
       throw protocolError(`OPEN with stream id ${id}: wrong parity or not increasing`);
     }
     this.lastPeerId = id;
+    this.limit(PeerAction.OPEN);
     if (this.goingAway) {
       this.refuse(id, ResetCode.SHUTDOWN, 'link is going away');
       return;
@@ -336,23 +398,47 @@ export class Mux implements StreamHost {
       this.refuse(id, ResetCode.PROTOCOL, describe(err));
       return;
     }
-    if (typeof open.address !== 'string' || !isWindow(open.window)) {
-      this.refuse(id, ResetCode.PROTOCOL, 'OPEN needs a string address and a valid window');
+    if (typeof open.address !== 'string' || !isWindow(open.window) || !isFloor(open.floor)) {
+      this.refuse(
+        id,
+        ResetCode.PROTOCOL,
+        'OPEN needs a string address, a valid window and no invalid floor',
+      );
       return;
     }
     const request = open as OpenRequest;
     const stream = new MuxStream(this, id, request, StreamState.Accepting);
     this.streams.set(id, stream);
     this.logger.debug({ stream: id, address: request.address }, 'stream offered');
-    try {
-      this.onStream(stream, request);
-    } catch (err) {
-      this.logger.error({ stream: id, err: describe(err) }, 'onStream hook failed');
-      stream.reset(ResetCode.REFUSED, 'internal error');
+    this.offers.push(stream);
+    if (!this.offersScheduled) {
+      this.offersScheduled = true;
+      queueMicrotask(this.offer); // after the frames of this read, before the next read
     }
   }
 
+  /**
+   * Hands the streams opened in the last batch of frames to onStream, skipping those the
+   * peer reset meanwhile: a rapid OPEN+RESET never reaches the dialler.
+   */
+  private readonly offer = (): void => {
+    this.offersScheduled = false;
+    const list = this.offers;
+    this.offers = [];
+    for (const stream of list) {
+      if (this.closed || this.failed) return;
+      if (stream.state !== StreamState.Accepting) continue;
+      try {
+        this.onStream(stream, stream.open);
+      } catch (err) {
+        this.logger.error({ stream: stream.id, err: describe(err) }, 'onStream hook failed');
+        stream.reset(ResetCode.REFUSED, 'internal error');
+      }
+    }
+  };
+
   private refuse(id: number, code: number, reason: string): void {
+    this.refused();
     this.logger.debug({ stream: id, code: resetCodeName(code), reason }, 'stream refused');
     this.outbox.pushControl(encodeReset(id, code, reason));
   }
@@ -366,6 +452,8 @@ export class Mux implements StreamHost {
     this.logger.warn({ err: error.message, code: error.code }, 'link failed');
     if (error.code === ErrorCode.PROTOCOL) {
       this.outbox.pushControl(encodeGoAway(ResetCode.PROTOCOL, error.message));
+    } else if (error.code === ErrorCode.LIMIT) {
+      this.outbox.pushControl(encodeGoAway(ResetCode.LIMIT, error.message));
     }
     this.onFatal(error);
   }
@@ -379,10 +467,29 @@ export class Mux implements StreamHost {
     for (const stream of list) stream.maybeFinish();
   };
 
+  /** The transport took a message: the peer is reading; resume reading it when we may. */
+  private readonly messageSent = (): void => {
+    if (!this.readPaused) return;
+    this.lastActivity = Date.now();
+    if (this.closed || this.outbox.replyLoad < this.settings.linkHighWater / 2) {
+      this.readPaused = false;
+      this.logger.debug('peer reads our replies again: resuming');
+      this.transport.resumeReading?.();
+    }
+  };
+
   private readonly uncongested = (): void => {
     if (this.linkWaiters.size === 0) return;
     const list = [...this.linkWaiters];
     this.linkWaiters.clear();
     for (const stream of list) stream.maybeDrain();
   };
+}
+
+/** An announced per-frame charge floor: absent, or an integer up to DATA_FLOOR. */
+function isFloor(value: unknown): value is number | undefined {
+  return (
+    value === undefined ||
+    (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= DATA_FLOOR)
+  );
 }

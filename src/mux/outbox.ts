@@ -17,6 +17,8 @@ export interface DataSource {
   /** Whether the source is in the outbox's ready queue, and its successor there. */
   outboxQueued: boolean;
   outboxNext: DataSource | undefined;
+  /** Credit a DATA frame spends at least (stream.ts): no frame is cut shorter, but the last. */
+  readonly sendFloor: number;
   /** Copies the next n queued bytes into dst at off, charging them to send credit. */
   takeInto(dst: Buffer, off: number, n: number): void;
 }
@@ -48,7 +50,9 @@ export interface OutboxOptions {
  *
  * Two queues:
  * - control frames (everything but DATA), pre-encoded, sent in order and not held back by
- *   linkHighWater, only by the message limit above (they lead the next message);
+ *   linkHighWater, only by the message limit above (they lead the next message); many of
+ *   them answer the peer's frames, so their bytes count towards the load and the mux
+ *   stops reading from a peer whose replies pile up (replyLoad);
  * - ready streams, served round robin one frame at a time so a bulk stream cannot starve
  *   the others. DATA is only pulled while the bytes handed to the transport and not yet
  *   confirmed (`inflightBytes`) stay under linkHighWater; the rest waits in its stream.
@@ -61,6 +65,8 @@ export interface OutboxOptions {
 export class Outbox {
   /** Bytes passed to transport.send whose callback has not run yet. */
   inflightBytes = 0;
+  /** The DATA payload bytes among inflightBytes. */
+  inflightDataBytes = 0;
   /** Messages passed to transport.send whose callback has not run yet. */
   inflightMessages = 0;
   /** Bytes of queued control frames. */
@@ -74,6 +80,8 @@ export class Outbox {
   onFlushed: () => void = () => undefined;
   /** Runs when a congested link falls below half of linkHighWater. */
   onUncongested: () => void = () => undefined;
+  /** Runs each time the transport took a message (its callback ran). */
+  onSent: () => void = () => undefined;
 
   private readonly opts: OutboxOptions;
   /** Largest DATA payload we send: our maxFrameSize, or the peer's if smaller. */
@@ -118,6 +126,15 @@ export class Outbox {
   /** Bytes held for the link: what decides congestion. */
   get load(): number {
     return this.controlBytes + this.readyBytes + this.inflightBytes;
+  }
+
+  /**
+   * Non-DATA bytes held for the link, queued or with the transport: what a peer's frames
+   * can make us queue in reply (PONG, RESET, WINDOW, OPEN_OK...). The mux stops reading
+   * from a peer while this is over linkHighWater.
+   */
+  get replyLoad(): number {
+    return this.controlBytes + this.inflightBytes - this.inflightDataBytes;
   }
 
   /** Queues one encoded non-DATA frame for the next flush. */
@@ -206,6 +223,10 @@ export class Outbox {
       if (avail <= 0) continue;
       let n = Math.min(avail, maxFrameSize);
       if (n > room) n = room;
+      if (n < avail && n < source.sendFloor) {
+        this.enqueue(source); // a frame this short would be charged more than it carries
+        break;
+      }
       this.pickSource[picks] = source;
       this.pickLength[picks] = n;
       picks++;
@@ -262,6 +283,7 @@ export class Outbox {
     this.sentData[slot] = dataBytes;
     this.sentBuffer[slot] = pooled ? message : undefined;
     this.inflightBytes += size;
+    this.inflightDataBytes += dataBytes;
     this.inflightMessages++;
     this.opts.transport.send(pooled ? message.subarray(0, off) : message, this.sent, reserved);
     return true;
@@ -321,9 +343,11 @@ export class Outbox {
       this.pool.push(buffer);
     }
     this.inflightBytes -= this.sentSize[slot]!;
+    this.inflightDataBytes -= this.sentData[slot]!;
     this.inflightMessages--;
     this.opts.meter?.sub(this.sentData[slot]!);
     if (err) this.opts.logger.debug({ err: (err as Error).message }, 'link send failed');
+    this.onSent();
     if (this.closed || this.flushing) return;
     if (this.readyBytes > 0 || this.controlBytes > 0) this.schedule();
     this.maybeUncongest();

@@ -8,7 +8,7 @@ import type { DataSource, Outbox } from './outbox.js';
 /*
  * Flow control
  * ============
- * Credit per stream, per direction, counted in DATA payload bytes.
+ * Credit per stream, per direction, counted in DATA payload bytes, with a floor per frame.
  *
  * - Each side announces its receive window (settings.streamWindow): the opener in OPEN,
  *   the acceptor in OPEN_OK. The announced window is the other side's initial send credit.
@@ -27,6 +27,19 @@ import type { DataSource, Outbox } from './outbox.js';
  *   useful pieces without silly-window dribbles.
  * - The receiver enforces the credit: DATA beyond what it granted resets the stream with
  *   PROTOCOL (the peer is broken or hostile; its bytes would be unbounded memory).
+ * - Per-frame charge: a DATA frame of n payload bytes spends max(n, floor) credit, where
+ *   floor is the receiver's, announced as `floor` in its OPEN (opener) or OPEN_OK
+ *   (acceptor): min(DATA_FLOOR, window / 8), so 1 KiB with the default window. A frame
+ *   costs its receiver a fixed amount of CPU and memory whatever its size (decode, a view,
+ *   a handler call), so without a floor a window of 1-byte frames is two million of them;
+ *   with it a window holds at most window / floor frames and costs about what a window of
+ *   large frames costs. Empty DATA frames are charged the floor too. The receiver always
+ *   enforces its floor (a hostile peer cannot opt out); a sender charges the floor its
+ *   peer announced, 0 if none (a router from before the floor), so new senders work with
+ *   old receivers. Charged bytes come back with the WINDOW grants as the payload is
+ *   consumed (the excess over the payload in proportion), so credit is conserved.
+ *   A sender never cuts a frame below the floor except the last bytes it may send, and
+ *   keeps one floor of credit in hand for that last frame (readyFor below).
  * - Per link, the outbox adds a second limit (linkHighWater, see outbox.ts): when the
  *   link is congested write() returns false too, and onDrain() follows once it clears.
  */
@@ -87,6 +100,8 @@ export interface StreamHost {
   waitForLink(stream: MuxStream): void;
   /** Runs stream.maybeFinish() after the current flush (no handler calls inside a flush). */
   finishLater(stream: MuxStream): void;
+  /** We refused a stream the peer opened (counted against settings.peerRefusedRate). */
+  refused(): void;
 }
 
 const nullHandler: StreamHandler = {
@@ -110,6 +125,8 @@ export class MuxStream implements DataSource {
   outboxPlanned = 0;
   outboxQueued = false;
   outboxNext: DataSource | undefined;
+  /** Credit each DATA frame we send spends at least: the peer's announced floor, else 0. */
+  sendFloor = 0;
 
   private readonly host: StreamHost;
   private handler: StreamHandler;
@@ -131,10 +148,14 @@ export class MuxStream implements DataSource {
 
   // receive side
   private readonly window: number;
-  /** Bytes the peer may still send. */
+  /** Our per-frame charge floor (announced in OPEN or OPEN_OK). */
+  readonly recvFloor: number;
+  /** Credit the peer may still spend. */
   private recvCredit = 0;
-  /** Bytes delivered by onData and not yet consumed. */
+  /** Payload bytes delivered by onData and not yet consumed. */
   private unconsumed = 0;
+  /** Credit charged beyond the payload for the unconsumed frames (the floor's excess). */
+  private unconsumedExcess = 0;
   /** Consumed bytes not yet granted back. */
   private unreported = 0;
   private remoteEnded = false;
@@ -153,13 +174,17 @@ export class MuxStream implements DataSource {
     this.state = state;
     this.handler = handler;
     this.window = host.settings.streamWindow;
+    this.recvFloor = dataFloor(this.window);
     if (state === StreamState.Opening) this.recvCredit = this.window;
-    else this.peerWindow = open.window;
+    else {
+      this.peerWindow = open.window;
+      this.sendFloor = typeof open.floor === 'number' ? open.floor : 0;
+    }
   }
 
   /** Received-not-consumed plus queued-unsent bytes of this stream. */
   get bufferedBytes(): number {
-    return this.unconsumed + this.queuedBytes;
+    return this.unconsumed + this.unconsumedExcess + this.queuedBytes;
   }
 
   /** Sets who hears this stream's events (the onStream hook does it before returning). */
@@ -172,7 +197,7 @@ export class MuxStream implements DataSource {
     if (this.state !== StreamState.Accepting) return;
     this.setState(this.openState());
     this.recvCredit = this.window;
-    this.host.outbox.pushControl(encodeOpenOk(this.id, this.window));
+    this.host.outbox.pushControl(encodeOpenOk(this.id, this.window, this.recvFloor));
     this.sendCredit = this.peerWindow;
     this.updateReady();
     this.maybeSendFin();
@@ -222,6 +247,7 @@ export class MuxStream implements DataSource {
   /** Aborts the stream both ways: RESET to the peer, queued data dropped, onClose. */
   reset(code: number, reason: string): void {
     if (this.state === StreamState.Closed) return;
+    if (this.state === StreamState.Accepting) this.host.refused();
     this.host.outbox.pushControl(encodeReset(this.id, code, reason));
     this.host.logger.debug(
       { stream: this.id, code: resetCodeName(code), reason },
@@ -235,16 +261,31 @@ export class MuxStream implements DataSource {
   consumed(n: number): void {
     if (this.state === StreamState.Closed || n <= 0) return;
     if (n > this.unconsumed) n = this.unconsumed;
+    let units = n;
+    if (this.unconsumedExcess > 0) {
+      const excess =
+        n === this.unconsumed
+          ? this.unconsumedExcess
+          : Math.floor((this.unconsumedExcess * n) / this.unconsumed);
+      this.unconsumedExcess -= excess;
+      units += excess;
+    }
     this.unconsumed -= n;
-    this.host.meter?.sub(n);
+    this.host.meter?.sub(units);
     if (this.remoteEnded) {
       this.maybeFinish();
       return;
     }
-    const unreported = this.unreported + n;
+    this.grant(units);
+  }
+
+  /** Credits `units` back to the peer, batched (see the grant policy above). */
+  private grant(units: number): void {
+    const unreported = this.unreported + units;
     const quarter = this.window >>> 2 || 1;
     let threshold = quarter;
-    if (this.recvCredit === 0) {
+    // Below its floor the peer cannot send a frame: it is certainly waiting.
+    if (this.recvCredit < (this.recvFloor || 1)) {
       const frame = this.host.settings.maxFrameSize;
       threshold = Math.min(frame, quarter);
     }
@@ -288,7 +329,7 @@ export class MuxStream implements DataSource {
       this.chunkHead = 0;
     }
     this.queuedBytes -= total;
-    this.sendCredit -= total;
+    this.sendCredit -= Math.max(total, this.sendFloor);
     this.host.outbox.queuedDataBytes -= total;
     this.updateReady();
     if (this.queuedBytes === 0 && this.localEnded && !this.finSent) {
@@ -300,23 +341,30 @@ export class MuxStream implements DataSource {
 
   // ---- called by the mux when frames arrive ----
 
-  /** @internal */
-  handleData(payload: Buffer): void {
+  /** @internal `frameLength`: the whole frame's length on its first piece, else -1. */
+  handleData(payload: Buffer, frameLength: number): void {
     const n = payload.length;
     if (this.remoteEnded) {
       this.protocolReset('DATA after FIN');
       return;
     }
-    if (n > this.recvCredit) {
+    // A frame's payload may come in pieces: its first piece carries the floor's excess.
+    const charge =
+      frameLength >= 0 && frameLength < this.recvFloor ? n + this.recvFloor - frameLength : n;
+    if (charge > this.recvCredit) {
       this.protocolReset(
-        `DATA of ${n} bytes beyond the ${this.recvCredit} bytes of credit granted`,
+        `DATA of ${n} bytes (charged ${charge}) beyond the ${this.recvCredit} bytes of credit granted`,
       );
       return;
     }
-    if (n === 0) return;
-    this.recvCredit -= n;
+    this.recvCredit -= charge;
+    if (n === 0) {
+      this.grant(charge); // nothing to consume: the charge comes back at once
+      return;
+    }
     this.unconsumed += n;
-    this.host.meter?.add(n);
+    this.unconsumedExcess += charge - n;
+    this.host.meter?.add(charge);
     this.handler.onData(payload);
   }
 
@@ -341,12 +389,13 @@ export class MuxStream implements DataSource {
   }
 
   /** @internal */
-  handleOpenOk(window: number): void {
+  handleOpenOk(window: number, floor: number): void {
     if (this.state !== StreamState.Opening) {
       this.protocolReset('unexpected OPEN_OK');
       return;
     }
     this.sendCredit = window;
+    this.sendFloor = floor;
     this.setState(this.openState());
     this.handler.onOpen();
     if ((this.state as StreamState) === StreamState.Closed) return; // the handler reset it
@@ -435,7 +484,7 @@ export class MuxStream implements DataSource {
   }
 
   private updateReady(): void {
-    const ready = Math.min(this.queuedBytes, this.sendCredit);
+    const ready = readyFor(this.queuedBytes, this.sendCredit, this.sendFloor);
     if (ready !== this.outboxReady) this.host.outbox.setReady(this, ready);
   }
 
@@ -464,8 +513,9 @@ export class MuxStream implements DataSource {
     }
     this.updateReady();
     if (this.unconsumed > 0) {
-      meter?.sub(this.unconsumed);
+      meter?.sub(this.unconsumed + this.unconsumedExcess);
       this.unconsumed = 0;
+      this.unconsumedExcess = 0;
     }
     this.host.removeStream(this);
   }
@@ -481,6 +531,28 @@ export class MuxStream implements DataSource {
     }
     this.state = next;
   }
+}
+
+/** The largest per-frame charge floor a receiver uses or a sender accepts from a peer. */
+export const DATA_FLOOR = 1024;
+
+/** A receiver's floor for its window: at least eight frames fit in any window. */
+export function dataFloor(window: number): number {
+  return Math.min(DATA_FLOOR, window >>> 3);
+}
+
+/**
+ * Payload bytes a sender may hand the outbox with `credit` and the peer's `floor`. The
+ * outbox cuts frames no shorter than the floor except the last one, so all but one frame
+ * are charged their length and the last at most the floor: ready + floor <= credit covers
+ * it, and a queue shorter than the floor goes as one frame charged the floor.
+ */
+export function readyFor(queued: number, credit: number, floor: number): number {
+  if (floor === 0 || queued === 0) return Math.min(queued, credit);
+  if (credit < floor) return 0;
+  if (queued <= floor) return queued;
+  const ready = Math.min(queued, credit - floor);
+  return Math.max(ready, floor);
 }
 
 const EMPTY = Buffer.alloc(0);

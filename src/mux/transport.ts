@@ -23,4 +23,12 @@ export interface MessageTransport {
    * are handed to the socket (or with an error); callbacks run in the order of the sends.
    */
   send(message: Buffer, cb: (err?: Error | null) => void, reserved?: number): void;
+  /**
+   * Stops reading from the peer's socket (so the kernel pushes back on it) until
+   * resumeReading(). The mux calls it while the replies it holds for the peer exceed
+   * linkHighWater (a peer that sends but does not read). Idempotent, as is resumeReading.
+   */
+  pauseReading?(): void;
+  /** Starts reading from the peer's socket again after pauseReading(). */
+  resumeReading?(): void;
 }

@@ -68,6 +68,8 @@ export class FrameDecoder {
   private readonly header = Buffer.alloc(HEADER_SIZE);
   private headerFill = 0;
   private inPayload = false;
+  /** Bytes of the payload piece being delivered. */
+  private lastPart = 0;
   private type = 0;
   private flags = 0;
   private streamId = 0;
@@ -81,6 +83,18 @@ export class FrameDecoder {
     private readonly maxFrameSize: number,
     private readonly onFrame: FrameCallback,
   ) {}
+
+  /**
+   * During an onFrame call for DATA: whether this payload is the frame's first piece, and
+   * the frame's whole length (a receiver charging per frame needs both).
+   */
+  get dataFrameStart(): boolean {
+    return this.length - this.remaining <= this.lastPart;
+  }
+
+  get frameLength(): number {
+    return this.length;
+  }
 
   /** Feeds the next piece of the current message: `piece[start..end)`. */
   push(piece: Buffer, start = 0, end = piece.length): void {
@@ -102,8 +116,10 @@ export class FrameDecoder {
         this.headerFill = 0;
         this.startFrame(this.header, 0);
       }
-      if (this.remaining === 0) this.deliver(EMPTY);
-      else this.inPayload = true;
+      if (this.remaining === 0) {
+        this.lastPart = 0;
+        this.deliver(EMPTY);
+      } else this.inPayload = true;
     }
   }
 
@@ -153,6 +169,7 @@ export class FrameDecoder {
     const n = Math.min(this.remaining, end - off);
     const part = piece.subarray(off, off + n);
     this.remaining -= n;
+    this.lastPart = n;
     if (this.type === FrameType.DATA) {
       if (this.remaining === 0) this.inPayload = false;
       this.onFrame(FrameType.DATA, this.flags, this.streamId, part);

@@ -80,8 +80,12 @@ export function encodeOpen(
   return jsonFrame(FrameType.OPEN, streamId, open);
 }
 
-export function encodeOpenOk(streamId: number, window: number): Buffer {
-  return jsonFrame(FrameType.OPEN_OK, streamId, { window });
+export function encodeOpenOk(streamId: number, window: number, floor?: number): Buffer {
+  return jsonFrame(
+    FrameType.OPEN_OK,
+    streamId,
+    floor === undefined ? { window } : { window, floor },
+  );
 }
 
 export function encodeFin(streamId: number): Buffer {

@@ -5,7 +5,7 @@ import type { MuxStream, StreamHandler } from '../mux/stream.js';
 import { ResetCode } from '../protocol/frame.js';
 import { countRead } from '../runtime/gc-pacer.js';
 import { closeCleanly } from './listen.js';
-import { WriteBatch } from './write-batch.js';
+import { WriteBatch, type WriteOwner } from './write-batch.js';
 
 /**
  * The socket's listeners are shared functions that find their pipe on the socket, not
@@ -62,11 +62,10 @@ export enum PipeState {
  * End maps to FIN and FIN to end (half-close); an error or abort on either side resets
  * the other; a target that refuses before the stream opened closes the client cleanly.
  */
-export class StreamPipe implements StreamHandler {
+export class StreamPipe implements StreamHandler, WriteOwner {
   state = PipeState.Pending;
   private socket: Socket | undefined;
   private batch: WriteBatch | undefined;
-  private readonly pendingWrites: number[] = [];
   private socketEnded = false;
   private peerEnded = false;
 
@@ -86,7 +85,7 @@ export class StreamPipe implements StreamHandler {
       return;
     }
     this.socket = socket;
-    this.batch = new WriteBatch(socket);
+    this.batch = new WriteBatch(socket, this);
     socket.pause();
     (socket as PipedSocket)[PIPE] = this;
     socket.on('data', onSocketData);
@@ -125,18 +124,17 @@ export class StreamPipe implements StreamHandler {
       this.stream.consumed(chunk.length);
       return;
     }
-    this.pendingWrites.push(chunk.length);
-    batch.write(chunk, this.written);
+    batch.write(chunk);
   }
 
-  /** Write callbacks run in order, so the oldest pending length is the one just flushed. */
-  private readonly written = (err?: Error | null): void => {
-    const n = this.pendingWrites.shift() ?? 0;
-    if (!err) this.stream.consumed(n);
-  };
+  /** @internal The socket flushed `bytes` received bytes: credit them back. */
+  socketWritten(bytes: number, err?: Error | null): void {
+    if (!err) this.stream.consumed(bytes);
+  }
 
   onEnd(): void {
     this.peerEnded = true;
+    this.batch?.flush(); // held bytes go before the FIN
     this.socket?.end();
     this.checkFinished();
   }

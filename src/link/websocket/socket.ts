@@ -38,6 +38,12 @@ const CLOSE_WAIT_MS = 1000;
  * the TLS reads cut them (reader.ts), so nothing is joined or copied on the way in.
  * Answers pings, runs the close handshake, and reports the end once: `onClose`. Set the
  * handlers right after construction, in the same turn: reading starts on the next tick.
+ *
+ * Pongs are bounded: at most one is with the socket at a time. A ping that arrives while
+ * one is unwritten is remembered (only the latest: RFC 6455 5.5.3 lets an endpoint answer
+ * just the most recent ping) and reading stops until the socket took the pending pong, as
+ * ws pauses its socket; so a peer that pings and does not read makes us hold at most two
+ * pongs. The mux may pause reading too (pauseReading); reading resumes when neither holds.
  */
 export class LinkSocket implements MessageTransport {
   readonly headroom = WS_HEADROOM;
@@ -55,6 +61,12 @@ export class LinkSocket implements MessageTransport {
   private finished = false;
   private closeCode: number = CloseStatus.ABNORMAL;
   private closeReason = '';
+  /** The mux asked us to stop reading (its replies to the peer pile up). */
+  private pausedByMux = false;
+  /** A pong is with the socket and its write callback has not run. */
+  private pongBusy = false;
+  /** The payload of the latest ping that came while a pong was busy: answered next. */
+  private pongNext: Buffer | undefined;
 
   constructor(
     private readonly socket: Duplex,
@@ -110,6 +122,16 @@ export class LinkSocket implements MessageTransport {
     this.socket.write(framed, cb);
   }
 
+  pauseReading(): void {
+    this.pausedByMux = true;
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.pausedByMux = false;
+    if (this.pongNext === undefined) this.socket.resume();
+  }
+
   /** Starts the close handshake; the socket is dropped if the peer does not answer in time. */
   close(code: number = CloseStatus.NORMAL, reason = ''): void {
     if (!this.open) return;
@@ -144,7 +166,13 @@ export class LinkSocket implements MessageTransport {
 
   private control(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.PING) {
-      if (!this.closeSent) this.socket.write(encodeWsFrame(Opcode.PONG, payload, this.masked));
+      if (this.closeSent) return;
+      if (!this.pongBusy) {
+        this.sendPong(payload);
+        return;
+      }
+      this.pongNext = Buffer.from(payload); // a view of the read buffer otherwise
+      this.socket.pause();
       return;
     }
     if (opcode !== Opcode.CLOSE) return; // an unsolicited pong is allowed and means nothing
@@ -160,6 +188,20 @@ export class LinkSocket implements MessageTransport {
     this.sendClose(echo, '');
     this.socket.end();
   }
+
+  private sendPong(payload: Buffer): void {
+    this.pongBusy = true;
+    this.socket.write(encodeWsFrame(Opcode.PONG, payload, this.masked), this.pongWritten);
+  }
+
+  private readonly pongWritten = (): void => {
+    this.pongBusy = false;
+    const next = this.pongNext;
+    if (next === undefined) return;
+    this.pongNext = undefined;
+    if (!this.closeSent && !this.socket.destroyed) this.sendPong(next);
+    if (!this.pausedByMux) this.socket.resume();
+  };
 
   private sendClose(code: number, reason: string): void {
     if (this.closeSent || this.socket.destroyed) return;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isSkiffError, type SkiffError } from '../../../src/errors.js';
-import { StreamState } from '../../../src/mux/stream.js';
+import { dataFloor, StreamState } from '../../../src/mux/stream.js';
 import { decodeCodeReason } from '../../../src/protocol/decode.js';
 import {
   encodeFin,
@@ -34,7 +34,11 @@ describe('streams over a pair of muxes', () => {
     assert.equal(stream.state, StreamState.Opening);
     assert.equal(stream.write(Buffer.from('early')), false, 'no credit before OPEN_OK');
     await until(() => rec.opened === 1);
-    assert.deepEqual(offered, { address: 'api', window: settings.streamWindow });
+    assert.deepEqual(offered, {
+      address: 'api',
+      window: settings.streamWindow,
+      floor: dataFloor(settings.streamWindow),
+    });
     assert.equal(stream.state, StreamState.Open);
     await until(() => accepted[0]?.text() === 'early');
     assert.equal(rec.drains, 1, 'the early writer hears onDrain once credit arrives');
@@ -105,8 +109,9 @@ describe('streams over a pair of muxes', () => {
     stream.end();
     await until(() => server.ended === 1 && rec.closed === 1);
     assert.equal(b.streamCount, 1);
-    assert.equal(server.stream!.bufferedBytes, 10);
-    assert.equal(meterB.current, 10);
+    // 10 bytes in one frame are charged the floor (1 KiB with the default window).
+    assert.equal(server.stream!.bufferedBytes, 1024);
+    assert.equal(meterB.current, 1024);
     server.stream!.consumed(4);
     assert.equal(server.closed, 0);
     server.stream!.consumed(6);
@@ -370,8 +375,8 @@ describe('a mux facing a raw peer', () => {
     peer.inject(encodeOpen(1, { address: 'x', window: 65536 }));
     await turns();
     const ok = peer.frames.find((f) => f.type === FrameType.OPEN_OK)!;
-    assert.deepEqual(JSON.parse(ok.payload.toString()), { window: 4096 });
-    peer.inject(Buffer.concat([data(1, Buffer.alloc(4000)), data(1, Buffer.alloc(96))]));
+    assert.deepEqual(JSON.parse(ok.payload.toString()), { window: 4096, floor: 512 });
+    peer.inject(Buffer.concat([data(1, Buffer.alloc(3584)), data(1, Buffer.alloc(512))]));
     assert.equal(server.bytes, 4096, 'exactly the window is accepted');
     peer.inject(data(1, 'x'));
     assert.equal(server.resets.length, 1);
@@ -399,6 +404,7 @@ describe('a mux facing a raw peer', () => {
       stream.accept();
     };
     peer.inject(encodeOpen(1, { address: 'x', window: 65536 }));
+    await turns();
     peer.inject(data(1, Buffer.alloc(1024)));
     const windows = () => peer.frames.filter((f) => f.type === FrameType.WINDOW);
     server.stream!.consumed(1024);
@@ -452,6 +458,7 @@ describe('a mux facing a raw peer', () => {
       stream.accept();
     };
     peer.inject(encodeOpen(1, { address: 'x', window: 100 }));
+    await turns();
     peer.inject(Buffer.concat([data(1, 'a'), encodeFin(1), data(1, 'b')]));
     assert.equal(server.ended, 1);
     assert.equal(server.resets[0]![0], ResetCode.PROTOCOL);

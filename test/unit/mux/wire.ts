@@ -102,6 +102,8 @@ export function rawPeer(
   const frames: RawFrame[] = [];
   const messages: Buffer[] = [];
   const held: (() => void)[] = [];
+  /** The mux's pauseReading/resumeReading calls, in order. */
+  const reading: ('pause' | 'resume')[] = [];
   const transport: MessageTransport = {
     send(message, cb) {
       messages.push(message);
@@ -110,6 +112,12 @@ export function rawPeer(
       });
       if (opts.holdCallbacks) held.push(() => cb());
       else setImmediate(() => cb());
+    },
+    pauseReading() {
+      reading.push('pause');
+    },
+    resumeReading() {
+      reading.push('resume');
     },
   };
   const meter = new BufferMeter();
@@ -120,6 +128,7 @@ export function rawPeer(
     frames,
     messages,
     held,
+    reading,
     settings,
     inject(message: Buffer) {
       mux.receive(message);
