@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { ErrorCode, SkiffError } from '../../errors.js';
 import { MAX_CONTROL_FRAME, Opcode } from './frames.js';
 
@@ -30,8 +31,21 @@ export const CloseStatus = {
   UNSUPPORTED: 1003,
   NO_STATUS: 1005,
   ABNORMAL: 1006,
+  INVALID_DATA: 1007,
   TOO_BIG: 1009,
 } as const;
+
+/**
+ * Whether a peer may send `code` in a close frame (RFC 6455 7.4, as ws's validation.js has
+ * it): the defined codes 1000-1014 except 1004 (reserved) and 1005, 1006 (never sent, they
+ * stand for "no status" and "connection lost"), and the registered and private 3000-4999.
+ */
+export function isValidCloseCode(code: number): boolean {
+  return (
+    (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+    (code >= 3000 && code <= 4999)
+  );
+}
 
 /**
  * Parses WebSocket frames from a byte stream that arrives in arbitrary chunks (TLS reads),
@@ -43,7 +57,8 @@ export const CloseStatus = {
  * Rejected (WebSocketProtocolError): RSV bits (no extension was negotiated), text
  * messages, unknown opcodes, a wrong masking for the side, a control frame that is
  * fragmented or over 125 bytes, a message over `maxMessage` bytes, a continuation with no
- * message or a new message inside one.
+ * message or a new message inside one, a close frame with a 1-byte payload or a code a peer
+ * may not send (1002), or a close reason that is not UTF-8 (1007; RFC 6455 5.5.1, 7.4).
  */
 export class WebSocketReader {
   private readonly header = Buffer.alloc(14);
@@ -127,6 +142,8 @@ export class WebSocketReader {
       if (opcode > Opcode.PONG) throw fail(`unknown opcode ${opcode}`);
       if (!fin) throw fail('a fragmented control frame');
       if (length > MAX_CONTROL_FRAME) throw fail(`a ${length}-byte control frame`);
+      if (opcode === Opcode.CLOSE && length === 1)
+        throw fail('a close frame with a 1-byte payload');
     } else if (opcode === Opcode.BINARY) {
       if (this.messageBytes >= 0) throw fail('a new message started inside a fragmented one');
       this.messageBytes = 0;
@@ -170,7 +187,9 @@ export class WebSocketReader {
       if (done) {
         const parts = this.controlParts;
         this.controlParts = [];
-        this.events.onControl(this.opcode, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+        const payload = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        if (this.opcode === Opcode.CLOSE) checkClose(payload);
+        this.events.onControl(this.opcode, payload);
       }
     } else if (done && this.fin) {
       this.endMessage(chunk, off, end);
@@ -193,6 +212,16 @@ export class WebSocketReader {
       pos = (pos + 1) & 3;
     }
     this.maskPos = pos;
+  }
+}
+
+/** A close payload of two or more bytes: a code a peer may send, then a UTF-8 reason. */
+function checkClose(payload: Buffer): void {
+  const code = payload.readUInt16BE(0);
+  if (!isValidCloseCode(code))
+    throw fail(`a close frame with status ${code}, which a peer may not send`);
+  if (!isUtf8(payload.subarray(2))) {
+    throw fail('a close reason that is not valid UTF-8', CloseStatus.INVALID_DATA);
   }
 }
 

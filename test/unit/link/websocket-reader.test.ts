@@ -57,6 +57,11 @@ function rawFrame({
   return Buffer.concat([head, body]);
 }
 
+/** Raw bytes written as hex, spaces allowed. */
+function hex(text: string): Buffer {
+  return Buffer.from(text.replace(/ /g, ''), 'hex');
+}
+
 /** A non-zero masking key with no zero byte, so every payload byte really changes. */
 function maskKey(rand: () => number): Buffer {
   return Buffer.from(Array.from({ length: 4 }, () => 1 + Math.floor(rand() * 255)));
@@ -244,6 +249,18 @@ describe('WebSocketReader', () => {
     ]);
   });
 
+  it('accepts every close code a peer may send, with a UTF-8 reason or none', T, () => {
+    const codes = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014];
+    for (const code of [...codes, 3000, 4001, 4999]) {
+      const frame = hex(`880d ${code.toString(16).padStart(4, '0')} 68c3a9e282ac f09f9880 21`);
+      const seen = feed(false, byteChunks(frame));
+      assert.deepEqual(seen.controls, [{ opcode: Opcode.CLOSE, payload: frame.subarray(2) }]);
+    }
+    assert.deepEqual(feed(false, [hex('8800')]).controls, [
+      { opcode: Opcode.CLOSE, payload: Buffer.alloc(0) },
+    ]);
+  });
+
   it('accepts a message of exactly maxMessage bytes, also in fragments', T, () => {
     const payload = randomBytes(1000);
     const whole = rawFrame({ opcode: Opcode.BINARY, payload });
@@ -345,6 +362,23 @@ describe('WebSocketReader', () => {
     {
       name: 'unknown control opcode 0xb',
       bytes: rawFrame({ opcode: 0xb }),
+      status: CloseStatus.PROTOCOL,
+    },
+    // Close frames as raw hex (server to client, unmasked): 88, length, code, reason.
+    { name: 'a close frame with a 1-byte payload', bytes: hex('8801 03'), status: 1002 },
+    ...[0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535].map((code) => ({
+      name: `close code ${code}`,
+      bytes: hex(`8802 ${code.toString(16).padStart(4, '0')}`),
+      status: CloseStatus.PROTOCOL,
+    })),
+    { name: 'a close reason of a lone 0xff', bytes: hex('8803 03e8 ff'), status: 1007 },
+    { name: 'a close reason cut inside a character', bytes: hex('8804 03e8 e282'), status: 1007 },
+    { name: 'a close reason with a surrogate', bytes: hex('8805 03e8 eda080'), status: 1007 },
+    { name: 'an overlong close reason', bytes: hex('8804 0fa1 c0af'), status: 1007 },
+    {
+      name: 'a masked close frame with code 1006 (to the server)',
+      expectMasked: true,
+      bytes: hex('8882 01020304 02ec'), // 1006 = 03ee, masked with 01 02
       status: CloseStatus.PROTOCOL,
     },
   ];
