@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import type { WebSocketServer } from 'ws';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { listenOn } from '../tcp/listen.js';
@@ -9,6 +10,8 @@ import { REDEEM_PATH } from '../token/redeem-handler.js';
 import { linkTlsOptions } from './client.js';
 import { acceptWebSocket } from './websocket/handshake.js';
 import { LinkSocket, maxLinkMessage } from './websocket/socket.js';
+import { type LinkTransport, linkWebSocket } from './websocket/transport.js';
+import { acceptWithWs, wsAcceptor } from './websocket/ws-socket.js';
 
 export const LINK_PATH = '/v1/link';
 
@@ -24,7 +27,7 @@ export interface LinkServerOptions<G> {
   maxMessageSize: number;
   /** The grant behind a client certificate serial, or undefined if it was never issued or was revoked. */
   authorize(serial: string): G | undefined;
-  onLink(socket: LinkSocket, grant: G, remote: string): void;
+  onLink(socket: LinkTransport, grant: G, remote: string): void;
   onRedeem(req: IncomingMessage, res: ServerResponse): void;
   logger: Logger;
 }
@@ -44,12 +47,15 @@ export interface LinkServerOptions<G> {
  */
 export class LinkServer<G> {
   private readonly server: Server;
-  private readonly links = new Set<LinkSocket>();
+  private readonly links = new Set<LinkTransport>();
   private readonly grants = new WeakMap<TLSSocket, G>();
   /** Connections whose request has not fully arrived yet, and their deadline. */
   private readonly deadlines = new WeakMap<Duplex, NodeJS.Timeout>();
+  /** The ws package's acceptor when links run on it (decision 0006). */
+  private readonly wss: WebSocketServer | undefined;
 
   constructor(private readonly opts: LinkServerOptions<G>) {
+    this.wss = linkWebSocket === 'ws' ? wsAcceptor(maxLinkMessage(opts.maxMessageSize)) : undefined;
     this.server = createServer({
       key: opts.keyPem,
       cert: opts.certPem,
@@ -146,15 +152,21 @@ export class LinkServer<G> {
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       return;
     }
-    if (!acceptWebSocket(req, socket)) return;
-    const link = new LinkSocket(socket, {
+    const link = this.accept(req, socket, head);
+    if (link === undefined) return;
+    this.links.add(link);
+    socket.once('close', () => this.links.delete(link));
+    this.opts.onLink(link, grant, remoteOf(tls));
+  }
+
+  private accept(req: IncomingMessage, socket: Duplex, head: Buffer): LinkTransport | undefined {
+    if (this.wss !== undefined) return acceptWithWs(this.wss, req, socket, head);
+    if (!acceptWebSocket(req, socket)) return undefined;
+    return new LinkSocket(socket, {
       dialler: false,
       maxMessage: maxLinkMessage(this.opts.maxMessageSize),
       head,
     });
-    this.links.add(link);
-    socket.once('close', () => this.links.delete(link));
-    this.opts.onLink(link, grant, remoteOf(tls));
   }
 }
 

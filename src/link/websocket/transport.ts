@@ -1,0 +1,25 @@
+import type { MessageTransport } from '../../mux/transport.js';
+
+/**
+ * A link's WebSocket after the opening handshake, whichever implementation carries it
+ * (LinkSocket, the own layer; WsLinkSocket, the ws package; decision 0006). Set the
+ * handlers right after construction, in the same turn.
+ */
+export interface LinkTransport extends MessageTransport {
+  /** The next piece of a received binary message, `buf[start..end)`; `last` on its final piece. */
+  onMessage: (buf: Buffer, start: number, end: number, last: boolean) => void;
+  /** The connection ended: the peer's close status and reason, or 1006 and what broke. */
+  onClose: (code: number, reason: string) => void;
+  readonly isOpen: boolean;
+  /** Starts the close handshake; the socket is dropped if the peer does not answer in time. */
+  close(code?: number, reason?: string): void;
+  /** Drops the connection at once. */
+  terminate(): void;
+}
+
+/**
+ * Which WebSocket implementation links use, read once per process: SKIFF_LINK_WEBSOCKET=ws
+ * selects the ws package, anything else the own layer. Both the dialler and the acceptor
+ * ask here, so a router runs one implementation on all its links (the A/B of decision 0006).
+ */
+export const linkWebSocket: 'own' | 'ws' = process.env.SKIFF_LINK_WEBSOCKET === 'ws' ? 'ws' : 'own';
