@@ -69,6 +69,12 @@ export function acceptWithWs(
  * ping flood from a peer that does not read queues nothing.
  */
 export class WsLinkSocket implements LinkTransport {
+  /**
+   * ws writes its frame header as a buffer of its own, so no bytes are reserved; declaring
+   * the (empty) headroom lets the outbox reuse its message buffers, which is safe because ws
+   * keeps no reference to a message once the socket took it and `cb` ran.
+   */
+  readonly headroom = 0;
   onMessage: (buf: Buffer, start: number, end: number, last: boolean) => void = () => undefined;
   onClose: (code: number, reason: string) => void = () => undefined;
   private error = '';
@@ -96,6 +102,10 @@ export class WsLinkSocket implements LinkTransport {
       this.onMessage = () => undefined;
       this.onClose(code, reason.length > 0 ? reason.toString('utf8') : this.error);
     });
+  }
+
+  headerSize(): number {
+    return 0;
   }
 
   get isOpen(): boolean {
