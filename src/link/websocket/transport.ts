@@ -18,8 +18,9 @@ export interface LinkTransport extends MessageTransport {
 }
 
 /**
- * Which WebSocket implementation links use, read once per process: SKIFF_LINK_WEBSOCKET=ws
- * selects the ws package, anything else the own layer. Both the dialler and the acceptor
- * ask here, so a router runs one implementation on all its links (the A/B of decision 0006).
+ * Which WebSocket implementation links use, read once per process: the ws package (decision
+ * 0006), or the own layer with SKIFF_LINK_WEBSOCKET=own until that layer is removed. Both
+ * the dialler and the acceptor ask here, so a router runs one implementation on all links.
  */
-export const linkWebSocket: 'own' | 'ws' = process.env.SKIFF_LINK_WEBSOCKET === 'ws' ? 'ws' : 'own';
+export const linkWebSocket: 'own' | 'ws' =
+  process.env.SKIFF_LINK_WEBSOCKET === 'own' ? 'own' : 'ws';
