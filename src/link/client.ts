@@ -1,9 +1,7 @@
 import { WebSocket } from 'ws';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
-import { dialWebSocket, HandshakeError } from './websocket/handshake.js';
-import { LinkSocket, maxLinkMessage } from './websocket/socket.js';
-import { type LinkTransport, linkWebSocket } from './websocket/transport.js';
-import { WsLinkSocket, wsClientOptions } from './websocket/ws-socket.js';
+import type { LinkTransport } from './websocket/transport.js';
+import { maxLinkMessage, WsLinkSocket, wsClientOptions } from './websocket/ws-socket.js';
 
 export interface DialOptions {
   url: string;
@@ -31,23 +29,24 @@ export const linkTlsOptions = {
  */
 export async function dialLink(opts: DialOptions): Promise<LinkTransport> {
   try {
-    if (linkWebSocket === 'ws') return await dialWithWs(opts);
-    const { socket, head } = await dialWebSocket(
-      new URL(opts.url),
-      { ca: opts.caPem, cert: opts.certPem, key: opts.keyPem, ...linkTlsOptions },
-      opts.handshakeTimeoutMs,
-    );
-    return new LinkSocket(socket, {
-      dialler: true,
-      maxMessage: maxLinkMessage(opts.maxMessageSize),
-      head,
-    });
+    return await dialWithWs(opts);
   } catch (err) {
     throw toDialError(opts.url, err as Error);
   }
 }
 
-/** The same dial through the ws package (decision 0006). */
+/** Why a dial did not upgrade: the HTTP status the link endpoint answered instead. */
+class HandshakeError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+  ) {
+    super(message);
+    this.name = 'HandshakeError';
+  }
+}
+
+/** The wss dial through the ws package (decision 0006); the socket once it is open. */
 async function dialWithWs(opts: DialOptions): Promise<WsLinkSocket> {
   const ws = new WebSocket(opts.url, {
     ca: opts.caPem,

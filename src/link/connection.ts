@@ -4,8 +4,8 @@ import type { Logger } from '../log.js';
 import type { BufferMeter } from '../mux/meter.js';
 import { Mux } from '../mux/mux.js';
 import { ResetCode } from '../protocol/frame.js';
-import { CloseStatus } from './websocket/reader.js';
 import type { LinkTransport } from './websocket/transport.js';
+import { CloseStatus } from './websocket/ws-socket.js';
 
 export interface Hello {
   type: 'hello';

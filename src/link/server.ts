@@ -8,10 +8,8 @@ import type { Logger } from '../log.js';
 import { listenOn } from '../tcp/listen.js';
 import { REDEEM_PATH } from '../token/redeem-handler.js';
 import { linkTlsOptions } from './client.js';
-import { acceptWebSocket } from './websocket/handshake.js';
-import { LinkSocket, maxLinkMessage } from './websocket/socket.js';
-import { type LinkTransport, linkWebSocket } from './websocket/transport.js';
-import { acceptWithWs, wsAcceptor } from './websocket/ws-socket.js';
+import type { LinkTransport } from './websocket/transport.js';
+import { acceptWithWs, maxLinkMessage, wsAcceptor } from './websocket/ws-socket.js';
 
 export const LINK_PATH = '/v1/link';
 
@@ -51,11 +49,11 @@ export class LinkServer<G> {
   private readonly grants = new WeakMap<TLSSocket, G>();
   /** Connections whose request has not fully arrived yet, and their deadline. */
   private readonly deadlines = new WeakMap<Duplex, NodeJS.Timeout>();
-  /** The ws package's acceptor when links run on it (decision 0006). */
-  private readonly wss: WebSocketServer | undefined;
+  /** The ws package's acceptor (decision 0006). */
+  private readonly wss: WebSocketServer;
 
   constructor(private readonly opts: LinkServerOptions<G>) {
-    this.wss = linkWebSocket === 'ws' ? wsAcceptor(maxLinkMessage(opts.maxMessageSize)) : undefined;
+    this.wss = wsAcceptor(maxLinkMessage(opts.maxMessageSize));
     this.server = createServer({
       key: opts.keyPem,
       cert: opts.certPem,
@@ -152,21 +150,11 @@ export class LinkServer<G> {
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       return;
     }
-    const link = this.accept(req, socket, head);
+    const link = acceptWithWs(this.wss, req, socket, head);
     if (link === undefined) return;
     this.links.add(link);
     socket.once('close', () => this.links.delete(link));
     this.opts.onLink(link, grant, remoteOf(tls));
-  }
-
-  private accept(req: IncomingMessage, socket: Duplex, head: Buffer): LinkTransport | undefined {
-    if (this.wss !== undefined) return acceptWithWs(this.wss, req, socket, head);
-    if (!acceptWebSocket(req, socket)) return undefined;
-    return new LinkSocket(socket, {
-      dialler: false,
-      maxMessage: maxLinkMessage(this.opts.maxMessageSize),
-      head,
-    });
   }
 }
 

@@ -1,9 +1,9 @@
 import type { MessageTransport } from '../../mux/transport.js';
 
 /**
- * A link's WebSocket after the opening handshake, whichever implementation carries it
- * (LinkSocket, the own layer; WsLinkSocket, the ws package; decision 0006). Set the
- * handlers right after construction, in the same turn.
+ * A link's WebSocket after the opening handshake, as the link and the site use it
+ * (WsLinkSocket, on the ws package: decision 0006). Set the handlers right after
+ * construction, in the same turn.
  */
 export interface LinkTransport extends MessageTransport {
   /** The next piece of a received binary message, `buf[start..end)`; `last` on its final piece. */
@@ -16,11 +16,3 @@ export interface LinkTransport extends MessageTransport {
   /** Drops the connection at once. */
   terminate(): void;
 }
-
-/**
- * Which WebSocket implementation links use, read once per process: the ws package (decision
- * 0006), or the own layer with SKIFF_LINK_WEBSOCKET=own until that layer is removed. Both
- * the dialler and the acceptor ask here, so a router runs one implementation on all links.
- */
-export const linkWebSocket: 'own' | 'ws' =
-  process.env.SKIFF_LINK_WEBSOCKET === 'own' ? 'own' : 'ws';

@@ -2,9 +2,24 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { describe } from '../../errors.js';
+import { HEADER_SIZE, MAX_CONTROL_PAYLOAD } from '../../protocol/frame.js';
 import { countRead } from '../../runtime/gc-pacer.js';
-import { CloseStatus } from './reader.js';
 import type { LinkTransport } from './transport.js';
+
+/** Close status codes used here (RFC 6455 7.4.1). */
+export const CloseStatus = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL: 1002,
+  UNSUPPORTED: 1003,
+  NO_STATUS: 1005,
+  ABNORMAL: 1006,
+} as const;
+
+/** The largest message a link accepts: a coalesced message, or one big CONTROL frame. */
+export function maxLinkMessage(maxMessageSize: number): number {
+  return Math.max(maxMessageSize, MAX_CONTROL_PAYLOAD + HEADER_SIZE) + 1024;
+}
 
 /** How long a closing end waits for the peer's close frame before dropping the socket. */
 const CLOSE_WAIT_MS = 1000;
@@ -62,7 +77,7 @@ export function acceptWithWs(
 }
 
 /**
- * A link's WebSocket carried by the ws package, with LinkSocket's shape (decision 0006): the
+ * A link's WebSocket, carried by the ws package (decision 0006): the
  * mux sends whole binary messages (no headroom: ws writes its own header), received messages
  * arrive whole from ws and are handed on as one piece. Reading can be paused (ws pauses its
  * socket); a ping is answered only while less than one message waits to be written, so a
