@@ -5,6 +5,7 @@
  * ("NAME=value ..."), of two router environments. Both router pairs are up at once and
  * iperf3 runs interleave base/new/new/base..., so host noise hits both alike. Prints
  * Gbit/s and router CPU seconds per GiB per round (RTT=1 adds a sockperf ping-pong).
+ * `streams` may be a list ("1,8,64"): each round runs every count, and RSS is read after all.
  */
 import { freePort } from '../test/helpers/ports.js';
 import { assignments } from '../test/helpers/router.js';
@@ -16,7 +17,7 @@ import { sockperfPingPong, startSockperfServer } from './rtt.js';
 const [baseDir, newDir] = [process.argv[2], process.argv[3]];
 if (!baseDir || !newDir)
   throw new Error('usage: ab.js <baseDist> <newDist> [streams] [seconds] [rounds]');
-const streams = Number(process.argv[4] ?? 1);
+const streamCounts = (process.argv[4] ?? '1').split(',').map(Number);
 const seconds = Number(process.argv[5] ?? 3);
 const rounds = Number(process.argv[6] ?? 3);
 
@@ -25,7 +26,8 @@ interface Side {
   pair: RouterPair;
   iperfPort: number;
   rttPort: number;
-  results: string[];
+  /** Result lines per stream count. */
+  results: Map<number, string[]>;
 }
 
 const iperf = await startIperfServer(await freePort());
@@ -47,23 +49,28 @@ try {
       pair,
       iperfPort: await pair.expose('iperf', iperf.port),
       rttPort: await pair.expose('rtt', sockperf.port),
-      results: [],
+      results: new Map(streamCounts.map((n) => [n, []])),
     });
   }
   for (let round = 0; round < rounds; round++) {
-    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
-      const run = await measuredIperf(side.iperfPort, streams, seconds, side.pair.pids());
-      let line = `${run.gbits.toFixed(2)} Gbit/s ${(run.cpuSeconds / run.gib).toFixed(2)} s/GiB`;
-      if (process.env.RTT) {
-        const rtt = await sockperfPingPong(side.rttPort, 2);
-        line += ` rtt ${rtt.p50.toFixed(0)}/${rtt.p99.toFixed(0)} us`;
+    for (const streams of streamCounts) {
+      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+        const run = await measuredIperf(side.iperfPort, streams, seconds, side.pair.pids());
+        let line = `${run.gbits.toFixed(2)} Gbit/s ${(run.cpuSeconds / run.gib).toFixed(2)} s/GiB`;
+        if (process.env.RTT) {
+          const rtt = await sockperfPingPong(side.rttPort, 2);
+          line += ` rtt ${rtt.p50.toFixed(0)}/${rtt.p99.toFixed(0)} us`;
+        }
+        side.results.get(streams)!.push(line);
       }
-      side.results.push(line);
     }
   }
   for (const side of sides) {
+    for (const [streams, lines] of side.results) {
+      process.stdout.write(`${side.name} -P ${streams}: ${lines.join(' | ')}\n`);
+    }
     const rss = side.pair.pids().map((pid) => rssMiB(pid).toFixed(0));
-    process.stdout.write(`${side.name}: ${side.results.join(' | ')}; RSS ${rss.join(' + ')} MiB\n`);
+    process.stdout.write(`${side.name}: RSS after all runs ${rss.join(' + ')} MiB\n`);
   }
 } finally {
   iperf.stop();

@@ -1,6 +1,7 @@
+import { WebSocket } from 'ws';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
-import { dialWebSocket, HandshakeError } from './websocket/handshake.js';
-import { LinkSocket, maxLinkMessage } from './websocket/socket.js';
+import type { LinkTransport } from './websocket/transport.js';
+import { maxLinkMessage, WsLinkSocket, wsClientOptions } from './websocket/ws-socket.js';
 
 export interface DialOptions {
   url: string;
@@ -26,21 +27,51 @@ export const linkTlsOptions = {
  * Opens the wss connection of an outgoing link: TLS 1.3 with this site's client
  * certificate, the server verified against the pinned issuer CA (hostname included).
  */
-export async function dialLink(opts: DialOptions): Promise<LinkSocket> {
+export async function dialLink(opts: DialOptions): Promise<LinkTransport> {
   try {
-    const { socket, head } = await dialWebSocket(
-      new URL(opts.url),
-      { ca: opts.caPem, cert: opts.certPem, key: opts.keyPem, ...linkTlsOptions },
-      opts.handshakeTimeoutMs,
-    );
-    return new LinkSocket(socket, {
-      dialler: true,
-      maxMessage: maxLinkMessage(opts.maxMessageSize),
-      head,
-    });
+    return await dialWithWs(opts);
   } catch (err) {
     throw toDialError(opts.url, err as Error);
   }
+}
+
+/** Why a dial did not upgrade: the HTTP status the link endpoint answered instead. */
+class HandshakeError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+  ) {
+    super(message);
+    this.name = 'HandshakeError';
+  }
+}
+
+/** The wss dial through the ws package (decision 0006); the socket once it is open. */
+async function dialWithWs(opts: DialOptions): Promise<WsLinkSocket> {
+  const ws = new WebSocket(opts.url, {
+    ca: opts.caPem,
+    cert: opts.certPem,
+    key: opts.keyPem,
+    ...linkTlsOptions,
+    ...wsClientOptions(maxLinkMessage(opts.maxMessageSize), opts.handshakeTimeoutMs),
+  });
+  return new Promise((resolve, reject) => {
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume();
+      ws.terminate();
+      reject(
+        new HandshakeError(
+          `link endpoint answered HTTP ${res.statusCode} instead of upgrading`,
+          res.statusCode,
+        ),
+      );
+    });
+    ws.once('error', reject);
+    ws.once('open', () => {
+      ws.removeListener('error', reject);
+      resolve(new WsLinkSocket(ws));
+    });
+  });
 }
 
 function toDialError(url: string, err: Error): SkiffError {

@@ -4,8 +4,8 @@ import type { Logger } from '../log.js';
 import type { BufferMeter } from '../mux/meter.js';
 import { Mux } from '../mux/mux.js';
 import { ResetCode } from '../protocol/frame.js';
-import { CloseStatus } from './websocket/reader.js';
-import type { LinkSocket } from './websocket/socket.js';
+import type { LinkTransport } from './websocket/transport.js';
+import { CloseStatus } from './websocket/ws-socket.js';
 
 export interface Hello {
   type: 'hello';
@@ -21,7 +21,7 @@ export interface Hello {
 export const PROTOCOL_VERSION = 1;
 
 export interface LinkConnectionOptions {
-  socket: LinkSocket;
+  socket: LinkTransport;
   role: 'dialer' | 'acceptor';
   linkName: string;
   settings: Settings;

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import type { WebSocketServer } from 'ws';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
@@ -11,8 +12,8 @@ import { listenOn } from '../tcp/listen.js';
 import { Admission, type AdmissionLimits, type AdmissionStats, sourceOf } from './admission.js';
 import { linkTlsOptions } from './client.js';
 import { LINK_PATH, REDEEM_PATH } from './paths.js';
-import { acceptWebSocket } from './websocket/handshake.js';
-import { LinkSocket, maxLinkMessage } from './websocket/socket.js';
+import type { LinkTransport } from './websocket/transport.js';
+import { acceptWithWs, maxLinkMessage, wsAcceptor } from './websocket/ws-socket.js';
 
 export { LINK_PATH } from './paths.js';
 
@@ -30,7 +31,7 @@ export interface LinkServerOptions<G> {
   admission: AdmissionLimits;
   /** The grant behind a client certificate serial, or undefined if it was never issued or was revoked. */
   authorize(serial: string): G | undefined;
-  onLink(socket: LinkSocket, grant: G, remote: string): void;
+  onLink(socket: LinkTransport, grant: G, remote: string): void;
   onRedeem(req: IncomingMessage, res: ServerResponse): void;
   logger: Logger;
 }
@@ -53,7 +54,7 @@ export interface LinkServerOptions<G> {
  */
 export class LinkServer<G> {
   private readonly server: Server;
-  private readonly links = new Set<LinkSocket>();
+  private readonly links = new Set<LinkTransport>();
   private readonly grants = new WeakMap<TLSSocket, G>();
   /** Connections whose request has not fully arrived yet, and their deadline. */
   private readonly deadlines = new WeakMap<Duplex, NodeJS.Timeout>();
@@ -62,8 +63,12 @@ export class LinkServer<G> {
   private readonly tickets = new Map<string, Ticket>();
   private readonly refusedLog = new LogThrottle(10, 10_000);
 
+  /** The ws package's acceptor (decision 0006). */
+  private readonly wss: WebSocketServer;
+
   constructor(private readonly opts: LinkServerOptions<G>) {
     this.admission = new Admission(opts.admission);
+    this.wss = wsAcceptor(maxLinkMessage(opts.maxMessageSize));
     this.server = createServer({
       key: opts.keyPem,
       cert: opts.certPem,
@@ -212,13 +217,9 @@ export class LinkServer<G> {
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       return;
     }
-    if (!acceptWebSocket(req, socket)) return;
+    const link = acceptWithWs(this.wss, req, socket, head);
+    if (link === undefined) return;
     this.release(remoteOf(tls));
-    const link = new LinkSocket(socket, {
-      dialler: false,
-      maxMessage: maxLinkMessage(this.opts.maxMessageSize),
-      head,
-    });
     this.links.add(link);
     socket.once('close', () => this.links.delete(link));
     this.opts.onLink(link, grant, remoteOf(tls));

@@ -1,6 +1,6 @@
 /**
  * What the mux needs from a link: a way to send one binary message. The WebSocket layer
- * implements it (src/link/websocket/socket.ts); tests use an in-memory pair.
+ * implements it (src/link/websocket/ws-socket.ts); tests use an in-memory pair.
  */
 export interface MessageTransport {
   /**

@@ -2,7 +2,7 @@ import type { LinkInfo } from '../admin/api.js';
 import type { Settings } from '../config/settings.js';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { type Hello, LinkConnection, PROTOCOL_VERSION } from '../link/connection.js';
-import type { LinkSocket } from '../link/websocket/socket.js';
+import type { LinkTransport } from '../link/websocket/transport.js';
 import type { Logger } from '../log.js';
 import type { BufferMeter } from '../mux/meter.js';
 import { createCsr, generateKey } from '../pki/index.js';
@@ -170,7 +170,7 @@ export class Links {
   }
 
   /** A peer dialled in with a granted certificate. */
-  accept(socket: LinkSocket, grant: GrantRecord, remote: string): void {
+  accept(socket: LinkTransport, grant: GrantRecord, remote: string): void {
     const entry = this.incoming.get(normalizeSerial(grant.serial));
     if (!entry) {
       socket.terminate();

@@ -4,7 +4,7 @@ import { describe } from '../errors.js';
 import { Backoff } from '../link/backoff.js';
 import { dialLink } from '../link/client.js';
 import type { LinkConnection } from '../link/connection.js';
-import type { LinkSocket } from '../link/websocket/socket.js';
+import type { LinkTransport } from '../link/websocket/transport.js';
 import type { Logger } from '../log.js';
 import type { LinkRecord } from './records.js';
 
@@ -12,7 +12,7 @@ export interface OutgoingLinkDeps {
   settings: Settings;
   logger: Logger;
   /** Wraps a freshly opened link socket in a LinkConnection wired to the site. */
-  connect(link: OutgoingLink, socket: LinkSocket): LinkConnection;
+  connect(link: OutgoingLink, socket: LinkTransport): LinkConnection;
 }
 
 /**

@@ -1,10 +1,15 @@
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import type { TLSSocket } from 'node:tls';
+import type { createConnection } from 'node:net';
+import { type ConnectionOptions, connect, type TLSSocket } from 'node:tls';
+import { WebSocket } from 'ws';
 import { linkTlsOptions } from '../../src/link/client.js';
 import { PROTOCOL_VERSION } from '../../src/link/connection.js';
-import { encodeWsFrame, Opcode } from '../../src/link/websocket/frames.js';
-import { dialWebSocket } from '../../src/link/websocket/handshake.js';
-import { LinkSocket, maxLinkMessage } from '../../src/link/websocket/socket.js';
+import {
+  maxLinkMessage,
+  WsLinkSocket,
+  wsClientOptions,
+} from '../../src/link/websocket/ws-socket.js';
 import { createCsr, generateKey } from '../../src/pki/index.js';
 import { FrameDecoder } from '../../src/protocol/decode.js';
 import { encodeControl } from '../../src/protocol/encode.js';
@@ -19,6 +24,30 @@ export interface ReceivedFrame {
   type: number;
   streamId: number;
   payload: Buffer;
+}
+
+/** WebSocket opcodes of the frames a test writes by hand (RFC 6455 5.2). */
+export const Opcode = { CLOSE: 0x8, PING: 0x9, PONG: 0xa } as const;
+
+/**
+ * One FIN frame as a dialler sends it (masked, all-zero key: the payload goes as it is),
+ * written by hand so a test can send what no WebSocket library would.
+ */
+export function encodeWsFrame(opcode: number, payload: Buffer): Buffer {
+  const n = payload.length;
+  const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
+  const frame = Buffer.alloc(head + 4 + n);
+  frame[0] = 0x80 | opcode;
+  if (n < 126) frame[1] = 0x80 | n;
+  else if (n < 65536) {
+    frame[1] = 0x80 | 126;
+    frame.writeUInt16BE(n, 2);
+  } else {
+    frame[1] = 0x80 | 127;
+    frame.writeBigUInt64BE(BigInt(n), 2);
+  }
+  payload.copy(frame, head + 4);
+  return frame;
 }
 
 export interface HostileIdentity {
@@ -78,7 +107,7 @@ export class HostilePeer {
 
   private constructor(
     /** The link's WebSocket, for whole binary messages. */
-    readonly socket: LinkSocket,
+    readonly socket: WsLinkSocket,
     /** The TLS socket under it, for raw WebSocket frames (pings, broken frames). */
     readonly tls: TLSSocket,
   ) {
@@ -92,17 +121,21 @@ export class HostilePeer {
   }
 
   static async dial(cred: Credential): Promise<HostilePeer> {
-    const { socket, head } = await dialWebSocket(
-      new URL(cred.url),
-      { ca: cred.caPem, cert: cred.certPem, key: cred.keyPem, ...linkTlsOptions },
-      10_000,
-    );
-    const link = new LinkSocket(socket, {
-      dialler: true,
-      maxMessage: maxLinkMessage(16 * 1024 * 1024),
-      head,
+    let tls: TLSSocket | undefined;
+    const ws = new WebSocket(cred.url, {
+      ca: cred.caPem,
+      cert: cred.certPem,
+      key: cred.keyPem,
+      ...linkTlsOptions,
+      ...wsClientOptions(maxLinkMessage(16 * 1024 * 1024), 10_000),
+      // Keeps the TLS socket under ws, for raw frames and for stopping to read.
+      createConnection: ((opts: ConnectionOptions) => {
+        tls = connect(opts);
+        return tls;
+      }) as unknown as typeof createConnection,
     });
-    return new HostilePeer(link, socket as TLSSocket);
+    await once(ws, 'open'); // rejects on the socket's or the handshake's error
+    return new HostilePeer(new WsLinkSocket(ws), tls as TLSSocket);
   }
 
   /** Sends one binary WebSocket message holding these encoded frames. */
@@ -130,7 +163,7 @@ export class HostilePeer {
 
   /** Writes a raw WebSocket frame (masked, as a dialler must), e.g. a PING. */
   rawWs(opcode: number, payload: Buffer): boolean {
-    return this.tls.write(encodeWsFrame(opcode, payload, true));
+    return this.tls.write(encodeWsFrame(opcode, payload));
   }
 
   /** A WebSocket PING with `payload`. */

@@ -6,21 +6,19 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import { linkTlsOptions } from '../../../src/link/client.js';
-import { WS_HEADROOM } from '../../../src/link/websocket/frames.js';
-import {
-  acceptWebSocket,
-  dialWebSocket,
-  HandshakeError,
-} from '../../../src/link/websocket/handshake.js';
-import { LinkSocket, maxLinkMessage } from '../../../src/link/websocket/socket.js';
+import { dialLink, linkTlsOptions } from '../../../src/link/client.js';
+import { LINK_PATH, LinkServer } from '../../../src/link/server.js';
+import type { LinkTransport } from '../../../src/link/websocket/transport.js';
+import { maxLinkMessage } from '../../../src/link/websocket/ws-socket.js';
+import { silentLogger } from '../../../src/log.js';
 import { type CertKey, createCa, createServerCert } from '../../../src/pki/index.js';
 import { clientCert } from '../../helpers/pki.js';
+import { freePort } from '../../helpers/ports.js';
 import { withTimeout } from '../../helpers/wait.js';
 
-// LinkSocket and the handshake against the `ws` package (an independent implementation, used
-// only here) over real mutual TLS on 127.0.0.1, in both roles: byte-exact messages with and
-// without headroom, ping/pong, the close handshake both ways, and refusals.
+// The link's transport as production builds it (dialLink, LinkServer) against a plain ws peer
+// over real mutual TLS on 127.0.0.1, in both roles: byte-exact messages with and without
+// reserved bytes in front, ping/pong, the close handshake both ways, and refusals.
 
 const T = { timeout: 20_000 };
 
@@ -102,13 +100,13 @@ class Inbox {
   }
 }
 
-/** Our end of a connection: its LinkSocket, what it received, and how it ended. */
+/** Our end of a connection: its transport, what it received, and how it ended. */
 class OurEnd {
   readonly inbox = new Inbox();
   readonly closed: Promise<{ code: number; reason: string }>;
   private pieces: Buffer[] = [];
 
-  constructor(readonly link: LinkSocket) {
+  constructor(readonly link: LinkTransport) {
     link.onMessage = (buf, start, end, last) => {
       this.pieces.push(Buffer.from(buf.subarray(start, end)));
       if (!last) return;
@@ -121,7 +119,7 @@ class OurEnd {
   }
 }
 
-/** A connection between our LinkSocket and a ws WebSocket, whichever side dialled. */
+/** A connection between our transport and a ws WebSocket, whichever side dialled. */
 interface Pair {
   ours: OurEnd;
   theirs: WebSocket;
@@ -142,10 +140,11 @@ function fingerprint(message: Buffer): string {
 }
 
 const LENGTHS = [0, 100, 126, 65536, 262144];
-const MAX_MESSAGE = maxLinkMessage(256 * 1024);
+const MAX_MESSAGE_SIZE = 256 * 1024;
+const MAX_MESSAGE = maxLinkMessage(MAX_MESSAGE_SIZE);
 
-/** Sends each payload through LinkSocket.send, as the outbox would, and waits for every cb. */
-async function sendOurs(link: LinkSocket, payloads: Buffer[], reserved: number): Promise<void> {
+/** Sends each payload through the transport's send, as the outbox would, and waits for every cb. */
+async function sendOurs(link: LinkTransport, payloads: Buffer[], reserved: number): Promise<void> {
   await Promise.all(
     payloads.map((payload) => {
       const message = Buffer.alloc(reserved + payload.length, 0xee);
@@ -169,7 +168,7 @@ function exchangeTests(connect: () => Promise<Pair>): void {
     return p;
   }
 
-  for (const reserved of [WS_HEADROOM, 0]) {
+  for (const reserved of [14, 0]) {
     it(`our messages reach ws byte for byte (reserved = ${reserved})`, T, async (t) => {
       const { ours, theirInbox } = await pair(t);
       const payloads = LENGTHS.map((n) => randomBytes(n));
@@ -235,12 +234,12 @@ describe('WebSocket interop with the ws package over mutual TLS', () => {
     pki = await makePki();
   }, T);
 
-  describe('our dialler (dialWebSocket + LinkSocket) against a ws server', () => {
+  describe('our dialler (dialLink) against a ws server', () => {
     let wss: WebSocketServer;
     let server: { port: number; close(): Promise<void> };
     before(async () => {
       const https = new HttpsServer(serverTls(pki));
-      wss = new WebSocketServer({ server: https });
+      wss = new WebSocketServer({ server: https, maxPayload: MAX_MESSAGE });
       server = await listen(https);
     }, T);
     after(async () => {
@@ -250,32 +249,33 @@ describe('WebSocket interop with the ws package over mutual TLS', () => {
 
     exchangeTests(async () => {
       const accepted = once(wss, 'connection');
-      const url = new URL(`wss://127.0.0.1:${server.port}/v1/link`);
-      const { socket, head } = await dialWebSocket(url, clientTls(pki), 5_000);
-      const ours = new OurEnd(
-        new LinkSocket(socket, { dialler: true, maxMessage: MAX_MESSAGE, head }),
-      );
+      const ours = new OurEnd(await dial(`wss://127.0.0.1:${server.port}${LINK_PATH}`));
       const [theirs] = (await withTimeout(accepted, 10_000, 'ws connection')) as [WebSocket];
       return { ours, theirs, theirInbox: collect(theirs) };
     });
   });
 
-  describe('a ws dialler against our acceptor (acceptWebSocket + LinkSocket)', () => {
-    let server: { port: number; close(): Promise<void> };
-    /** What acceptWebSocket returned, per upgrade request. */
-    const acceptResults: boolean[] = [];
+  describe('a ws dialler against our acceptor (LinkServer)', () => {
+    let server: LinkServer<string>;
+    let port: number;
     let onAccepted: (end: OurEnd) => void = () => undefined;
     before(async () => {
-      const https = new HttpsServer(serverTls(pki));
-      https.on('upgrade', (req, socket, head) => {
-        const ok = acceptWebSocket(req, socket);
-        acceptResults.push(ok);
-        if (!ok) return;
-        onAccepted(
-          new OurEnd(new LinkSocket(socket, { dialler: false, maxMessage: MAX_MESSAGE, head })),
-        );
+      port = await freePort();
+      server = new LinkServer<string>({
+        host: '127.0.0.1',
+        port,
+        certPem: pki.server.certPem,
+        keyPem: pki.server.keyPem,
+        caPem: pki.ca.certPem,
+        handshakeTimeoutMs: 5_000,
+        admission: { perSource: 10, total: 256, redeemsPerMinute: 60 },
+        maxMessageSize: MAX_MESSAGE_SIZE,
+        authorize: () => 'grant',
+        onLink: (socket) => onAccepted(new OurEnd(socket)),
+        onRedeem: (_req, res) => res.writeHead(404).end(),
+        logger: silentLogger,
       });
-      server = await listen(https);
+      await server.listen();
     }, T);
     after(() => server.close(), T);
 
@@ -283,8 +283,8 @@ describe('WebSocket interop with the ws package over mutual TLS', () => {
       const accepted = new Promise<OurEnd>((resolve) => {
         onAccepted = resolve;
       });
-      // ws offers permessage-deflate by default: the acceptor must decline it by omission.
-      const theirs = new WebSocket(`wss://127.0.0.1:${server.port}/v1/link`, clientTls(pki));
+      // ws offers permessage-deflate by default: the acceptor must decline it.
+      const theirs = new WebSocket(`wss://127.0.0.1:${port}${LINK_PATH}`, clientTls(pki));
       const theirInbox = collect(theirs);
       await withTimeout(once(theirs, 'open'), 10_000, 'ws open');
       assert.equal(theirs.extensions, '');
@@ -296,8 +296,8 @@ describe('WebSocket interop with the ws package over mutual TLS', () => {
       const req = request({
         ...clientTls(pki),
         host: '127.0.0.1',
-        port: server.port,
-        path: '/v1/link',
+        port,
+        path: LINK_PATH,
         agent: false,
         headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13' },
       });
@@ -307,27 +307,29 @@ describe('WebSocket interop with the ws package over mutual TLS', () => {
       for await (const chunk of res) body += chunk;
       assert.equal(res.statusCode, 400);
       assert.match(body, /Sec-WebSocket-Key/);
-      assert.equal(acceptResults.at(-1), false);
     });
   });
 
-  it(
-    'a dial to an HTTPS endpoint that answers 404 rejects with HandshakeError 404',
-    T,
-    async () => {
-      const https = new HttpsServer(serverTls(pki), (_req, res) => {
-        res.writeHead(404).end('no such endpoint');
-      });
-      const server = await listen(https);
-      try {
-        const url = new URL(`wss://127.0.0.1:${server.port}/v1/link`);
-        await assert.rejects(
-          dialWebSocket(url, clientTls(pki), 5_000),
-          (err: unknown) => err instanceof HandshakeError && err.status === 404,
-        );
-      } finally {
-        await server.close();
-      }
-    },
-  );
+  it('a dial to an HTTPS endpoint that answers 404 fails naming the status', T, async () => {
+    const https = new HttpsServer(serverTls(pki), (_req, res) => {
+      res.writeHead(404).end('no such endpoint');
+    });
+    const server = await listen(https);
+    try {
+      await assert.rejects(dial(`wss://127.0.0.1:${server.port}${LINK_PATH}`), /HTTP 404/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  function dial(url: string): Promise<LinkTransport> {
+    return dialLink({
+      url,
+      caPem: pki.ca.certPem,
+      certPem: pki.client.certPem,
+      keyPem: pki.client.keyPem,
+      handshakeTimeoutMs: 5_000,
+      maxMessageSize: MAX_MESSAGE_SIZE,
+    });
+  }
 });
