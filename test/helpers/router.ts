@@ -44,6 +44,14 @@ export interface RouterOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra arguments for `site create`, after the name and link host/port (e.g. --link-bind-port). */
   siteArgs?: readonly string[];
+  /** `site create --link-host` (default 127.0.0.1): what tokens advertise, and where the link server binds. */
+  linkHost?: string;
+  /**
+   * Words that run the router, in front of node: `['ip', 'netns', 'exec', NS]` runs it in a
+   * network namespace, `['prlimit', '--nofile=65536']` with more file descriptors. Each
+   * must exec the next (no fork), so the child's pid stays the router's.
+   */
+  launchPrefix?: readonly string[];
 }
 
 interface Waiter {
@@ -87,10 +95,12 @@ export class RouterProcess {
     readonly linkPort: number,
     private readonly env: NodeJS.ProcessEnv,
     private readonly siteArgs: readonly string[],
+    readonly linkHost: string,
+    private readonly launchPrefix: readonly string[],
   ) {}
 
   /**
-   * Makes a temp state dir and runs `site create NAME --link-host 127.0.0.1 --link-port P
+   * Makes a temp state dir and runs `site create NAME --link-host H --link-port P
    * [...siteArgs]` in it. P (`linkPort`) is what tokens advertise.
    */
   static async create({
@@ -98,9 +108,19 @@ export class RouterProcess {
     settings,
     env = {},
     siteArgs = [],
+    linkHost = '127.0.0.1',
+    launchPrefix = [],
   }: RouterOptions): Promise<RouterProcess> {
     const stateDir = await mkdtemp(join(tmpdir(), `skiff-it-${name}-`));
-    const router = new RouterProcess(name, stateDir, await freePort(), env, siteArgs);
+    const router = new RouterProcess(
+      name,
+      stateDir,
+      await freePort(),
+      env,
+      siteArgs,
+      linkHost,
+      launchPrefix,
+    );
     try {
       await router.createSite();
       if (settings) await router.writeSettings(settings);
@@ -124,7 +144,7 @@ export class RouterProcess {
   }
 
   get linkUrl(): string {
-    return `wss://127.0.0.1:${this.linkPort}/v1/link`;
+    return `wss://${this.linkHost}:${this.linkPort}/v1/link`;
   }
 
   get running(): boolean {
@@ -151,7 +171,7 @@ export class RouterProcess {
       'create',
       this.name,
       '--link-host',
-      '127.0.0.1',
+      this.linkHost,
       '--link-port',
       String(this.linkPort),
       ...this.siteArgs,
@@ -170,14 +190,20 @@ export class RouterProcess {
     const since = this.mark();
     this.lastStart = since;
     const launch = routerLaunch();
-    const child = spawn(
+    const words = [
+      ...this.launchPrefix,
       process.execPath,
-      [...launch.nodeArgs, skiffBin, '--state-dir', this.stateDir, 'site', 'run'],
-      {
-        env: childEnv({ ...launch.env, SKIFF_LOG_LEVEL: 'info', ...this.env }),
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
+      ...launch.nodeArgs,
+      skiffBin,
+      '--state-dir',
+      this.stateDir,
+      'site',
+      'run',
+    ];
+    const child = spawn(words[0]!, words.slice(1), {
+      env: childEnv({ ...launch.env, SKIFF_LOG_LEVEL: 'info', ...this.env }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     live.add(child);
     this.child = child;
     child.stdin.end();
