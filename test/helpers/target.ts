@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import { childEnv } from './cli.js';
 import { PayloadCheck, payloadAt } from './payload.js';
-import { probeEnd } from './socket-end.js';
+import { observeEnd, type SocketEnd } from './socket-end.js';
 import { withTimeout } from './wait.js';
 
 /** What target-main.js reported about one download or upload, from its end. */
@@ -121,17 +121,11 @@ export class TargetProcess {
 }
 
 /** How a transfer ended at the client. */
-export interface ClientView {
+export interface ClientView extends SocketEnd {
   /** Bytes received (download) or sent (upload) before the end. */
   bytes: number;
   /** Everything arrived and checked (download), or the target confirmed the digest (upload). */
   complete: boolean;
-  /** The client saw the peer's FIN (an 'end' that the empty-write probe confirmed). */
-  fin: boolean;
-  /** An error, or an 'end' the probe showed to be a reset. */
-  reset: string | undefined;
-  /** An 'end' that was a reset (libuv reports a RST with unread data queued as EOF). */
-  disguisedReset: boolean;
   /** Stream position of the first wrong byte received, if any. */
   mismatchAt: number | undefined;
 }
@@ -152,33 +146,6 @@ function dial(host: string, port: number): Promise<Socket> {
       resolve(socket);
     });
     socket.once('error', reject);
-  });
-}
-
-/**
- * Observes a client socket to its close: errors, and each 'end' checked with probeEnd. The
- * client never half-closes, so the probe always has a write side to use.
- */
-function watch(socket: Socket, view: ClientView): Promise<void> {
-  return new Promise((resolve) => {
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      view.reset ??= err.code ?? err.message;
-    });
-    socket.once('end', () => {
-      void probeEnd(socket).then((kind) => {
-        if (kind === 'fin') view.fin = true;
-        else {
-          view.disguisedReset = true;
-          view.reset ??= 'RST reported as EOF';
-        }
-        if (kind === 'fin' && !view.complete && !view.reset) {
-          // A clean end before the transfer completed: hold on briefly in case a reset follows
-          // (an upload keeps writing and provokes one), then close.
-          setTimeout(() => socket.destroy(), 1000).unref();
-        } else socket.destroy();
-      });
-    });
-    socket.once('close', () => resolve());
   });
 }
 
@@ -206,7 +173,9 @@ export async function download(
     view.complete = check.bytes === bytes && check.mismatchAt === undefined;
     onProgress?.(check.bytes);
   });
-  const done = watch(socket, view);
+  const done = observeEnd(socket, { complete: () => view.complete }).then((end) =>
+    Object.assign(view, end),
+  );
   socket.write(`D ${bytes} ${seed}\n`);
   await withTimeout(done, timeoutMs, `download of ${bytes} bytes through port ${port}`).catch(
     (err: Error) => {
@@ -239,7 +208,9 @@ export async function upload(
     reply += text;
     if (reply.length > 200) socket.destroy(new Error('reply too long'));
   });
-  const done = watch(socket, view);
+  const done = observeEnd(socket, { complete: () => view.complete }).then((end) =>
+    Object.assign(view, end),
+  );
   socket.once('end', () => {
     // The digest is final only once everything was sent (digest() ends the hash).
     view.complete = view.bytes === bytes && reply === `ok ${hash.digest('hex')}\n`;
