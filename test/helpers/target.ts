@@ -133,7 +133,7 @@ export interface ClientView extends SocketEnd {
 export interface TransferOptions {
   host?: string;
   /** Called as the count of bytes received (download) or written (upload) grows. */
-  onProgress?: (bytes: number) => void;
+  onProgress?: (bytes: number, socket: Socket) => void;
   /** The whole transfer must end within this (default 60 s). */
   timeoutMs?: number;
 }
@@ -171,7 +171,7 @@ export async function download(
     view.bytes = check.bytes;
     view.mismatchAt = check.mismatchAt;
     view.complete = check.bytes === bytes && check.mismatchAt === undefined;
-    onProgress?.(check.bytes);
+    onProgress?.(check.bytes, socket);
   });
   const done = observeEnd(socket, { complete: () => view.complete }).then((end) =>
     Object.assign(view, end),
@@ -222,7 +222,7 @@ export async function upload(
       const chunk = payloadAt(seed, view.bytes, Math.min(64 * 1024, bytes - view.bytes));
       hash.update(chunk);
       view.bytes += chunk.length;
-      onProgress?.(view.bytes);
+      onProgress?.(view.bytes, socket);
       if (!socket.write(chunk)) {
         await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), closed]);
       }
