@@ -5,7 +5,7 @@
  * (inside a network namespace with `ip netns exec`); prints `listening` when bound. Each
  * direction stops reading while more than HIGH_WATER bytes wait, so it holds a bounded amount.
  */
-import { createServer, connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 
 const [listenHost, listenPort, targetHost, targetPort, delayMs] = process.argv.slice(2);
 const DELAY = Number(delayMs);
