@@ -3,7 +3,7 @@
  * echoed exactly through both routers) or, past the link's stream limit (maxStreamsPerLink,
  * 16,384 by default), refused cleanly (a FIN and nothing else); none fails otherwise. The
  * routers' RSS is measured before, with all 20,000 open, and after they closed (printed;
- * asserted only not to grow after the close: see the note at the assertion). A refused client closes at once, as a client does on an
+ * asserted not to grow after the close: why it does not come back is noted there). A refused client closes at once, as a client does on an
  * EOF, so what stays open is the 16,384 served ones: each process (this one, the routers,
  * the target) runs with its soft fd limit raised to the hard one (prlimit), which must
  * hold them (20,000 on these machines, whose root lacks CAP_SYS_RESOURCE to go higher).
@@ -132,7 +132,21 @@ describe(`${CONNECTIONS} concurrent connections through one listener`, { timeout
       },
       { timeoutMs: 60_000, intervalMs: 250 },
     );
-    const afterClose = [rssMiB(a.pid!), rssMiB(b.pid!)];
+    // What stays after the close is mostly dead JavaScript: a router gone quiet allocates too
+    // little for V8 to run a full GC (measured: heapUsed 85 MB, 14 MB after a forced full GC,
+    // RSS 161 -> 86 MiB). Until the routers collect it themselves, this holds: the close adds
+    // nothing (20 MiB of slack).
+    const near = (rss: number[]): boolean => [0, 1].every((i) => rss[i]! <= at[i]! + 20);
+    let afterClose = [0, 0];
+    await pollUntil(
+      'RSS to settle after the close',
+      async () => {
+        afterClose = [rssMiB(a.pid!), rssMiB(b.pid!)];
+        return near(afterClose);
+      },
+      { timeoutMs: 15_000, intervalMs: 500 },
+    ).catch(() => undefined); // asserted below, with the figures
+
     const line =
       `${CONNECTIONS} connections in ${(openMs / 1000).toFixed(1)} s: ${JSON.stringify(fates)}; ` +
       `streams open ${statusA.streams.active} (A) / ${statusB.streams.active} (B); RSS MiB ` +
@@ -143,11 +157,6 @@ describe(`${CONNECTIONS} concurrent connections through one listener`, { timeout
     assert.equal(fates.served + fates.refused, CONNECTIONS, line);
     const limit = Math.min(CONNECTIONS, MAX_STREAMS);
     assert.equal(fates.served, limit, `served up to the stream limit: ${line}`);
-    for (const i of [0, 1]) {
-      // What stays after the close is not ours (docs/performance.md, RSS): the JS heap is
-      // back to ~14 MiB (heap snapshot), the rest is V8 pages and malloc heap kept for reuse
-      // (MALLOC_TRIM_THRESHOLD_ 32 MiB). Holding: closing does not add to it.
-      assert.ok(afterClose[i]! <= at[i]! + 20, `RSS does not grow once they close: ${line}`);
-    }
+    assert.ok(near(afterClose), `RSS does not grow after the close: ${line}`);
   });
 });
