@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { resetSocket } from './listen.js';
 import { tcpSocketOptions } from './socket-options.js';
 
 /** Connects to a target, failing after timeoutMs; the socket comes back paused. */
@@ -28,7 +29,7 @@ export function splice(a: Socket, b: Socket): void {
   a.pipe(b);
   b.pipe(a);
   const reset = (other: Socket) => () => {
-    if (!other.destroyed) other.resetAndDestroy();
+    if (!other.destroyed) resetSocket(other);
   };
   a.on('error', reset(b));
   b.on('error', reset(a));

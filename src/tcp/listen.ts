@@ -48,3 +48,18 @@ export function closeCleanly(socket: Socket): void {
   socket.end();
   socket.resume();
 }
+
+/**
+ * Resets a socket (RST), so its peer sees an abort. libuv refuses while the socket's
+ * shutdown is pending (end() called, the FIN not out yet: until the next turn, or longer
+ * behind queued bytes): uv_tcp_close_reset fails with EINVAL and Node drops the handle
+ * without closing it, so neither RST nor, at times, FIN is sent, the descriptor leaks and
+ * what the peer sends is read and thrown away. Such a socket is reset once its FIN is out.
+ */
+export function resetSocket(socket: Socket): void {
+  if (socket.writableEnded && !socket.writableFinished && !socket.destroyed) {
+    socket.once('finish', () => socket.resetAndDestroy());
+    return;
+  }
+  socket.resetAndDestroy();
+}

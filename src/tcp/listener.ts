@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { listenOn } from './listen.js';
+import { listenOn, resetSocket } from './listen.js';
 import { tcpSocketOptions } from './socket-options.js';
 
 /** A bound TCP port that hands each accepted connection to `onConnection`. */
@@ -30,7 +30,7 @@ export class TcpListener {
 
   /** Stops accepting; open connections are reset, since their listener is gone. */
   close(): Promise<void> {
-    for (const socket of this.connections) socket.resetAndDestroy();
+    for (const socket of this.connections) resetSocket(socket);
     if (!this.server.listening) return Promise.resolve();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { MuxStream, StreamHandler } from '../mux/stream.js';
 import { ResetCode } from '../protocol/frame.js';
 import { countRead } from '../runtime/gc-pacer.js';
-import { closeCleanly } from './listen.js';
+import { closeCleanly, resetSocket } from './listen.js';
 import { WriteBatch, type WriteOwner } from './write-batch.js';
 
 /**
@@ -12,6 +12,7 @@ import { WriteBatch, type WriteOwner } from './write-batch.js';
  * closures per pipe: a router may hold tens of thousands of idle streams.
  */
 const PIPE = Symbol('skiff.pipe');
+const EMPTY = Buffer.alloc(0);
 type PipedSocket = Socket & { [PIPE]: StreamPipe };
 
 function onSocketData(this: Socket, chunk: Buffer): void {
@@ -100,8 +101,26 @@ export class StreamPipe implements StreamHandler, WriteOwner {
     if (this.state === PipeState.Open && !this.stream.write(chunk)) this.socket?.pause();
   }
 
-  /** @internal The socket's peer sent FIN. */
+  /**
+   * @internal The socket reported EOF: the peer's FIN, or a reset. libuv reports a RST that
+   * finds unread bytes queued (this pipe pauses its socket whenever the stream has no
+   * credit) as EOF, so passing it on as FIN would make an abort look like a clean, short
+   * end. An empty write tells them apart: the kernel fails it on a reset socket (the error
+   * reaches onSocketError, which aborts) and sends nothing after a FIN. Once our own side
+   * is ended there is no write left to ask with.
+   */
   socketEnd(): void {
+    const socket = this.socket;
+    if (socket === undefined || socket.writableEnded || this.state === PipeState.Done) {
+      this.peerFinished();
+      return;
+    }
+    socket.write(EMPTY, (err) => {
+      if (!err) this.peerFinished();
+    });
+  }
+
+  private peerFinished(): void {
     this.socketEnded = true;
     if (this.state === PipeState.Open) this.stream.end();
     this.checkFinished();
@@ -159,7 +178,7 @@ export class StreamPipe implements StreamHandler, WriteOwner {
     if (wasPending) {
       closeCleanly(socket); // nothing was exchanged yet
     } else {
-      socket.resetAndDestroy();
+      resetSocket(socket);
     }
   }
 
@@ -177,7 +196,7 @@ export class StreamPipe implements StreamHandler, WriteOwner {
     this.finish();
     this.logger.debug({ via: this.via, stream: this.stream.id, reason }, 'stream aborted');
     this.stream.reset(code, reason);
-    this.socket?.resetAndDestroy();
+    if (this.socket) resetSocket(this.socket);
   }
 
   private checkFinished(): void {

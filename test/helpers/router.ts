@@ -50,8 +50,14 @@ export interface RouterOptions {
    * environment; 'shebang' bin/skiff.js as the executable; 'node' plain `node bin/skiff.js`.
    */
   launch?: 'tuned' | 'shebang' | 'node';
-  /** A command that execs the rest, put in front (e.g. ['prlimit', '--nofile=1024', '--']). */
+  /**
+   * Words that run the router, in front of it: each must exec the next (no fork), so the
+   * child's pid stays the router's; e.g. ['ip', 'netns', 'exec', NS] runs it in a network
+   * namespace, ['prlimit', '--nofile=1024', '--'] with other file descriptor limits.
+   */
   wrapper?: readonly string[];
+  /** `site create --link-host` (default 127.0.0.1): what tokens advertise, and where the link server binds. */
+  linkHost?: string;
 }
 
 interface Waiter {
@@ -97,10 +103,11 @@ export class RouterProcess {
     private readonly siteArgs: readonly string[],
     private readonly launch: NonNullable<RouterOptions['launch']>,
     private readonly wrapper: readonly string[],
+    readonly linkHost: string,
   ) {}
 
   /**
-   * Makes a temp state dir and runs `site create NAME --link-host 127.0.0.1 --link-port P
+   * Makes a temp state dir and runs `site create NAME --link-host H --link-port P
    * [...siteArgs]` in it. P (`linkPort`) is what tokens advertise.
    */
   static async create({
@@ -110,6 +117,7 @@ export class RouterProcess {
     siteArgs = [],
     launch = 'tuned',
     wrapper = [],
+    linkHost = '127.0.0.1',
   }: RouterOptions): Promise<RouterProcess> {
     const stateDir = await mkdtemp(join(tmpdir(), `skiff-it-${name}-`));
     const router = new RouterProcess(
@@ -120,6 +128,7 @@ export class RouterProcess {
       siteArgs,
       launch,
       wrapper,
+      linkHost,
     );
     try {
       await router.createSite();
@@ -144,7 +153,7 @@ export class RouterProcess {
   }
 
   get linkUrl(): string {
-    return `wss://127.0.0.1:${this.linkPort}/v1/link`;
+    return `wss://${this.linkHost}:${this.linkPort}/v1/link`;
   }
 
   get running(): boolean {
@@ -171,7 +180,7 @@ export class RouterProcess {
       'create',
       this.name,
       '--link-host',
-      '127.0.0.1',
+      this.linkHost,
       '--link-port',
       String(this.linkPort),
       ...this.siteArgs,
