@@ -34,6 +34,16 @@ export interface Settings {
   /** First reconnect delay; grows x1.6 with ±20% jitter up to backoffMaxMs. */
   backoffInitialMs: number;
   backoffMaxMs: number;
+  // identity (issue 9 points 2, 7): bounds on what the service network may hold.
+  /** Most sites the link-state database holds; adverts of further new sites are refused. */
+  maxSites: number;
+  /** Most addresses one site may advertise; a larger advert is refused. */
+  maxAddressesPerSite: number;
+  /**
+   * Largest advert body (JSON bytes) accepted from any site; a larger one is refused. With
+   * its key and signature an advert must also fit one message (maxMessageSize).
+   */
+  maxAdvertBytes: number;
 }
 
 export const defaultSettings: Readonly<Settings> = Object.freeze({
@@ -48,6 +58,10 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   idleTimeoutMs: 15_000,
   backoffInitialMs: 200,
   backoffMaxMs: 5_000,
+  // identity
+  maxSites: 1_000,
+  maxAddressesPerSite: 1_000,
+  maxAdvertBytes: 32 * 1024,
 });
 
 const bounds: Record<keyof Settings, [number, number]> = {
@@ -62,6 +76,10 @@ const bounds: Record<keyof Settings, [number, number]> = {
   idleTimeoutMs: [200, 3_600_000],
   backoffInitialMs: [10, 600_000],
   backoffMaxMs: [10, 3_600_000],
+  // identity
+  maxSites: [2, 100_000],
+  maxAddressesPerSite: [1, 100_000],
+  maxAdvertBytes: [1024, 16 * 1024 * 1024],
 };
 
 /** Merges overrides onto the defaults, rejecting unknown keys and out-of-range values. */
@@ -97,3 +115,6 @@ export function resolveSettings(overrides: Record<string, unknown> = {}): Settin
   }
   return out;
 }
+
+// identity: the frame size range a peer's HELLO may announce is the one a site may configure.
+export const maxFrameSizeBounds: readonly [number, number] = bounds.maxFrameSize;

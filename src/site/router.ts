@@ -21,7 +21,7 @@ import { linkUrl, siteInfo } from './create.js';
 import { Links } from './links.js';
 import { Listeners } from './listeners.js';
 import { ServiceNetwork } from './network.js';
-import { CA_SECRET, type GrantRecord, SERVER_SECRET, type SiteRecord } from './records.js';
+import { type GrantRecord, SERVER_SECRET, type SiteRecord } from './records.js';
 import { Streams } from './streams.js';
 import { hostPortTargets } from './targets.js';
 
@@ -30,6 +30,8 @@ export interface RouterOptions {
   store: StateStore;
   settings: Settings;
   logger: Logger;
+  /** The site CA key: signs this site's adverts (read once at start, see run.ts). */
+  caKeyPem: string;
 }
 
 /**
@@ -50,8 +52,11 @@ export class Router implements AdminApi {
 
   constructor(private readonly opts: RouterOptions) {
     const { site, store, settings, logger } = opts;
-    this.network = new ServiceNetwork(site, logger, (stream, open, from) =>
-      this.streams.serveStream(stream, open, from),
+    this.network = new ServiceNetwork(
+      { id: site.id, name: site.name, caPem: site.caPem, caKeyPem: opts.caKeyPem },
+      settings,
+      logger,
+      (stream, open, from) => this.streams.serveStream(stream, open, from),
     );
     this.connectors = new Connectors(store, () =>
       this.network.setLocal(this.connectors.addresses()),
@@ -80,7 +85,7 @@ export class Router implements AdminApi {
     this.network.setLocal(this.connectors.addresses());
     await this.links.restore();
     if (site.linkAccess) {
-      const caKey = await requireSecret(store, CA_SECRET);
+      const caKey = this.opts.caKeyPem;
       const serverKey = await requireSecret(store, SERVER_SECRET);
       this.issuer = new TokenIssuer({
         store,
@@ -196,7 +201,7 @@ export class Router implements AdminApi {
   }
 }
 
-async function requireSecret(store: StateStore, name: string): Promise<string> {
+export async function requireSecret(store: StateStore, name: string): Promise<string> {
   const pem = await store.getSecret(name);
   if (pem === undefined) {
     throw new SkiffError(

@@ -6,10 +6,11 @@ import { adminSocketPath, settingsPath } from '../config/paths.js';
 import { resolveSettings, type Settings } from '../config/settings.js';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { createLogger } from '../log.js';
+import { installCrashPolicy } from '../runtime/crash-policy.js';
 import { FileStore } from '../state/file-store.js';
-import { DEFAULT_LINK_PORT, initSite, linkUrl } from './create.js';
-import { SITE_KEY, type SiteRecord } from './records.js';
-import { Router } from './router.js';
+import { checkSiteId, DEFAULT_LINK_PORT, initSite, linkUrl } from './create.js';
+import { CA_SECRET, SITE_KEY, type SiteRecord } from './records.js';
+import { Router, requireSecret } from './router.js';
 
 export interface RunSiteOptions {
   stateDir: string;
@@ -22,6 +23,7 @@ export interface RunSiteOptions {
  */
 export async function runSite(opts: RunSiteOptions): Promise<void> {
   const logger = createLogger(opts.logLevel);
+  installCrashPolicy(logger);
   const socketPath = adminSocketPath(opts.stateDir);
   await refuseIfRunning(socketPath, opts.stateDir);
   const store = new FileStore(opts.stateDir);
@@ -33,7 +35,14 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
     site = await initSite(store, { name, linkPort: DEFAULT_LINK_PORT, linkAccess: true });
     logger.info({ site: name, stateDir: opts.stateDir }, 'site created with defaults');
   }
-  const router = new Router({ site, store, settings, logger: logger.child({ site: site.name }) });
+  checkSiteId(site, opts.stateDir);
+  const router = new Router({
+    site,
+    store,
+    settings,
+    logger: logger.child({ site: site.name }),
+    caKeyPem: await requireSecret(store, CA_SECRET),
+  });
   try {
     await router.start();
   } catch (err) {
