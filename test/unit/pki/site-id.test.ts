@@ -9,6 +9,8 @@ import {
   SITE_ID_PATTERN,
   siteIdOfCert,
 } from '../../../src/pki/index.js';
+import { checkSiteId } from '../../../src/site/create.js';
+import type { SiteRecord } from '../../../src/site/records.js';
 import { checkRedemptionProof, proveRedemption } from '../../../src/token/proof.js';
 
 let ca: CertKey;
@@ -52,5 +54,20 @@ describe('self-certifying site ids', () => {
       /does not verify/,
     );
     assert.throws(() => checkRedemptionProof(claim, 'junk', proof), /not a PEM certificate/);
+  });
+});
+
+describe('a site made by an older skiff', () => {
+  it('is refused at start with one line saying to recreate it', () => {
+    const site = { id: siteIdOfCert(ca.certPem), name: 'a', caPem: ca.certPem } as SiteRecord;
+    checkSiteId(site, '/state');
+    assert.throws(
+      () => checkSiteId({ ...site, id: '7b0c6d0e-1111-4222-8333-944455556666' }, '/state'),
+      (err: Error) => {
+        assert.match(err.message, /not derived from its CA .*recreate the site/);
+        assert.ok(!err.message.includes('\n'));
+        return true;
+      },
+    );
   });
 });
