@@ -5,7 +5,7 @@ import { ErrorCode, SkiffError } from '../errors.js';
 import { contextOf, withAdmin } from './context.js';
 import { formatRtt, orDash, table } from './format.js';
 import { printResult } from './output.js';
-import { parseName, parsePositiveInt, readTokenFile } from './validate.js';
+import { parseLinkCost, parseName, readTokenFile } from './validate.js';
 
 interface CreateFlags {
   name?: string;
@@ -24,7 +24,7 @@ export function registerLink(program: Command): void {
     .action(async (file: string, flags: CreateFlags, command: Command) => {
       const ctx = contextOf(command);
       const name = flags.name === undefined ? undefined : parseName(flags.name, 'link name');
-      const cost = parsePositiveInt(flags.cost, '--cost');
+      const cost = parseLinkCost(flags.cost, '--cost');
       const token = await readTokenFile(file);
       const info = await withAdmin(ctx, (api) =>
         api.createLink({ token, cost, ...(name === undefined ? {} : { name }) }),

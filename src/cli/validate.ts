@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { parseDuration } from '../config/duration.js';
 import { hostProblem, nameProblem, portProblem, quote } from '../config/rules.js';
 import { ErrorCode, SkiffError } from '../errors.js';
+import { isLinkCost, LINK_COST_RULE } from '../routing/cost.js';
 
 function invalid(message: string): SkiffError {
   return new SkiffError(ErrorCode.INVALID_ARGUMENT, message);
@@ -62,6 +63,13 @@ export function parsePositiveInt(text: string, flag: string): number {
   if (!Number.isSafeInteger(n) || n < 1) {
     throw invalid(`${flag} "${text}" must be a whole number of at least 1`);
   }
+  return n;
+}
+
+/** A link cost flag: the rule routing checks on every link (routing/cost.ts). */
+export function parseLinkCost(text: string, flag: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!isLinkCost(n)) throw invalid(`${flag} "${text}" must be ${LINK_COST_RULE}`);
   return n;
 }
 

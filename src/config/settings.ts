@@ -55,6 +55,16 @@ export interface Settings {
   peerPingRate: number;
   /** CONTROL messages (hello, adverts, addresses) a peer may send per second on one link. */
   peerControlRate: number;
+  // identity (issue 9 points 2, 7): bounds on what the service network may hold.
+  /** Most sites the link-state database holds; adverts of further new sites are refused. */
+  maxSites: number;
+  /** Most addresses one site may advertise; a larger advert is refused. */
+  maxAddressesPerSite: number;
+  /**
+   * Largest advert body (JSON bytes) accepted from any site; a larger one is refused. With
+   * its key and signature an advert must also fit one message (maxMessageSize).
+   */
+  maxAdvertBytes: number;
 }
 
 export const defaultSettings: Readonly<Settings> = Object.freeze({
@@ -80,6 +90,10 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   peerRefusedRate: 2_000,
   peerPingRate: 50,
   peerControlRate: 500,
+  // identity
+  maxSites: 1_000,
+  maxAddressesPerSite: 1_000,
+  maxAdvertBytes: 32 * 1024,
 });
 
 const bounds: Record<keyof Settings, [number, number]> = {
@@ -105,6 +119,10 @@ const bounds: Record<keyof Settings, [number, number]> = {
   peerRefusedRate: [1, 10_000_000],
   peerPingRate: [1, 10_000_000],
   peerControlRate: [1, 10_000_000],
+  // identity
+  maxSites: [2, 100_000],
+  maxAddressesPerSite: [1, 100_000],
+  maxAdvertBytes: [1024, 16 * 1024 * 1024],
 };
 
 /** Merges overrides onto the defaults, rejecting unknown keys and out-of-range values. */
@@ -140,3 +158,6 @@ export function resolveSettings(overrides: Record<string, unknown> = {}): Settin
   }
   return out;
 }
+
+// identity: the frame size range a peer's HELLO may announce is the one a site may configure.
+export const maxFrameSizeBounds: readonly [number, number] = bounds.maxFrameSize;

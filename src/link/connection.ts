@@ -1,24 +1,19 @@
 import type { Settings } from '../config/settings.js';
-import { describe } from '../errors.js';
+import { describe, ErrorCode, SkiffError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { BufferMeter } from '../mux/meter.js';
 import { Mux } from '../mux/mux.js';
 import { ResetCode } from '../protocol/frame.js';
+import {
+  type AdvertsMessage,
+  type Hello,
+  parseControl,
+  type UnlinkMessage,
+} from './control-messages.js';
 import type { LinkTransport } from './websocket/transport.js';
 import { CloseStatus } from './websocket/ws-socket.js';
 
-export interface Hello {
-  type: 'hello';
-  siteId: string;
-  siteName: string;
-  version: number;
-  /** The dialler's cost for the link, so both ends route with the same figure. */
-  cost?: number;
-  /** The largest DATA payload this end accepts; the peer must not send larger frames. */
-  maxFrameSize?: number;
-}
-
-export const PROTOCOL_VERSION = 1;
+export { type Hello, PROTOCOL_VERSION } from './control-messages.js';
 
 export interface LinkConnectionOptions {
   socket: LinkTransport;
@@ -28,6 +23,11 @@ export interface LinkConnectionOptions {
   meter: BufferMeter;
   logger: Logger;
   hello: Hello;
+  /**
+   * The site the peer's credential speaks for (the grant's peer at the acceptor, the
+   * token's issuer at the dialler): a HELLO naming any other site is refused.
+   */
+  peerSiteId: string;
   /** The peer's HELLO arrived: the link is up. */
   onUp(conn: LinkConnection, peer: Hello): void;
   /** The connection ended, for whatever reason; called once. */
@@ -48,7 +48,7 @@ export class LinkConnection {
   /** A new round-trip time was measured. */
   onRtt: (() => void) | undefined;
   /** Link-level messages after HELLO (routing updates, revocation), for the site to act on. */
-  onControl: ((msg: Record<string, unknown>) => void) | undefined;
+  onControl: ((msg: AdvertsMessage | UnlinkMessage) => void) | undefined;
   private downReason: string | undefined;
   private heartbeat: NodeJS.Timeout;
   private helloTimer: NodeJS.Timeout;
@@ -73,15 +73,12 @@ export class LinkConnection {
       this.goAwayCode = code;
       this.downReason = `peer went away: ${reason}`;
     };
-    this.mux.onControl = (msg) => {
-      if ((msg as { type?: string }).type === 'hello' && this.peer === undefined) {
-        clearTimeout(this.helloTimer);
-        this.peer = msg as unknown as Hello;
-        if (typeof this.peer.maxFrameSize === 'number') {
-          this.mux.setPeerMaxFrameSize(this.peer.maxFrameSize);
-        }
-        opts.onUp(this, this.peer);
-        this.mux.ping(); // a first RTT right away, not one ping interval later
+    // Throwing here is a protocol error: the mux sends GOAWAY and the link closes with the reason.
+    this.mux.onControl = (raw) => {
+      const msg = parseControl(raw, settings.maxSites);
+      if (msg === undefined) return;
+      if (msg.type === 'hello') {
+        if (this.peer === undefined) this.helloReceived(msg);
         return;
       }
       if (this.peer !== undefined) this.onControl?.(msg);
@@ -125,6 +122,20 @@ export class LinkConnection {
       return;
     }
     this.opts.socket.terminate();
+  }
+
+  private helloReceived(hello: Hello): void {
+    if (hello.siteId !== this.opts.peerSiteId) {
+      throw new SkiffError(
+        ErrorCode.PROTOCOL,
+        `peer said hello as site ${hello.siteId}, but its credential is for site ${this.opts.peerSiteId}`,
+      );
+    }
+    clearTimeout(this.helloTimer);
+    this.peer = hello;
+    if (hello.maxFrameSize !== undefined) this.mux.setPeerMaxFrameSize(hello.maxFrameSize);
+    this.opts.onUp(this, hello);
+    this.mux.ping(); // a first RTT right away, not one ping interval later
   }
 
   private beat(): void {

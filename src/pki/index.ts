@@ -3,3 +3,12 @@ export { type CertKey, createCa, createServerCert } from './certs.js';
 export { checkCsr, createCsr, signCsr } from './csr.js';
 export { certCommonName, certFingerprint, certSerial } from './inspect.js';
 export { generateKey } from './keys.js';
+export {
+  SITE_ID_PATTERN,
+  signWithSiteKey,
+  siteIdOfCert,
+  siteIdOfSpki,
+  spkiBase64OfCert,
+  spkiOf,
+  verifySiteSignature,
+} from './site-id.js';

@@ -1,5 +1,13 @@
 import type { AddressInfo, NetworkStatus } from '../admin/api.js';
-import type { SiteAdvert } from './advert.js';
+import {
+  type AdvertLimits,
+  nextSeq,
+  parseAdvertBody,
+  parseSignedAdvert,
+  type SignedAdvert,
+  type SiteAdvert,
+  verifyAdvert,
+} from './advert.js';
 import { Topology } from './topology.js';
 
 /** A live connection to a neighbouring site, as routing sees it. */
@@ -23,6 +31,23 @@ export interface RouteSummary {
   addresses: Record<string, string[]>;
 }
 
+export interface RoutesOptions {
+  /** Signs this site's own advert with its CA key (advert.ts signAdvert). */
+  sign(advert: SiteAdvert): SignedAdvert;
+  limits: AdvertLimits;
+}
+
+/** What became of an advert a peer sent. */
+export type Received =
+  /** News: stored, and to be passed on unchanged to the other neighbours. */
+  | { kind: 'news'; signed: SignedAdvert }
+  /** Not newer than what is held: dropped quietly (floods bring many copies). */
+  | { kind: 'old' }
+  /** Malformed, out of bounds, unsigned or forged, or no room: never stored or relayed. */
+  | { kind: 'refused'; reason: string }
+  /** One of ours, newer than ours (we restarted): `flood` is ours re-issued above it. */
+  | { kind: 'own'; flood: SignedAdvert };
+
 interface Load {
   outstanding: number;
   /** When this site was last chosen (a counter): the least recent wins a tie. */
@@ -38,13 +63,17 @@ export class Routes<P extends Peer> {
   readonly topology: Topology;
   private readonly neighbours = new Map<P, number>();
   private localAddresses: string[] = [];
-  private seq = Date.now();
+  private seq = 0;
+  private ownSigned!: SignedAdvert;
   /** Streams this site sent to each destination site: the balance between equal costs. */
   private readonly load = new Map<string, Load>();
   private picks = 0;
 
-  constructor(private readonly self: { id: string; name: string }) {
-    this.topology = new Topology(self.id);
+  constructor(
+    private readonly self: { id: string; name: string },
+    private readonly opts: RoutesOptions,
+  ) {
+    this.topology = new Topology(self.id, opts.limits.maxSites);
     this.originate();
   }
 
@@ -53,7 +82,7 @@ export class Routes<P extends Peer> {
     return this.topology.get(this.self.id)!;
   }
 
-  addNeighbour(peer: P, cost: number): SiteAdvert {
+  addNeighbour(peer: P, cost: number): SignedAdvert {
     this.neighbours.set(peer, cost);
     return this.originate();
   }
@@ -64,11 +93,11 @@ export class Routes<P extends Peer> {
   }
 
   /** Returns the new advert, or undefined if the peer was not a neighbour. */
-  removeNeighbour(peer: P): SiteAdvert | undefined {
+  removeNeighbour(peer: P): SignedAdvert | undefined {
     return this.neighbours.delete(peer) ? this.originate() : undefined;
   }
 
-  setLocal(addresses: string[]): SiteAdvert {
+  setLocal(addresses: string[]): SignedAdvert {
     this.localAddresses = [...addresses].sort();
     return this.originate();
   }
@@ -78,7 +107,7 @@ export class Routes<P extends Peer> {
    * has no RTT for that link yet or it moved by more than a quarter (and 1 ms): RTTs ride
    * on adverts without flooding the network on every ping.
    */
-  rttChanged(peer: P): SiteAdvert | undefined {
+  rttChanged(peer: P): SignedAdvert | undefined {
     const ms = peer.rttMs;
     if (ms === undefined || !this.neighbours.has(peer)) return undefined;
     const advertised = this.own().rtt?.[peer.peerSiteId];
@@ -89,17 +118,41 @@ export class Routes<P extends Peer> {
   }
 
   /**
-   * Takes an advert from a peer. `forward`: it was news, pass it on to the other
-   * neighbours. `flood`: someone holds an advert of ours at least as new as our own (we
-   * restarted faster than the clock moved), so ours is re-issued above it.
+   * Takes an advert a peer sent (any JSON value). It is parsed into bounded values; one
+   * not newer than what is held is dropped before its signature is checked, so each new
+   * body is verified once however many copies a flood brings; a new one must be signed
+   * by the key its site id derives from, and there must be room for a new site. An advert
+   * of our own that is newer than ours (we restarted faster than the clock moved) makes
+   * ours re-issued above it.
    */
-  receive(advert: SiteAdvert): { forward: boolean; flood?: SiteAdvert } {
+  receive(value: unknown): Received {
+    const signed = parseSignedAdvert(value, this.opts.limits);
+    if (typeof signed === 'string') return { kind: 'refused', reason: signed };
+    const advert = parseAdvertBody(signed.body, this.opts.limits);
+    if (typeof advert === 'string') return { kind: 'refused', reason: advert };
     if (advert.siteId === this.self.id) {
-      if (advert.seq < this.seq) return { forward: false };
+      if (advert.seq < this.seq || (advert.seq === this.seq && signed.body === this.ownSigned.body))
+        return { kind: 'old' };
+      if (!verifyAdvert(signed, advert))
+        return { kind: 'refused', reason: `an advert for this site is not signed by it` };
       this.seq = advert.seq;
-      return { forward: false, flood: this.originate() };
+      return { kind: 'own', flood: this.originate() };
     }
-    return { forward: this.topology.accept(advert) };
+    if (!this.topology.isNewer(advert.siteId, advert.seq)) return { kind: 'old' };
+    if (this.topology.isFullFor(advert.siteId)) {
+      return {
+        kind: 'refused',
+        reason: `maxSites (${this.opts.limits.maxSites}) sites are known; advert of new site ${advert.siteId} refused`,
+      };
+    }
+    if (!verifyAdvert(signed, advert)) {
+      return {
+        kind: 'refused',
+        reason: `the advert for site ${advert.siteId} is not signed by the key of that id`,
+      };
+    }
+    this.topology.accept(advert, signed);
+    return { kind: 'news', signed };
   }
 
   choose(address: string, exclude?: ReadonlySet<string>): Route<P> | undefined {
@@ -228,7 +281,7 @@ export class Routes<P extends Peer> {
     );
   }
 
-  private originate(): SiteAdvert {
+  private originate(): SignedAdvert {
     const links: Record<string, number> = {};
     for (const [peer, cost] of this.neighbours) {
       const known = links[peer.peerSiteId];
@@ -240,15 +293,17 @@ export class Routes<P extends Peer> {
         rtt[peer.peerSiteId] = Math.round(peer.rttMs * 10) / 10;
       }
     }
+    this.seq = nextSeq(this.seq);
     const advert: SiteAdvert = {
       siteId: this.self.id,
       siteName: this.self.name,
-      seq: ++this.seq,
+      seq: this.seq,
       links,
       addresses: this.localAddresses,
       rtt,
     };
-    this.topology.accept(advert);
-    return advert;
+    this.ownSigned = this.opts.sign(advert);
+    this.topology.accept(advert, this.ownSigned);
+    return this.ownSigned;
   }
 }

@@ -1,4 +1,4 @@
-import type { SiteAdvert } from './advert.js';
+import type { SignedAdvert, SiteAdvert } from './advert.js';
 
 /** How this site reaches another: total path cost and the neighbour to send through. */
 export interface Path {
@@ -14,19 +14,45 @@ export interface Path {
  */
 export class Topology {
   private readonly adverts = new Map<string, SiteAdvert>();
+  /** Each advert as its originator signed it, to relay unchanged. */
+  private readonly signed = new Map<string, SignedAdvert>();
   /** When each site was last reachable, to forget sites that are gone for good. */
   private readonly lastReachable = new Map<string, number>();
   private cachedPaths: Map<string, Path> | undefined;
 
-  constructor(readonly selfId: string) {}
+  /** `maxSites`: adverts of new sites beyond this many are refused (the table stays bounded). */
+  constructor(
+    readonly selfId: string,
+    private readonly maxSites = Number.POSITIVE_INFINITY,
+  ) {}
 
-  /** Stores the advert if it is newer than what we have; returns whether it was. */
-  accept(advert: SiteAdvert): boolean {
-    const current = this.adverts.get(advert.siteId);
-    if (current !== undefined && current.seq >= advert.seq) return false;
+  /** Whether an advert with this seq would replace what we hold for its site. */
+  isNewer(siteId: string, seq: number): boolean {
+    const current = this.adverts.get(siteId);
+    return current === undefined || current.seq < seq;
+  }
+
+  /** True when an advert of a site not yet known would be refused for lack of room. */
+  isFullFor(siteId: string): boolean {
+    return !this.adverts.has(siteId) && this.adverts.size >= this.maxSites;
+  }
+
+  /**
+   * Stores the advert (and the signed form it came in) if it is newer than what we have
+   * and there is room; returns whether it was stored.
+   */
+  accept(advert: SiteAdvert, signed?: SignedAdvert): boolean {
+    if (!this.isNewer(advert.siteId, advert.seq) || this.isFullFor(advert.siteId)) return false;
     this.adverts.set(advert.siteId, advert);
+    if (signed) this.signed.set(advert.siteId, signed);
+    else this.signed.delete(advert.siteId);
     this.cachedPaths = undefined;
     return true;
+  }
+
+  /** Every advert held in its signed form, to hand a new neighbour the whole table. */
+  allSigned(): SignedAdvert[] {
+    return [...this.signed.values()];
   }
 
   get(siteId: string): SiteAdvert | undefined {
@@ -51,6 +77,7 @@ export class Topology {
         this.lastReachable.set(siteId, now);
       } else if (now - (this.lastReachable.get(siteId) ?? now) > maxAgeMs) {
         this.adverts.delete(siteId);
+        this.signed.delete(siteId);
         this.lastReachable.delete(siteId);
         dropped = true;
       } else if (!this.lastReachable.has(siteId)) {

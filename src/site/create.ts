@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { SiteInfo } from '../admin/api.js';
 import { nameProblem } from '../config/rules.js';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { LINK_PATH } from '../link/paths.js';
 import type { Logger } from '../log.js';
-import { createCa, createServerCert } from '../pki/index.js';
+import { createCa, createServerCert, siteIdOfCert } from '../pki/index.js';
 import { FileStore } from '../state/file-store.js';
 import type { StateStore } from '../state/store.js';
 import { CA_SECRET, SERVER_SECRET, SITE_KEY, type SiteRecord } from './records.js';
@@ -59,7 +58,7 @@ export async function initSite(
   await store.putSecret(CA_SECRET, ca.keyPem);
   await store.putSecret(SERVER_SECRET, server.keyPem);
   const record: SiteRecord = {
-    id: randomUUID(),
+    id: siteIdOfCert(ca.certPem),
     name: opts.name,
     linkHost,
     linkPort: opts.linkPort,
@@ -71,6 +70,25 @@ export async function initSite(
   };
   await store.put('site', SITE_KEY, record);
   return record;
+}
+
+/**
+ * A site's id is derived from its CA key (docs/decisions/0009-trust-model.md); a site made
+ * by an older skiff has a random id that no peer could verify, and is refused.
+ */
+export function checkSiteId(site: SiteRecord, where: string): void {
+  let derived = '';
+  try {
+    derived = siteIdOfCert(site.caPem);
+  } catch {
+    // an unreadable CA is reported below like a mismatched one
+  }
+  if (derived !== site.id) {
+    throw new SkiffError(
+      ErrorCode.STATE_CORRUPT,
+      `site "${site.name}" in ${where} has an id not derived from its CA (made by an older skiff); recreate the site: skiff site delete, then skiff site create`,
+    );
+  }
 }
 
 export function linkUrl(site: SiteRecord): string {

@@ -1,17 +1,21 @@
 import type { LinkInfo } from '../admin/api.js';
 import type { Settings } from '../config/settings.js';
-import { ErrorCode, SkiffError } from '../errors.js';
-import { type Hello, LinkConnection, PROTOCOL_VERSION } from '../link/connection.js';
+import { describe, ErrorCode, SkiffError } from '../errors.js';
+import { LinkConnection } from '../link/connection.js';
+import { type AdvertsMessage, type Hello, PROTOCOL_VERSION } from '../link/control-messages.js';
 import type { LinkTransport } from '../link/websocket/transport.js';
 import type { Logger } from '../log.js';
 import type { BufferMeter } from '../mux/meter.js';
 import { createCsr, generateKey } from '../pki/index.js';
 import { ResetCode } from '../protocol/frame.js';
+import { isLinkCost, LINK_COST_RULE } from '../routing/cost.js';
 import type { StateStore } from '../state/store.js';
+import { proveRedemption } from '../token/proof.js';
 import { redeemToken } from '../token/redeem-client.js';
 import { parseToken } from '../token/token.js';
 import { OutgoingLink } from './outgoing-link.js';
 import {
+  CA_SECRET,
   type GrantRecord,
   type LinkRecord,
   linkSecret,
@@ -24,7 +28,7 @@ export interface LinkEvents {
   up(conn: LinkConnection, cost: number): void;
   down(conn: LinkConnection): void;
   /** A link-level message for the router (routing updates). */
-  control(conn: LinkConnection, msg: Record<string, unknown>): void;
+  control(conn: LinkConnection, msg: AdvertsMessage): void;
 }
 
 interface Incoming {
@@ -89,6 +93,12 @@ export class Links {
   }
 
   async create(req: { token: string; name?: string; cost: number }): Promise<LinkInfo> {
+    if (!isLinkCost(req.cost)) {
+      throw new SkiffError(
+        ErrorCode.INVALID_ARGUMENT,
+        `link cost ${JSON.stringify(req.cost)} is not valid: use ${LINK_COST_RULE}`,
+      );
+    }
     const token = parseToken(req.token);
     if (token.issuer.id === this.site.id) {
       throw new SkiffError(
@@ -109,12 +119,27 @@ export class Links {
         `a link named "${name}" already exists; delete it first or pass --name`,
       );
     }
+    const caKeyPem = await this.store.getSecret(CA_SECRET);
+    if (caKeyPem === undefined) {
+      throw new SkiffError(
+        ErrorCode.STATE_CORRUPT,
+        "the site's CA key is missing from its state, so it cannot prove its id; recreate the site",
+      );
+    }
     const keyPem = await generateKey();
     const csrPem = createCsr(keyPem, this.site.id);
+    const proof = proveRedemption(caKeyPem, { tokenId: token.id, csrPem, siteId: this.site.id });
     const issued = await redeemToken(
       token,
       req.token,
-      { csrPem, siteId: this.site.id, siteName: this.site.name, linkName: this.site.name },
+      {
+        csrPem,
+        siteId: this.site.id,
+        siteName: this.site.name,
+        linkName: this.site.name,
+        siteCaPem: this.site.caPem,
+        proof,
+      },
       { timeoutMs: this.settings.handshakeTimeoutMs },
     );
     const rec: LinkRecord = {
@@ -159,12 +184,17 @@ export class Links {
     for (const serial of serials) await this.revoke(serial, `link deleted at ${this.site.name}`);
   }
 
-  /** Ends an incoming link's credential for good and drops its connection. */
+  /**
+   * Ends an incoming link's credential for good and drops its connection. The grant's
+   * deletion is durable before the credential is forgotten: if the store fails, nothing
+   * changed and the error says so (a credential forgotten in memory but still on disk
+   * would come back at the next start).
+   */
   private async revoke(serial: string, reason: string): Promise<void> {
     const entry = this.incoming.get(serial);
     if (!entry) return;
-    this.incoming.delete(serial);
     await this.store.delete('grant', entry.grant.serial);
+    this.incoming.delete(serial);
     entry.conn?.close(reason, { code: ResetCode.REVOKED, message: reason });
     this.logger.info({ link: entry.grant.linkName, serial }, 'link credential revoked');
   }
@@ -185,6 +215,7 @@ export class Links {
       meter: this.meter,
       logger: this.logger.child({ link: grant.linkName }),
       hello: this.hello(),
+      peerSiteId: grant.peerSiteId,
       onUp: (c, peer) => {
         entry.since = new Date();
         entry.lastError = undefined;
@@ -206,7 +237,13 @@ export class Links {
     });
     conn.onControl = (msg) => {
       if (msg.type === 'unlink') {
-        void this.revoke(normalizeSerial(grant.serial), `link deleted by ${grant.peerSiteName}`);
+        this.revoke(normalizeSerial(grant.serial), `link deleted by ${grant.peerSiteName}`).catch(
+          (err: unknown) =>
+            this.logger.error(
+              { link: grant.linkName, err: describe(err) },
+              'could not revoke the credential the peer gave up; delete the link here to retry',
+            ),
+        );
       } else {
         this.events.control(conn, msg);
       }
@@ -278,6 +315,7 @@ export class Links {
           meter: this.meter,
           logger: this.logger.child({ link: l.name }),
           hello: { ...this.hello(), cost: l.record.cost },
+          peerSiteId: l.record.peerSiteId,
           onUp: (c, peer) => {
             l.up();
             this.logger.info({ link: l.name, direction: 'out', peer: peer.siteName }, 'link up');
@@ -286,11 +324,20 @@ export class Links {
           onDown: (c, reason) => {
             if (c.peer) this.events.down(c);
             const revoked = c.goAwayCode === ResetCode.REVOKED;
-            if (revoked) void this.markRevoked(l, reason);
+            if (revoked) {
+              this.markRevoked(l, reason).catch((err: unknown) =>
+                this.logger.error(
+                  { link: l.name, err: describe(err) },
+                  'could not record that the issuer revoked this link; delete the link to clean up',
+                ),
+              );
+            }
             l.down(reason, revoked);
           },
         });
-        conn.onControl = (msg) => this.events.control(conn, msg);
+        conn.onControl = (msg) => {
+          if (msg.type === 'adverts') this.events.control(conn, msg);
+        };
         return conn;
       },
     });

@@ -1,30 +1,54 @@
 import type { AddressInfo, NetworkStatus } from '../admin/api.js';
+import type { Settings } from '../config/settings.js';
 import type { LinkConnection } from '../link/connection.js';
+import type { AdvertsMessage } from '../link/control-messages.js';
 import type { Logger } from '../log.js';
 import type { MuxStream } from '../mux/stream.js';
+import { spkiBase64OfCert } from '../pki/index.js';
 import type { OpenRequest } from '../protocol/frame.js';
-import { isSiteAdvert, type SiteAdvert } from '../routing/advert.js';
+import { type SignedAdvert, signAdvert } from '../routing/advert.js';
 import { type Route, type RouteSummary, Routes } from '../routing/routes.js';
 
 /** An unreachable site is shown in network status for this long, then forgotten. */
 const FORGET_AFTER_MS = 10 * 60_000;
+/** Room in a message for the frame header and the `{"type":"adverts","adverts":[]}` around them. */
+const MESSAGE_OVERHEAD = 1024;
+/** Refused adverts are logged at most this often per link, with a count. */
+const REFUSAL_LOG_MS = 10_000;
+
+export interface NetworkSite {
+  id: string;
+  name: string;
+  /** The site CA certificate and key: every advert of this site is signed with it. */
+  caPem: string;
+  caKeyPem: string;
+}
 
 /**
  * The site's part in the service network: keeps its neighbours, floods adverts over the
  * links (docs/decisions/0005-link-state-routing.md) and answers where a stream goes.
+ * Adverts are signed by their originating site and checked here before they are stored
+ * or relayed (docs/decisions/0009-trust-model.md); signing happens only when this site's
+ * own advert changes, never on the stream path.
  */
 export class ServiceNetwork {
   private readonly routes: Routes<LinkConnection>;
   private lastSummary = '';
   private readonly forgetTimer: NodeJS.Timeout;
+  private readonly refusals = new WeakMap<LinkConnection, { count: number; loggedAt: number }>();
 
   constructor(
-    site: { id: string; name: string },
+    site: NetworkSite,
+    private readonly settings: Settings,
     private readonly logger: Logger,
     /** Streams arriving over a link. */
     private readonly onStream: (stream: MuxStream, open: OpenRequest, from: LinkConnection) => void,
   ) {
-    this.routes = new Routes(site);
+    const key = spkiBase64OfCert(site.caPem);
+    this.routes = new Routes(site, {
+      sign: (advert) => signAdvert(advert, site.caKeyPem, key),
+      limits: settings,
+    });
     this.forgetTimer = setInterval(() => {
       if (this.routes.topology.forget(Date.now(), FORGET_AFTER_MS)) this.logRoutes();
     }, 60_000).unref();
@@ -67,7 +91,7 @@ export class ServiceNetwork {
       if (own) this.flood([own]);
     };
     const own = this.routes.addNeighbour(conn, cost);
-    conn.mux.sendControl({ type: 'adverts', adverts: this.routes.topology.all() });
+    this.send(conn, this.routes.topology.allSigned());
     this.flood([own], conn);
     this.logRoutes();
   }
@@ -79,14 +103,14 @@ export class ServiceNetwork {
     this.logRoutes();
   }
 
-  control(from: LinkConnection, msg: Record<string, unknown>): void {
-    if (msg.type !== 'adverts' || !Array.isArray(msg.adverts)) return;
-    const news: SiteAdvert[] = [];
-    for (const advert of msg.adverts) {
-      if (!isSiteAdvert(advert)) continue;
-      const { forward, flood } = this.routes.receive(advert);
-      if (forward) news.push(advert);
-      if (flood) this.flood([flood]);
+  /** Adverts from a neighbour: news is stored and passed on; what was refused never is. */
+  control(from: LinkConnection, msg: AdvertsMessage): void {
+    const news: SignedAdvert[] = [];
+    for (const value of msg.adverts) {
+      const received = this.routes.receive(value);
+      if (received.kind === 'news') news.push(received.signed);
+      else if (received.kind === 'own') this.flood([received.flood]);
+      else if (received.kind === 'refused') this.refused(from, received.reason);
     }
     if (news.length === 0) return;
     this.flood(news, from);
@@ -94,10 +118,43 @@ export class ServiceNetwork {
   }
 
   /** Sends adverts to every neighbour but the one they came from. */
-  private flood(adverts: SiteAdvert[], except?: LinkConnection): void {
+  private flood(adverts: SignedAdvert[], except?: LinkConnection): void {
     for (const conn of this.routes.peers()) {
-      if (conn !== except) conn.mux.sendControl({ type: 'adverts', adverts });
+      if (conn !== except) this.send(conn, adverts);
     }
+  }
+
+  /** Packs adverts into messages that fit maxMessageSize (a whole table may not fit one). */
+  private send(conn: LinkConnection, adverts: SignedAdvert[]): void {
+    const budget = Math.max(this.settings.maxMessageSize - MESSAGE_OVERHEAD, MESSAGE_OVERHEAD);
+    let batch: SignedAdvert[] = [];
+    let size = 0;
+    for (const advert of adverts) {
+      const bytes = advert.body.length * 2 + advert.key.length + advert.sig.length + 32;
+      if (bytes > budget) {
+        this.logger.warn({ link: conn.name }, 'an advert is larger than one message; not sent');
+        continue;
+      }
+      if (size + bytes > budget) {
+        conn.mux.sendControl({ type: 'adverts', adverts: batch });
+        batch = [];
+        size = 0;
+      }
+      batch.push(advert);
+      size += bytes;
+    }
+    if (batch.length > 0) conn.mux.sendControl({ type: 'adverts', adverts: batch });
+  }
+
+  private refused(from: LinkConnection, reason: string): void {
+    const now = Date.now();
+    const seen = this.refusals.get(from) ?? { count: 0, loggedAt: 0 };
+    this.refusals.set(from, seen);
+    seen.count++;
+    if (now - seen.loggedAt < REFUSAL_LOG_MS) return;
+    this.logger.warn({ link: from.name, refused: seen.count, reason }, 'advert refused');
+    seen.loggedAt = now;
+    seen.count = 0;
   }
 
   /** Logs the reachable sites and address map whenever they change: what tests and operators watch. */

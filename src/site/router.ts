@@ -22,7 +22,7 @@ import { linkUrl, siteInfo } from './create.js';
 import { Links } from './links.js';
 import { Listeners } from './listeners.js';
 import { ServiceNetwork } from './network.js';
-import { CA_SECRET, type GrantRecord, SERVER_SECRET, type SiteRecord } from './records.js';
+import { type GrantRecord, SERVER_SECRET, type SiteRecord } from './records.js';
 import { Streams } from './streams.js';
 import { hostPortTargets } from './targets.js';
 
@@ -31,6 +31,8 @@ export interface RouterOptions {
   store: StateStore;
   settings: Settings;
   logger: Logger;
+  /** The site CA key: signs this site's adverts (read once at start, see run.ts). */
+  caKeyPem: string;
 }
 
 /**
@@ -56,8 +58,11 @@ export class Router implements AdminApi {
         { kind: p.kind, name: p.name, file: p.where, err: p.problem },
         'bad state record skipped',
       );
-    this.network = new ServiceNetwork(site, logger, (stream, open, from) =>
-      this.streams.serveStream(stream, open, from),
+    this.network = new ServiceNetwork(
+      { id: site.id, name: site.name, caPem: site.caPem, caKeyPem: opts.caKeyPem },
+      settings,
+      logger,
+      (stream, open, from) => this.streams.serveStream(stream, open, from),
     );
     this.connectors = new Connectors(store, () =>
       this.network.setLocal(this.connectors.addresses()),
@@ -89,7 +94,7 @@ export class Router implements AdminApi {
     this.network.setLocal(this.connectors.addresses());
     await this.links.restore();
     if (site.linkAccess) {
-      const caKey = await requireSecret(store, CA_SECRET);
+      const caKey = this.opts.caKeyPem;
       const serverKey = await requireSecret(store, SERVER_SECRET);
       this.issuer = new TokenIssuer({
         store,
@@ -254,7 +259,7 @@ export class Router implements AdminApi {
 /** How often a drain looks whether the last stream has ended. */
 const DRAIN_POLL_MS = 50;
 
-async function requireSecret(store: StateStore, name: string): Promise<string> {
+export async function requireSecret(store: StateStore, name: string): Promise<string> {
   const pem = await store.getSecret(name);
   if (pem === undefined) {
     throw new SkiffError(

@@ -6,11 +6,13 @@ import { adminSocketPath, settingsPath } from '../config/paths.js';
 import { resolveSettings, type Settings } from '../config/settings.js';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { createLogger } from '../log.js';
+import { installCrashPolicy } from '../runtime/crash-policy.js';
 import { signalsForwarded } from '../runtime/tuned-runtime.js';
 import { FileStore } from '../state/file-store.js';
-import { linkUrl } from './create.js';
+import { checkSiteId, linkUrl } from './create.js';
 import { openSite } from './open.js';
-import { Router } from './router.js';
+import { CA_SECRET } from './records.js';
+import { Router, requireSecret } from './router.js';
 
 export interface RunSiteOptions {
   stateDir: string;
@@ -25,6 +27,7 @@ export interface RunSiteOptions {
  */
 export async function runSite(opts: RunSiteOptions): Promise<void> {
   const logger = createLogger(opts.logLevel);
+  installCrashPolicy(logger);
   // The first SIGTERM or SIGINT drains (settings.drainTimeoutMs), a second one ends the
   // drain at once; what is still open then is reset by stop(). Behind a launcher that
   // forwards signals, one arriving within SAME_SIGNAL_MS of the first is that same signal
@@ -63,7 +66,14 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
     defaultName: defaultSiteName(),
     logger,
   });
-  const router = new Router({ site, store, settings, logger: logger.child({ site: site.name }) });
+  checkSiteId(site, opts.stateDir);
+  const router = new Router({
+    site,
+    store,
+    settings,
+    logger: logger.child({ site: site.name }),
+    caKeyPem: await requireSecret(store, CA_SECRET),
+  });
   try {
     await router.start();
   } catch (err) {

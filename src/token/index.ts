@@ -7,6 +7,7 @@ export {
   type TokenIssuerOptions,
   type TokenRecord,
 } from './issuer.js';
+export { checkRedemptionProof, proveRedemption, type RedemptionClaim } from './proof.js';
 export { type RedeemClientRequest, type RedeemClientResult, redeemToken } from './redeem-client.js';
 export { createRedeemHandler, MAX_REDEEM_BODY, REDEEM_PATH } from './redeem-handler.js';
 export { parseToken, redeemUrlFor, signToken, type TokenBody } from './token.js';

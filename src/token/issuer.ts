@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { type CertKey, checkCsr, signCsr } from '../pki/index.js';
 import type { StateStore } from '../state/store.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { checkRedemptionProof } from './proof.js';
 import { parseToken, signToken, TOKEN_KIND, TOKEN_VERSION, type TokenBody } from './token.js';
 
 /** What the issuer remembers of a token: never the secret, only its hash. */
@@ -47,6 +48,10 @@ export interface RedeemRequest {
   siteId: string;
   siteName: string;
   linkName: string;
+  /** The redeemer's site CA certificate: its key derives `siteId`. */
+  siteCaPem: string;
+  /** The redeemer's signature by that CA key (proof.ts). */
+  proof: string;
 }
 
 export interface RedeemResult {
@@ -135,8 +140,19 @@ export class TokenIssuer {
         `this token was issued by site "${body.issuer.name}", not by "${this.opts.site.name}"; redeem it at its own issuer`,
       );
     }
-    // Refuse a bad CSR before taking the lock, so it does not spend a use.
+    // Refuse a bad CSR or an unproven site id before taking the lock: neither spends a use.
     checkCsr(req.csrPem);
+    checkRedemptionProof(
+      { tokenId: body.id, csrPem: req.csrPem, siteId: req.siteId },
+      req.siteCaPem,
+      req.proof,
+    );
+    if (req.siteId === this.opts.site.id) {
+      throw new SkiffError(
+        ErrorCode.INVALID_ARGUMENT,
+        'a site cannot link to itself; redeem the token at another site',
+      );
+    }
     return this.mutex.run(body.id, () => this.redeemLocked(body, req));
   }
 

@@ -8,6 +8,9 @@ export interface RedeemClientRequest {
   siteId: string;
   siteName: string;
   linkName: string;
+  /** This site's CA certificate and its proof of the site id (proof.ts). */
+  siteCaPem: string;
+  proof: string;
 }
 
 export interface RedeemClientResult {
@@ -48,6 +51,8 @@ export async function redeemToken(
     siteId: req.siteId,
     siteName: req.siteName,
     linkName: req.linkName,
+    siteCa: req.siteCaPem,
+    proof: req.proof,
   });
   const unreached: Unreached[] = [];
   for (const url of token.urls) {

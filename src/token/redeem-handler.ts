@@ -25,7 +25,7 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
 };
 
 /**
- * `POST /v1/redeem` with JSON `{ token, csr, siteId, siteName, linkName }`; answers
+ * `POST /v1/redeem` with JSON `{ token, csr, siteId, siteName, linkName, siteCa, proof }`; answers
  * 200 `{ cert, serial, ca }` or `{ code, message }`. The request carries the token's
  * secret: nothing from its body is ever logged. Refusals and requests the client abandoned
  * are anyone's doing, so they are logged rate-limited (info and warn), never as our error.
@@ -123,7 +123,7 @@ function parseRequest(text: string): RedeemRequest {
     raw = undefined;
   }
   const r = raw as Record<string, unknown> | undefined;
-  const fields = ['token', 'csr', 'siteId', 'siteName', 'linkName'] as const;
+  const fields = ['token', 'csr', 'siteId', 'siteName', 'linkName', 'siteCa', 'proof'] as const;
   if (typeof r !== 'object' || r === null || !fields.every((f) => typeof r[f] === 'string')) {
     throw new SkiffError(
       ErrorCode.INVALID_ARGUMENT,
@@ -136,6 +136,8 @@ function parseRequest(text: string): RedeemRequest {
     siteId: r.siteId as string,
     siteName: r.siteName as string,
     linkName: r.linkName as string,
+    siteCaPem: r.siteCa as string,
+    proof: r.proof as string,
   };
 }
 

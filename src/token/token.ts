@@ -2,6 +2,7 @@ import { sign, verify, X509Certificate } from 'node:crypto';
 import { parseDocument, stringify } from 'yaml';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { REDEEM_PATH } from '../link/paths.js';
+import { siteIdOfCert } from '../pki/index.js';
 import { canonicalJson } from './canonical.js';
 
 /**
@@ -61,6 +62,12 @@ export function parseToken(text: string, now = Date.now()): TokenBody {
     throw new SkiffError(
       ErrorCode.TOKEN_TAMPERED,
       'token has been modified since it was issued (signature mismatch); ask the issuer for a new token',
+    );
+  }
+  if (siteIdOfCert(body.ca) !== body.issuer.id) {
+    throw new SkiffError(
+      ErrorCode.TOKEN_TAMPERED,
+      `token issuer id "${body.issuer.id}" is not the id of the CA it carries; ask the issuer for a new token`,
     );
   }
   const expires = Date.parse(body.expires);

@@ -10,10 +10,11 @@ import {
   WsLinkSocket,
   wsClientOptions,
 } from '../../src/link/websocket/ws-socket.js';
-import { createCsr, generateKey } from '../../src/pki/index.js';
+import { createCa, createCsr, generateKey, siteIdOfCert } from '../../src/pki/index.js';
 import { FrameDecoder } from '../../src/protocol/decode.js';
 import { encodeControl } from '../../src/protocol/encode.js';
 import { FrameType } from '../../src/protocol/frame.js';
+import { proveRedemption } from '../../src/token/proof.js';
 import { redeemToken } from '../../src/token/redeem-client.js';
 import { parseToken } from '../../src/token/token.js';
 import { createToken } from './pair.js';
@@ -51,7 +52,12 @@ export function encodeWsFrame(opcode: number, payload: Buffer): Buffer {
 }
 
 export interface HostileIdentity {
-  siteId: string;
+  /**
+   * Ignored by redeemCredential: a site id is derived from the site's CA key, so the
+   * credential's identity carries the id the helper's own CA proves. A HELLO may still
+   * claim any id (`hello({siteId})`), which is the attack the victim must refuse.
+   */
+  siteId?: string;
   siteName: string;
 }
 
@@ -61,13 +67,17 @@ export interface Credential {
   caPem: string;
   certPem: string;
   keyPem: string;
-  identity: HostileIdentity;
+  /** The site the credential was issued to: the helper's own CA's id. */
+  identity: { siteId: string; siteName: string };
+  /** The helper's site CA: signs adverts that the victim should accept as this site's. */
+  siteCa: { certPem: string; keyPem: string };
 }
 
 /**
- * Redeems a fresh token of `victim` as a site of its own choosing would: a real CSR and a
- * real redemption over the victim's link port. What a hostile site can do after that is
- * what any holder of one valid token can do.
+ * Redeems a fresh token of `victim` as a site of its own would: a site CA of its own (which
+ * derives its site id), a real CSR, the proof of its id and a real redemption over the
+ * victim's link port. What a hostile site can do after that is what any holder of one
+ * valid token can do.
  */
 export async function redeemCredential(
   victim: RouterProcess,
@@ -76,15 +86,34 @@ export async function redeemCredential(
 ): Promise<Credential> {
   const tokenText = await readFile(await createToken(victim, workDir), 'utf8');
   const token = parseToken(tokenText);
-  const keyPem = await generateKey();
-  const csrPem = createCsr(keyPem, identity.siteId);
+  const [siteCa, keyPem] = await Promise.all([
+    createCa(`skiff site CA ${identity.siteName}`),
+    generateKey(),
+  ]);
+  const siteId = siteIdOfCert(siteCa.certPem);
+  const csrPem = createCsr(keyPem, siteId);
+  const proof = proveRedemption(siteCa.keyPem, { tokenId: token.id, csrPem, siteId });
   const issued = await redeemToken(
     token,
     tokenText,
-    { csrPem, siteId: identity.siteId, siteName: identity.siteName, linkName: identity.siteName },
+    {
+      csrPem,
+      siteId,
+      siteName: identity.siteName,
+      linkName: identity.siteName,
+      siteCaPem: siteCa.certPem,
+      proof,
+    },
     { timeoutMs: 10_000 },
   );
-  return { url: issued.url, caPem: issued.caPem, certPem: issued.certPem, keyPem, identity };
+  return {
+    url: issued.url,
+    caPem: issued.caPem,
+    certPem: issued.certPem,
+    keyPem,
+    identity: { siteId, siteName: identity.siteName },
+    siteCa,
+  };
 }
 
 /**
@@ -147,7 +176,7 @@ export class HostilePeer {
   }
 
   /** A HELLO as a router sends it, with any field overridden (or made invalid). */
-  hello(fields: Record<string, unknown> = {}, identity?: HostileIdentity): Promise<void> {
+  hello(fields: Record<string, unknown> = {}, identity?: Credential['identity']): Promise<void> {
     return this.send(
       encodeControl({
         type: 'hello',

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import type { SiteAdvert } from '../../../src/routing/advert.js';
-import { isSiteAdvert } from '../../../src/routing/advert.js';
+import { before, describe, it } from 'node:test';
+import { defaultSettings } from '../../../src/config/settings.js';
+import { type CertKey, createCa, siteIdOfCert, spkiBase64OfCert } from '../../../src/pki/index.js';
+import {
+  MAX_SEQ,
+  parseAdvertBody,
+  type SignedAdvert,
+  type SiteAdvert,
+  signAdvert,
+} from '../../../src/routing/advert.js';
 import { Routes } from '../../../src/routing/routes.js';
 import { Topology } from '../../../src/routing/topology.js';
 
@@ -48,15 +55,53 @@ describe('Topology', () => {
   });
 });
 
+interface TestSite {
+  id: string;
+  ca: CertKey;
+  key: string;
+}
+
+const sites: Record<string, TestSite> = {};
+
+before(async () => {
+  for (const name of ['a', 'b', 'c', 'x']) {
+    const ca = await createCa(`skiff site CA ${name}`);
+    sites[name] = { id: siteIdOfCert(ca.certPem), ca, key: spkiBase64OfCert(ca.certPem) };
+  }
+});
+
+const id = (name: string): string => sites[name]!.id;
+
+/** `name`'s advert, signed by its own CA, with links to the named sites. */
+function signed(
+  name: string,
+  links: Record<string, number>,
+  addresses: string[] = [],
+  seq = 1,
+  by = name,
+): SignedAdvert {
+  const byId = Object.fromEntries(Object.entries(links).map(([n, c]) => [id(n), c]));
+  const body: SiteAdvert = { siteId: id(name), siteName: name, seq, links: byId, addresses };
+  return signAdvert(body, sites[by]!.ca.keyPem, sites[by]!.key);
+}
+
+function routesOf(name: string, limits = defaultSettings) {
+  const site = sites[name]!;
+  return new Routes<ReturnType<typeof peer>>(
+    { id: site.id, name },
+    { sign: (a) => signAdvert(a, site.ca.keyPem, site.key), limits },
+  );
+}
+
 describe('Routes', () => {
   it('prefers this site, then the lowest path cost, balancing equal costs round-robin', () => {
-    const r = new Routes<ReturnType<typeof peer>>({ id: 'a', name: 'a' });
-    const toB = peer('b');
-    const toC = peer('c');
+    const r = routesOf('a');
+    const toB = peer(id('b'));
+    const toC = peer(id('c'));
     r.addNeighbour(toB, 1);
     r.addNeighbour(toC, 1);
-    r.receive(advert('b', { a: 1 }, ['api']));
-    r.receive(advert('c', { a: 1 }, ['api']));
+    assert.equal(r.receive(signed('b', { a: 1 }, ['api'])).kind, 'news');
+    assert.equal(r.receive(signed('c', { a: 1 }, ['api'])).kind, 'news');
     const picks = Array.from({ length: 10 }, () => {
       const route = r.choose('api');
       assert.equal(route?.kind, 'remote');
@@ -64,8 +109,8 @@ describe('Routes', () => {
       r.track(siteId)(); // opened and finished at once: outstanding stays 0
       return siteId;
     });
-    assert.equal(picks.filter((s) => s === 'b').length, 5);
-    const excluded = r.choose('api', new Set(['b']));
+    assert.equal(picks.filter((s) => s === id('b')).length, 5);
+    const excluded = r.choose('api', new Set([id('b')]));
     assert.equal(excluded?.kind === 'remote' && excluded.via, toC);
     r.setLocal(['api']);
     assert.deepEqual(r.choose('api'), { kind: 'local' });
@@ -73,11 +118,11 @@ describe('Routes', () => {
   });
 
   it('sends streams for a far site through the right neighbour, and stops once it is cut off', () => {
-    const r = new Routes<ReturnType<typeof peer>>({ id: 'a', name: 'a' });
-    const toB = peer('b');
+    const r = routesOf('a');
+    const toB = peer(id('b'));
     r.addNeighbour(toB, 1);
-    r.receive(advert('b', { a: 1, c: 1 }));
-    r.receive(advert('c', { b: 1 }, ['db']));
+    r.receive(signed('b', { a: 1, c: 1 }));
+    r.receive(signed('c', { b: 1 }, ['db']));
     const route = r.choose('db');
     assert.equal(route?.kind === 'remote' && route.via, toB);
     assert.equal(route?.kind === 'remote' && route.cost, 2);
@@ -89,19 +134,19 @@ describe('Routes', () => {
   });
 
   it('gives no new streams to a peer that sent GOAWAY: the next best site takes them', () => {
-    const r = new Routes<ReturnType<typeof peer>>({ id: 'a', name: 'a' });
-    const toB = peer('b');
-    const toB2 = peer('b');
-    const toC = peer('c');
+    const r = routesOf('a');
+    const toB = peer(id('b'));
+    const toB2 = peer(id('b'));
+    const toC = peer(id('c'));
     r.addNeighbour(toB, 1);
     r.addNeighbour(toB2, 1);
     r.addNeighbour(toC, 5);
-    r.receive(advert('b', { a: 1 }, ['api']));
-    r.receive(advert('c', { a: 5 }, ['api']));
+    r.receive(signed('b', { a: 1 }, ['api']));
+    r.receive(signed('c', { a: 5 }, ['api']));
     toB.accepting = false; // one of two links to b is draining: the other takes b's streams
-    assert.equal(r.nextHop('b'), toB2);
+    assert.equal(r.nextHop(id('b')), toB2);
     toB2.accepting = false; // b is draining: c, though dearer, gets the stream
-    assert.equal(r.nextHop('b'), undefined);
+    assert.equal(r.nextHop(id('b')), undefined);
     const route = r.choose('api');
     assert.equal(route?.kind === 'remote' && route.via, toC);
     toC.accepting = false;
@@ -109,17 +154,58 @@ describe('Routes', () => {
   });
 
   it('re-issues its own advert above a newer one of its own that it hears back', () => {
-    const r = new Routes<ReturnType<typeof peer>>({ id: 'a', name: 'a' });
+    const r = routesOf('a');
     const own = r.own();
-    const { forward, flood } = r.receive({ ...own, seq: own.seq + 100 });
-    assert.equal(forward, false);
-    assert.ok(flood && flood.seq > own.seq + 100);
+    const heard = signed('a', {}, [], own.seq + 100);
+    const received = r.receive(heard);
+    assert.equal(received.kind, 'own');
+    const flooded =
+      received.kind === 'own' ? parseAdvertBody(received.flood.body, defaultSettings) : '';
+    assert.ok(typeof flooded !== 'string' && flooded.seq > own.seq + 100);
+    assert.equal(r.receive(received.kind === 'own' ? received.flood : heard).kind, 'old');
   });
 
-  it('rejects malformed adverts', () => {
-    assert.equal(isSiteAdvert(advert('a', { b: 1 })), true);
-    assert.equal(isSiteAdvert({ siteId: 'a' }), false);
-    assert.equal(isSiteAdvert({ ...advert('a', { b: -1 }) }), false);
-    assert.equal(isSiteAdvert({ ...advert('a', {}), addresses: [1] }), false);
+  it('refuses unsigned, wrongly signed and out-of-bounds adverts and never stores them', () => {
+    const r = routesOf('a');
+    const good = signed('b', { a: 1 }, ['api']);
+    const refused = (value: unknown): string => {
+      const got = r.receive(value);
+      assert.equal(got.kind, 'refused', JSON.stringify(got));
+      return got.kind === 'refused' ? got.reason : '';
+    };
+    assert.match(refused(JSON.parse(good.body)), /body, key and sig/); // a bare, unsigned advert
+    assert.match(refused({ ...good, key: sites.x!.key }), /not signed/); // someone else's key
+    assert.match(refused({ ...good, sig: signed('x', {}).sig }), /not signed/);
+    assert.match(refused(signed('b', { a: 1 }, ['api'], 2, 'x')), /not signed/); // x signs for b
+    // A forged seq of 2^53 for another site, even validly signed by the forger's key:
+    const huge = JSON.stringify({ ...JSON.parse(good.body), seq: 2 ** 53 });
+    assert.match(refused({ ...good, body: huge }), /seq/);
+    const overMax = { ...JSON.parse(good.body), seq: MAX_SEQ + 1 };
+    assert.match(refused(signAdvert(overMax, sites.b!.ca.keyPem, sites.b!.key)), /seq/);
+    assert.match(refused(signed('b', { a: -1 })), /links/);
+    assert.match(refused(signed('b', { a: 1e308 })), /links/);
+    const lots = Array.from({ length: 1001 }, (_, i) => `svc-${i}`);
+    assert.match(refused(signed('b', { a: 1 }, lots)), /addresses|maxAdvertBytes/);
+    assert.equal(r.topology.get(id('b')), undefined);
+    assert.equal(r.receive(good).kind, 'news');
+    assert.equal(r.receive(good).kind, 'old'); // verified once; copies are dropped unchecked
+  });
+
+  it("a forged own advert cannot push this site's seq up, and its seq stays bounded", () => {
+    const r = routesOf('a');
+    const own = r.own();
+    const forged = signed('a', {}, [], MAX_SEQ, 'x'); // claims to be a, signed by x
+    assert.equal(r.receive({ ...forged, key: sites.x!.key }).kind, 'refused');
+    assert.equal(r.own().seq, own.seq);
+    r.setLocal(['api']);
+    assert.ok(r.own().seq > own.seq && r.own().seq <= MAX_SEQ);
+  });
+
+  it('holds at most maxSites sites', () => {
+    const r = routesOf('a', { ...defaultSettings, maxSites: 2 });
+    assert.equal(r.receive(signed('b', { a: 1 })).kind, 'news');
+    const full = r.receive(signed('c', { a: 1 }));
+    assert.equal(full.kind, 'refused');
+    assert.equal(r.topology.all().length, 2);
   });
 });

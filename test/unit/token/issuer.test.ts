@@ -3,11 +3,11 @@ import { X509Certificate } from 'node:crypto';
 import { before, test } from 'node:test';
 import { isSkiffError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
-import { certCommonName, certSerial } from '../../../src/pki/index.js';
+import { certCommonName, certSerial, siteIdOfCert } from '../../../src/pki/index.js';
 import { TokenIssuer } from '../../../src/token/issuer.js';
 import { parseToken, signToken } from '../../../src/token/token.js';
 import { MemoryStore } from '../../helpers/memory-store.js';
-import { type Fixture, makeFixture, makeIssuer, redeemReq, tokenBody } from './fixture.js';
+import { type Fixture, makeFixture, makeIssuer, redeemReq, siteOf, tokenBody } from './fixture.js';
 
 let fx: Fixture;
 before(async () => {
@@ -42,7 +42,7 @@ test('issue stores a record with the secret hash, never the secret, and a valid 
   assert.equal(body.id, t.id);
   assert.equal(body.uses, 2);
   assert.deepEqual(body.urls, ['wss://127.0.0.1:8443/v1/link']);
-  assert.deepEqual(body.issuer, { id: '7b0c6d0e-1111-4222-8333-944455556666', name: 'west' });
+  assert.deepEqual(body.issuer, siteOf(fx.ca));
   assert.ok(Buffer.from(body.secret, 'base64url').length >= 32);
   const record = await store.get('token', t.id);
   assert.equal(record?.usesLeft, 2);
@@ -57,7 +57,7 @@ test('a token redeems once, records a grant, then reports it used', async () => 
   const r = await issuer.redeem(redeemReq(fx, t.yaml));
   const x = new X509Certificate(r.certPem);
   assert.ok(x.verify(new X509Certificate(fx.ca.certPem).publicKey));
-  assert.equal(certCommonName(r.certPem), 'east-site-id');
+  assert.equal(certCommonName(r.certPem), siteIdOfCert(fx.eastCa.certPem));
   assert.equal(certSerial(r.certPem), r.serial);
   assert.equal(r.caPem, fx.ca.certPem);
   const grant = await store.get('grant', r.serial);
@@ -65,7 +65,7 @@ test('a token redeems once, records a grant, then reports it used', async () => 
     { ...grant, issuedAt: undefined },
     {
       serial: r.serial,
-      peerSiteId: 'east-site-id',
+      peerSiteId: siteIdOfCert(fx.eastCa.certPem),
       peerSiteName: 'east',
       linkName: 'to-west',
       tokenId: t.id,
@@ -204,7 +204,7 @@ test('onGrant hears of each grant after it is stored and before the certificate 
   const heard: { serial: string; stored: boolean }[] = [];
   const issuer = new TokenIssuer({
     store,
-    site: { id: 'west-id', name: 'west' },
+    site: siteOf(fx.ca),
     ca: fx.ca,
     linkUrls: () => ['wss://127.0.0.1:8443/v1/link'],
     logger: silentLogger,

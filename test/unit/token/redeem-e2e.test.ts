@@ -12,7 +12,7 @@ import { type CertKey, createServerCert } from '../../../src/pki/index.js';
 import { redeemToken } from '../../../src/token/redeem-client.js';
 import { createRedeemHandler, MAX_REDEEM_BODY } from '../../../src/token/redeem-handler.js';
 import { parseToken } from '../../../src/token/token.js';
-import { type Fixture, makeFixture, makeIssuer } from './fixture.js';
+import { type Fixture, makeFixture, makeIssuer, redeemReq } from './fixture.js';
 
 // The issuer's redeem endpoint on a real HTTPS server (TLS 1.3, the site's own server
 // certificate) and the client redeeming against it over loopback.
@@ -72,12 +72,11 @@ after(() => {
   }
 });
 
-const req = (linkName = 'to-west') => ({
-  csrPem: fx.csrPem,
-  siteId: 'east-site-id',
-  siteName: 'east',
-  linkName,
-});
+/** East's side of a redemption of `text`, its site id proven (fixture.ts redeemReq). */
+const req = (text: string) => {
+  const { token: _token, ...rest } = redeemReq(fx, text);
+  return rest;
+};
 
 async function newToken(uses = 1) {
   const t = await issuer.issue({ expiryMs: 60_000, uses });
@@ -96,13 +95,13 @@ function rejectsCode(p: Promise<unknown>, code: string, message?: RegExp): Promi
 
 test('redeemToken gets a certificate from the issuer over TLS 1.3, once', async () => {
   const { text, body } = await newToken();
-  const r = await redeemToken(body, text, req(), { timeoutMs: 5000 });
+  const r = await redeemToken(body, text, req(text), { timeoutMs: 5000 });
   assert.equal(r.url, linkUrls[0]);
   assert.equal(r.caPem, fx.ca.certPem);
   assert.ok(new X509Certificate(r.certPem).verify(new X509Certificate(fx.ca.certPem).publicKey));
   // The refusal crosses the wire with its code and message intact.
   await rejectsCode(
-    redeemToken(body, text, req(), { timeoutMs: 5000 }),
+    redeemToken(body, text, req(text), { timeoutMs: 5000 }),
     'SKIFF_ERR_TOKEN_USED',
     /^this token has been used up \(uses: 1\); ask the issuer for a new token$/,
   );
@@ -111,7 +110,7 @@ test('redeemToken gets a certificate from the issuer over TLS 1.3, once', async 
 test('a tampered token is refused by the issuer with TOKEN_TAMPERED', async () => {
   const { text, body } = await newToken();
   await rejectsCode(
-    redeemToken(body, text.replace('uses: 1', 'uses: 7'), req(), { timeoutMs: 5000 }),
+    redeemToken(body, text.replace('uses: 1', 'uses: 7'), req(text), { timeoutMs: 5000 }),
     'SKIFF_ERR_TOKEN_TAMPERED',
   );
 });
@@ -119,7 +118,7 @@ test('a tampered token is refused by the issuer with TOKEN_TAMPERED', async () =
 test('an unreachable URL is skipped for the next one', async () => {
   const { text, body } = await newToken();
   const dead = `wss://127.0.0.1:${await closedPort()}/v1/link`;
-  const r = await redeemToken({ ...body, urls: [dead, linkUrls[0]!] }, text, req(), {
+  const r = await redeemToken({ ...body, urls: [dead, linkUrls[0]!] }, text, req(text), {
     timeoutMs: 5000,
   });
   assert.equal(r.url, linkUrls[0]);
@@ -129,7 +128,7 @@ test('a closed port gives ISSUER_UNREACHABLE naming the URL and the cause', asyn
   const { text, body } = await newToken();
   const p = await closedPort();
   await rejectsCode(
-    redeemToken({ ...body, urls: [`wss://127.0.0.1:${p}/v1/link`] }, text, req(), {
+    redeemToken({ ...body, urls: [`wss://127.0.0.1:${p}/v1/link`] }, text, req(text), {
       timeoutMs: 5000,
     }),
     'SKIFF_ERR_ISSUER_UNREACHABLE',
@@ -145,7 +144,7 @@ test('a server that never answers times out as ISSUER_UNREACHABLE', async () => 
   const p = await listen(silent);
   const t0 = Date.now();
   await rejectsCode(
-    redeemToken({ ...body, urls: [`wss://127.0.0.1:${p}/v1/link`] }, text, req(), {
+    redeemToken({ ...body, urls: [`wss://127.0.0.1:${p}/v1/link`] }, text, req(text), {
       timeoutMs: 200,
     }),
     'SKIFF_ERR_ISSUER_UNREACHABLE',
@@ -171,7 +170,7 @@ test("a server without the token's CA is not trusted with the secret", async () 
   impostor.on('tlsClientError', () => {});
   const p = await listen(impostor);
   await rejectsCode(
-    redeemToken({ ...body, urls: [`wss://127.0.0.1:${p}/v1/link`] }, text, req(), {
+    redeemToken({ ...body, urls: [`wss://127.0.0.1:${p}/v1/link`] }, text, req(text), {
       timeoutMs: 5000,
     }),
     'SKIFF_ERR_ISSUER_UNREACHABLE',
@@ -219,7 +218,15 @@ test('the handler answers bad requests with a status and a coded JSON error', as
   assert.equal(bad.json.code, 'SKIFF_ERR_INVALID_ARGUMENT');
   const notToken = await post(
     '/v1/redeem',
-    JSON.stringify({ token: 'hello', csr: fx.csrPem, siteId: 'a', siteName: 'b', linkName: 'c' }),
+    JSON.stringify({
+      token: 'hello',
+      csr: fx.csrPem,
+      siteId: 'a',
+      siteName: 'b',
+      linkName: 'c',
+      siteCa: 'x',
+      proof: 'y',
+    }),
   );
   assert.equal(notToken.status, 400);
   assert.equal(notToken.json.code, 'SKIFF_ERR_TOKEN_INVALID');
@@ -260,7 +267,15 @@ test('status codes: 403 for tampered or unknown, 410 for expired or used', async
     const p = await listen(createHttpServer(createRedeemHandler(stub, silentLogger)));
     const res = await fetch(`http://127.0.0.1:${p}/v1/redeem`, {
       method: 'POST',
-      body: JSON.stringify({ token: 't', csr: 'c', siteId: 'a', siteName: 'b', linkName: 'c' }),
+      body: JSON.stringify({
+        token: 't',
+        csr: 'c',
+        siteId: 'a',
+        siteName: 'b',
+        linkName: 'c',
+        siteCa: 'x',
+        proof: 'y',
+      }),
     });
     assert.equal(res.status, status);
     assert.deepEqual(await res.json(), { code, message: `msg ${code}` });
@@ -272,7 +287,15 @@ test('an unexpected failure is a 500 with no internals in the answer', async () 
   const p = await listen(createHttpServer(createRedeemHandler(stub, silentLogger)));
   const res = await fetch(`http://127.0.0.1:${p}/v1/redeem`, {
     method: 'POST',
-    body: JSON.stringify({ token: 't', csr: 'c', siteId: 'a', siteName: 'b', linkName: 'c' }),
+    body: JSON.stringify({
+      token: 't',
+      csr: 'c',
+      siteId: 'a',
+      siteName: 'b',
+      linkName: 'c',
+      siteCa: 'x',
+      proof: 'y',
+    }),
   });
   assert.equal(res.status, 500);
   const json = (await res.json()) as { code: string; message: string };
