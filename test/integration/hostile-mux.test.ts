@@ -26,12 +26,12 @@ let hostileCount = 0;
 
 async function hostile(sites: LinkedSites): Promise<{ peer: HostilePeer; name: string }> {
   const n = ++hostileCount;
-  const identity = { siteId: `00000000-0000-4000-8000-00000000000${n}`, siteName: `evil-${n}` };
-  const cred = await redeemCredential(sites.a, sites.workDir, identity);
+  // The id is proven at redemption (derived from a CA of the hostile site's own).
+  const cred = await redeemCredential(sites.a, sites.workDir, { siteName: `evil-${n}` });
   const peer = await HostilePeer.dial(cred);
-  await peer.hello({}, identity);
+  await peer.hello({}, cred.identity);
   await peer.waitFor(FrameType.CONTROL);
-  return { peer, name: identity.siteName };
+  return { peer, name: cred.identity.siteName };
 }
 
 /** Sends `message` again and again for `ms` (or until the victim stops taking it). */

@@ -190,10 +190,10 @@ describe('a reset right behind a FIN', { timeout: 60_000 }, () => {
     // A peer with a real credential opens a stream to the connector, then sends DATA, FIN
     // and RESET in one message: the FIN ends the target socket's write side (its shutdown
     // is pending until the next turn) and the RESET must then reset that socket.
-    const identity = { siteId: 'peer-site', siteName: 'peer' };
-    const peer = await HostilePeer.dial(await redeemCredential(a, workDir, identity));
+    const cred = await redeemCredential(a, workDir, { siteName: 'peer' });
+    const peer = await HostilePeer.dial(cred);
     cleanup.add(() => peer.close());
-    await peer.hello({}, identity);
+    await peer.hello({}, cred.identity);
     const fdsBefore = openFds(a.pid!);
     await peer.send(encodeOpen(1, { address: 'sink', window: MiB }));
     await peer.waitFor(FrameType.OPEN_OK, (f) => f.streamId === 1);
