@@ -1,14 +1,32 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { withTimeout } from './wait.js';
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/** A helper process running inside a namespace; close() kills it and awaits the exit. */
+export interface NsProcess {
+  close(): Promise<void>;
+}
+
+/** A unix-socket bridge (unix-bridge-main.js) into a namespace: dial `path` to reach its target. */
+export interface NsBridge extends NsProcess {
+  readonly path: string;
+}
 
 /**
  * Two network namespaces made by the test, A and B, joined by a veth pair (the link's path,
- * which a test cuts with `ip link set down`), and a veth pair from this namespace into A (so
- * the test process reaches A's listeners). Names carry the pid, so runs never collide, and
- * dispose() (also run at process exit) deletes both namespaces and with them every veth.
- * Needs root, `ip` and, for loss(), nftables. Traffic stays inside the namespaces made here:
+ * which a test cuts with `ip link set down`). Nothing is added to the test's own namespace:
+ * no veth end, no address. What runs in a namespace is started there (`prefix`), and the
+ * test process reaches a listener inside one through a filesystem unix socket bridged to it
+ * by a process in that namespace (bridge()). Names carry the pid, so runs never collide,
+ * and dispose() (also run at process exit) kills the helper processes, deletes both
+ * namespaces (their veths go with them) and the socket dir. Needs root, `ip` and, for
+ * loss(), nftables. Traffic stays inside the namespaces made here:
  *
- *   test process -- hostA (root end) == clientA (in A) ... linkA (in A) == linkB (in B)
+ *   test process -- unix socket -- bridge (in A) -- A's loopback ... linkA (in A) == linkB (in B)
  */
 export class NetnsLab {
   readonly nsA: string;
@@ -17,30 +35,36 @@ export class NetnsLab {
   readonly linkA: string;
   /** B's address on the A-B pair. */
   readonly linkB: string;
-  /** A's address on the pair from the test's namespace: where A's listeners bind. */
-  readonly clientA: string;
+  /** Where listeners bind inside a namespace: its own loopback, reached through bridge(). */
+  readonly loopback = '127.0.0.1';
   private readonly vethA: string;
   private readonly vethB: string;
-  private readonly vethHost: string;
+  private readonly children = new Set<ChildProcess>();
+  private socketDir: string | undefined;
+  private bridges = 0;
   private disposed = false;
   private readonly onExit = (): void => this.dispose();
+  // A test process stopped by a signal (Ctrl-C, a runner's timeout) cleans up, then dies of it.
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    this.dispose();
+    process.kill(process.pid, signal);
+  };
 
   private constructor(pid: number, subnet: number) {
     this.nsA = `skiff-a-${pid}`;
     this.nsB = `skiff-b-${pid}`;
     this.vethA = `sk${pid}a`;
     this.vethB = `sk${pid}b`;
-    this.vethHost = `sk${pid}h`;
     // RFC 2544's benchmarking range: never routed anywhere, here only inside these namespaces.
     this.linkA = `198.18.${subnet}.1`;
     this.linkB = `198.18.${subnet}.2`;
-    this.clientA = `198.18.${subnet}.6`;
   }
 
   static create(): NetnsLab {
     const pid = process.pid;
     const lab = new NetnsLab(pid, pid % 250);
     process.once('exit', lab.onExit);
+    for (const signal of SIGNALS) process.once(signal, lab.onSignal);
     try {
       lab.setUp();
     } catch (err) {
@@ -70,25 +94,9 @@ export class NetnsLab {
     );
     ip('-n', nsA, 'addr', 'add', `${this.linkA}/30`, 'dev', this.vethA);
     ip('-n', nsB, 'addr', 'add', `${this.linkB}/30`, 'dev', this.vethB);
-    ip(
-      'link',
-      'add',
-      this.vethHost,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      `${this.vethHost}x`,
-      'netns',
-      nsA,
-    );
-    const hostAddr = this.clientA.replace(/\.6$/, '.5');
-    ip('addr', 'add', `${hostAddr}/30`, 'dev', this.vethHost);
-    ip('-n', nsA, 'addr', 'add', `${this.clientA}/30`, 'dev', `${this.vethHost}x`);
     for (const ns of [nsA, nsB]) ip('-n', ns, 'link', 'set', 'lo', 'up');
-    ip('link', 'set', this.vethHost, 'up');
-    ip('-n', nsA, 'link', 'set', `${this.vethHost}x`, 'up');
     this.heal();
+    this.socketDir = mkdtempSync(join(tmpdir(), `skiff-netns-${process.pid}-`));
   }
 
   /** Words that run a command inside namespace `ns` (exec, no fork: the pid stays the command's). */
@@ -128,57 +136,77 @@ export class NetnsLab {
   }
 
   /** Starts a delay proxy (delay-proxy-main.js) inside `ns`; resolves once it listens. */
-  async delayProxy(
+  delayProxy(
     ns: string,
     listen: { host: string; port: number },
     target: { host: string; port: number },
     delayMs: number,
-  ): Promise<{ close(): Promise<void> }> {
-    const script = new URL('./delay-proxy-main.js', import.meta.url).pathname;
-    const child = spawn(
-      'ip',
-      [
-        ...this.prefix(ns).slice(1),
-        process.execPath,
-        script,
-        listen.host,
-        String(listen.port),
-        target.host,
-        String(target.port),
-        String(delayMs),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+  ): Promise<NsProcess> {
+    const args = [listen.host, String(listen.port), target.host, String(target.port)];
+    return this.helper(ns, 'delay-proxy-main.js', [...args, String(delayMs)], 'the delay proxy');
+  }
+
+  /**
+   * Starts a unix-socket bridge (unix-bridge-main.js) inside `ns` to `target` there (e.g. a
+   * listener on the namespace's loopback); resolves once its socket is bound.
+   */
+  async bridge(ns: string, target: { host: string; port: number }): Promise<NsBridge> {
+    if (this.socketDir === undefined) throw new Error('the lab is not set up');
+    const path = join(this.socketDir, `bridge-${++this.bridges}.sock`);
+    const helper = await this.helper(
+      ns,
+      'unix-bridge-main.js',
+      [path, `${target.host}:${target.port}`],
+      'the unix bridge',
     );
-    const kill = (): void => {
+    return { path, close: () => helper.close() };
+  }
+
+  /** Runs helper `script` (next to this file) inside `ns`; resolves at its first output. */
+  private async helper(
+    ns: string,
+    script: string,
+    args: string[],
+    what: string,
+  ): Promise<NsProcess> {
+    const file = new URL(`./${script}`, import.meta.url).pathname;
+    const [command, ...words] = [...this.prefix(ns), process.execPath, file, ...args];
+    const child = spawn(command!, words, { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.children.add(child);
+    const closed = new Promise<void>((resolve) =>
+      child.once('close', () => {
+        this.children.delete(child);
+        resolve();
+      }),
+    );
+    const close = async (): Promise<void> => {
       child.kill('SIGKILL');
+      await closed;
     };
-    process.once('exit', kill);
-    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
     await withTimeout(
       new Promise<void>((resolve, reject) => {
         child.stdout.once('data', () => resolve());
-        void closed.then(() => reject(new Error('the delay proxy exited')));
+        void closed.then(() => reject(new Error(`${what} exited`)));
       }),
       10_000,
-      'the delay proxy to listen',
-    ).catch((err: Error) => {
-      kill();
+      `${what} to listen`,
+    ).catch(async (err: Error) => {
+      await close();
       throw err;
     });
-    return {
-      async close() {
-        process.off('exit', kill);
-        kill();
-        await closed;
-      },
-    };
+    return { close };
   }
 
-  /** Deletes both namespaces (their veths go with them). Safe to call twice. */
+  /**
+   * Kills the helper processes, deletes both namespaces (their veths go with them) and the
+   * socket dir. Synchronous, so it also runs at process exit. Safe to call twice.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     process.off('exit', this.onExit);
+    for (const signal of SIGNALS) process.off(signal, this.onSignal);
+    for (const child of this.children) child.kill('SIGKILL');
     for (const ns of [this.nsA, this.nsB]) {
       try {
         ip('netns', 'del', ns);
@@ -186,6 +214,7 @@ export class NetnsLab {
         // already gone
       }
     }
+    if (this.socketDir !== undefined) rmSync(this.socketDir, { recursive: true, force: true });
   }
 }
 

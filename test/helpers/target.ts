@@ -19,9 +19,17 @@ export interface TargetSession {
 
 const script = new URL('./target-main.js', import.meta.url).pathname;
 const live = new Set<ChildProcessWithoutNullStreams>();
-process.once('exit', () => {
+function killAll(): void {
   for (const child of live) child.kill('SIGKILL');
-});
+}
+process.once('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // A test process stopped by a signal takes its targets with it, then dies of the same signal.
+  process.once(signal, () => {
+    killAll();
+    process.kill(process.pid, signal);
+  });
+}
 
 /**
  * target-main.js in its own process (optionally behind `prefix`, e.g. `ip netns exec NS`),
@@ -132,15 +140,20 @@ export interface ClientView extends SocketEnd {
 
 export interface TransferOptions {
   host?: string;
+  /** A unix socket to dial instead of host:port (e.g. a NetnsLab bridge into a namespace). */
+  path?: string;
   /** Called as the count of bytes received (download) or written (upload) grows. */
   onProgress?: (bytes: number, socket: Socket) => void;
   /** The whole transfer must end within this (default 60 s). */
   timeoutMs?: number;
 }
 
-function dial(host: string, port: number): Promise<Socket> {
+function dial(host: string, port: number, path: string | undefined): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host, port, allowHalfOpen: true, noDelay: true });
+    const socket =
+      path === undefined
+        ? netConnect({ host, port, allowHalfOpen: true, noDelay: true })
+        : netConnect({ path, allowHalfOpen: true });
     socket.once('connect', () => {
       socket.off('error', reject);
       resolve(socket);
@@ -154,7 +167,7 @@ export async function download(
   port: number,
   bytes: number,
   seed: number,
-  { host = '127.0.0.1', onProgress, timeoutMs = 60_000 }: TransferOptions = {},
+  { host = '127.0.0.1', path, onProgress, timeoutMs = 60_000 }: TransferOptions = {},
 ): Promise<ClientView> {
   const view: ClientView = {
     bytes: 0,
@@ -164,7 +177,7 @@ export async function download(
     disguisedReset: false,
     mismatchAt: undefined,
   };
-  const socket = await dial(host, port);
+  const socket = await dial(host, port, path);
   const check = new PayloadCheck(seed);
   socket.on('data', (chunk: Buffer) => {
     check.push(chunk);
@@ -177,12 +190,14 @@ export async function download(
     Object.assign(view, end),
   );
   socket.write(`D ${bytes} ${seed}\n`);
-  await withTimeout(done, timeoutMs, `download of ${bytes} bytes through port ${port}`).catch(
-    (err: Error) => {
-      socket.destroy();
-      throw err;
-    },
-  );
+  await withTimeout(
+    done,
+    timeoutMs,
+    `download of ${bytes} bytes through ${path ?? `port ${port}`}`,
+  ).catch((err: Error) => {
+    socket.destroy();
+    throw err;
+  });
   return view;
 }
 
@@ -191,7 +206,7 @@ export async function upload(
   port: number,
   bytes: number,
   seed: number,
-  { host = '127.0.0.1', onProgress, timeoutMs = 60_000 }: TransferOptions = {},
+  { host = '127.0.0.1', path, onProgress, timeoutMs = 60_000 }: TransferOptions = {},
 ): Promise<ClientView> {
   const view: ClientView = {
     bytes: 0,
@@ -201,7 +216,7 @@ export async function upload(
     disguisedReset: false,
     mismatchAt: undefined,
   };
-  const socket = await dial(host, port);
+  const socket = await dial(host, port, path);
   const hash = createHash('sha256');
   let reply = '';
   socket.setEncoding('latin1').on('data', (text: string) => {
@@ -231,7 +246,7 @@ export async function upload(
   await withTimeout(
     Promise.all([send(), done]),
     timeoutMs,
-    `upload of ${bytes} bytes through port ${port}`,
+    `upload of ${bytes} bytes through ${path ?? `port ${port}`}`,
   ).catch((err: Error) => {
     socket.destroy();
     throw err;

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ListenerInfo } from '../../src/admin/api.js';
-import { NetnsLab } from '../helpers/netns.js';
+import { NetnsLab, type NsProcess } from '../helpers/netns.js';
 import { awaitLinkUp, expose, linkSites, SITE_A, SITE_B, waitForAddress } from '../helpers/pair.js';
 import { freePort } from '../helpers/ports.js';
 import { match, RouterProcess } from '../helpers/router.js';
@@ -32,13 +32,15 @@ interface Sites {
   a: RouterProcess;
   b: RouterProcess;
   target: TargetProcess;
-  /** The listener at A, on A's address reachable from the test process. */
+  /** The listener at A, on A's loopback. */
   port: number;
+  /** The unix socket the test process dials to reach it (a bridge in A). */
+  path: string;
 }
 
 /**
  * Routers A (listener) in lab.nsA and B (connector, dialling A) in lab.nsB, the target in
- * nsB on its loopback. With `bindPort` A's link server binds that port while tokens
+ * nsB on its loopback, the listener on A's loopback, reached through a unix-socket bridge. With `bindPort` A's link server binds that port while tokens
  * advertise `a.linkPort`, where `beforeLink` can put a proxy.
  */
 async function startSites(
@@ -83,10 +85,12 @@ async function startSites(
     '--port',
     String(port),
     '--host',
-    lab.clientA,
+    lab.loopback,
   ]);
-  assert.equal(listener.state, 'bound', `listener at ${lab.clientA}:${port}: ${listener.error}`);
-  return { a, b, target, port };
+  assert.equal(listener.state, 'bound', `listener at ${lab.loopback}:${port}: ${listener.error}`);
+  const bridge = await lab.bridge(lab.nsA, { host: lab.loopback, port });
+  cleanup.add(() => bridge.close());
+  return { a, b, target, port, path: bridge.path };
 }
 
 describe('partitions, loss and delay between routers in network namespaces', {
@@ -121,12 +125,12 @@ describe('partitions, loss and delay between routers in network namespaces', {
       test(`a ${seconds} s partition: the dead peer is seen in time, the open stream is reset, the link returns`, {
         timeout: 120_000,
       }, async (t) => {
-        const { a, b, port } = sites!;
+        const { a, b, port, path } = sites!;
         const sinceA = a.mark();
         const sinceB = b.mark();
         let cutAt = 0;
         const transfer = download(port, 4 * GiB, seconds, {
-          host: lab!.clientA,
+          path,
           timeoutMs: seconds * 1000 + 30_000,
           onProgress: (bytes) => {
             if (cutAt === 0 && bytes >= 32 * MiB) {
@@ -181,7 +185,7 @@ describe('partitions, loss and delay between routers in network namespaces', {
         assert.ok(seenB < IDLE_MS + PING_MS + 1500, `B saw the dead peer after ${seenB} ms`);
         assert.ok(backA < 10_000 && backB < 10_000, `link back after ${backA} / ${backB} ms`);
         await waitForAddress(a, 'bulk', SITE_B, 20_000);
-        const again = await download(port, 64 * MiB, 100 + seconds, { host: lab!.clientA });
+        const again = await download(port, 64 * MiB, 100 + seconds, { path });
         assert.ok(again.complete, `a new download after healing: ${JSON.stringify(again)}`);
       });
     }
@@ -199,13 +203,13 @@ describe('partitions, loss and delay between routers in network namespaces', {
     test('a 5 s partition: the link stays up and the open stream resumes byte-exact', {
       timeout: 120_000,
     }, async (t) => {
-      const { a, b, port } = sites!;
+      const { a, b, port, path } = sites!;
       const sinceA = a.mark();
       const sinceB = b.mark();
       let healed: Promise<number> | undefined;
       const started = performance.now();
       const view = await download(port, 256 * MiB, 5, {
-        host: lab!.clientA,
+        path,
         timeoutMs: 60_000,
         onProgress: (bytes) => {
           if (healed === undefined && bytes >= 32 * MiB) {
@@ -232,7 +236,7 @@ describe('partitions, loss and delay between routers in network namespaces', {
 
   describe('5% loss and 300 ms delay each way', () => {
     let sites: Sites | undefined;
-    let proxy: { close(): Promise<void> } | undefined;
+    let proxy: NsProcess | undefined;
     before(
       async () => {
         const bindPort = await freePort();
@@ -257,18 +261,18 @@ describe('partitions, loss and delay between routers in network namespaces', {
     test('the link stays up and 16 MiB each way arrive byte-exact', {
       timeout: 180_000,
     }, async (t) => {
-      const { a, b, port } = sites!;
+      const { a, b, port, path } = sites!;
       const sinceA = a.mark();
       const sinceB = b.mark();
       const rtt = performance.now();
-      const small = await download(port, 1024, 1, { host: lab!.clientA });
+      const small = await download(port, 1024, 1, { path });
       const rttMs = performance.now() - rtt;
       assert.ok(small.complete, 'a 1 KiB download');
       const t0 = performance.now();
-      const down = await download(port, 16 * MiB, 2, { host: lab!.clientA, timeoutMs: 120_000 });
+      const down = await download(port, 16 * MiB, 2, { path, timeoutMs: 120_000 });
       const downMs = performance.now() - t0;
       const t1 = performance.now();
-      const up = await upload(port, 16 * MiB, 3, { host: lab!.clientA, timeoutMs: 120_000 });
+      const up = await upload(port, 16 * MiB, 3, { path, timeoutMs: 120_000 });
       const upMs = performance.now() - t1;
       assert.ok(down.complete, `download: ${JSON.stringify(down)}`);
       assert.ok(up.complete, `upload: ${JSON.stringify(up)}`);
