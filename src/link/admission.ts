@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { LinkPortStats } from '../admin/api.js';
 
 /** What the link port admits before a connection is authenticated and upgraded. */
 export interface AdmissionLimits {
@@ -11,14 +12,7 @@ export interface AdmissionLimits {
 }
 
 /** Counters for status: what is held now and what was refused since start. */
-export interface AdmissionStats {
-  unauthenticated: number;
-  maxUnauthenticated: number;
-  maxPerSource: number;
-  refusedPerSource: number;
-  refusedTotal: number;
-  redeemsLimited: number;
-}
+export type AdmissionStats = LinkPortStats;
 
 /** Redeem requests a source may make at once before its rate applies. */
 export const REDEEM_BURST = 10;

@@ -162,14 +162,8 @@ function dial(host: string, port: number, path: string | undefined): Promise<Soc
   });
 }
 
-/** Downloads `bytes` of the payload for `seed` from a target-main.js through `port`. */
-export async function download(
-  port: number,
-  bytes: number,
-  seed: number,
-  { host = '127.0.0.1', path, onProgress, timeoutMs = 60_000 }: TransferOptions = {},
-): Promise<ClientView> {
-  const view: ClientView = {
+function newView(): ClientView {
+  return {
     bytes: 0,
     complete: false,
     fin: false,
@@ -177,6 +171,16 @@ export async function download(
     disguisedReset: false,
     mismatchAt: undefined,
   };
+}
+
+/** Downloads `bytes` of the payload for `seed` from a target-main.js through `port`. */
+export async function download(
+  port: number,
+  bytes: number,
+  seed: number,
+  { host = '127.0.0.1', path, onProgress, timeoutMs = 60_000 }: TransferOptions = {},
+): Promise<ClientView> {
+  const view = newView();
   const socket = await dial(host, port, path);
   const check = new PayloadCheck(seed);
   socket.on('data', (chunk: Buffer) => {
@@ -208,14 +212,7 @@ export async function upload(
   seed: number,
   { host = '127.0.0.1', path, onProgress, timeoutMs = 60_000 }: TransferOptions = {},
 ): Promise<ClientView> {
-  const view: ClientView = {
-    bytes: 0,
-    complete: false,
-    fin: false,
-    reset: undefined,
-    disguisedReset: false,
-    mismatchAt: undefined,
-  };
+  const view = newView();
   const socket = await dial(host, port, path);
   const hash = createHash('sha256');
   let reply = '';
