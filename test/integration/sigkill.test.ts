@@ -171,9 +171,9 @@ describe('SIGKILL in the middle of 256 MiB transfers', { timeout: 900_000 }, () 
           const what = `run ${run} (killed at ${killedAt} bytes): ${JSON.stringify(view)}`;
           assert.equal(view.mismatchAt, undefined, `${what}: every byte received is the payload's`);
           assert.ok(!view.complete, `${what}: a transfer cut in the middle cannot complete`);
-          if (slowClient) {
-            assert.ok(view.disguisedReset, `${what}: libuv reports the RST as EOF`);
-          }
+          // A slow client's RST usually finds bytes queued and libuv reports it as EOF (the
+          // probe then tells it is a reset); on a loaded machine the reset may also be read
+          // first. Either way it must be a reset, which the check below asserts.
           if (kernelCleanEnd(victim, direction)) {
             assert.ok(
               view.fin && view.reset === undefined,
