@@ -82,7 +82,7 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
     throw err;
   }
   const admin = await startAdminServer(router, socketPath, logger);
-  const stopIdleCollector = startIdleCollector();
+  const stopIdleCollector = startIdleCollector(logger, () => router.openStreams);
   logger.info(
     {
       site: site.name,

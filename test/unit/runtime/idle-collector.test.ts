@@ -10,6 +10,8 @@ const due: IdleFigures = {
   lastCollectAt: 40_000,
   inUse: 100 * MiB,
   baseline: 20 * MiB,
+  open: 0,
+  peakOpen: 0,
 };
 
 test('a quiet router with memory in use well past the last full GC collects', () => {
@@ -37,4 +39,16 @@ test('only when in use is both twice the baseline and 32 MiB above it', () => {
   // 40 MiB more, but not twice.
   assert.equal(collectDue({ ...due, baseline: 60 * MiB, inUse: 100 * MiB }), false);
   assert.equal(collectDue({ ...due, baseline: 32 * MiB, inUse: 64 * MiB }), true);
+});
+
+test('or when many streams closed since the peak, even with little growth', () => {
+  const flat = { ...due, inUse: 60 * MiB, baseline: 55 * MiB };
+  assert.equal(collectDue(flat), false);
+  assert.equal(collectDue({ ...flat, peakOpen: 16_384, open: 0 }), true);
+  assert.equal(collectDue({ ...flat, peakOpen: 16_384, open: 8_192 }), true);
+  // Not half of the peak gone, or too few streams.
+  assert.equal(collectDue({ ...flat, peakOpen: 16_384, open: 8_193 }), false);
+  assert.equal(collectDue({ ...flat, peakOpen: 1_023, open: 0 }), false);
+  // Still never while busy.
+  assert.equal(collectDue({ ...flat, peakOpen: 16_384, open: 0, lastReadAt: due.now }), false);
 });
