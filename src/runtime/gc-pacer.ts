@@ -18,10 +18,18 @@ type GcFunction = (options: { type: 'minor' }) => void;
 const gc = (globalThis as { gc?: GcFunction }).gc;
 let counted = 0;
 let scheduled = false;
+/** Bytes read since the process started: how src/runtime/idle-collector.ts tells quiet. */
+let total = 0;
+
+/** Bytes read from sockets so far (counted only with --expose-gc). */
+export function bytesRead(): number {
+  return total;
+}
 
 /** Counts n bytes read; schedules a scavenge, after this loop turn, every PACE_BYTES. */
 export function countRead(n: number): void {
   if (gc === undefined) return;
+  total += n;
   counted += n;
   if (counted < PACE_BYTES || scheduled) return;
   counted = 0;

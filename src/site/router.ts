@@ -128,7 +128,7 @@ export class Router implements AdminApi {
   }
 
   /** Streams and client connections open now: what a drain waits for. */
-  private get openStreams(): number {
+  get openStreams(): number {
     return this.streams.counts.active + this.listeners.activeClients;
   }
 

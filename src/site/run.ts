@@ -7,6 +7,7 @@ import { resolveSettings, type Settings } from '../config/settings.js';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { installCrashPolicy } from '../runtime/crash-policy.js';
+import { startIdleCollector } from '../runtime/idle-collector.js';
 import { signalsForwarded } from '../runtime/tuned-runtime.js';
 import { FileStore } from '../state/file-store.js';
 import { checkSiteId, linkUrl } from './create.js';
@@ -81,6 +82,7 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
     throw err;
   }
   const admin = await startAdminServer(router, socketPath, logger);
+  const stopIdleCollector = startIdleCollector(logger, () => router.openStreams);
   logger.info(
     {
       site: site.name,
@@ -90,6 +92,7 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
     'router ready',
   );
   await stopping;
+  stopIdleCollector();
   await router.drain(settings.drainTimeoutMs, hurry);
   await router.stop();
   await admin.close();
