@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 
 const EMPTY = Buffer.alloc(0);
@@ -65,4 +66,22 @@ export function observeEnd(
     });
     socket.once('close', () => resolve(seen));
   });
+}
+
+/** A loopback TCP socket's entry in /proc/net/tcp (its state and unread bytes), if listed. */
+export function tcpEntry(socket: Socket): { state: number; unread: number } | undefined {
+  if (socket.localPort === undefined || socket.remotePort === undefined) return undefined;
+  const hex = (port: number): string => port.toString(16).toUpperCase().padStart(4, '0');
+  const local = `0100007F:${hex(socket.localPort)}`;
+  const remote = `0100007F:${hex(socket.remotePort)}`;
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const [, l, r, st, queues] = line.trim().split(/\s+/);
+    if (l === local && r === remote) {
+      return {
+        state: Number.parseInt(st!, 16),
+        unread: Number.parseInt(queues!.split(':')[1]!, 16),
+      };
+    }
+  }
+  return undefined;
 }

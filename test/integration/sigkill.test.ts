@@ -22,7 +22,6 @@
  * The target's own view is checked too (target-main.js reports each session).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -32,6 +31,7 @@ import {
   waitForAddress,
 } from '../helpers/pair.js';
 import { match } from '../helpers/router.js';
+import { tcpEntry } from '../helpers/socket-end.js';
 import { type ClientView, download, TargetProcess, upload } from '../helpers/target.js';
 import { MiB } from '../helpers/tcp.js';
 import { pollUntil } from '../helpers/wait.js';
@@ -43,16 +43,9 @@ const ADDRESS = 'bulk';
 type Victim = 'listener router' | 'connector router' | 'target';
 type Direction = 'download' | 'upload';
 
-/** Bytes in the kernel's receive queue of a client socket on 127.0.0.1 (/proc/net/tcp rx_queue). */
+/** Bytes in the kernel's receive queue of a client socket on 127.0.0.1. */
 function unreadBytes(socket: Socket): number {
-  const hex = (port: number): string => port.toString(16).toUpperCase().padStart(4, '0');
-  const local = `0100007F:${hex(socket.localPort!)}`;
-  const remote = `0100007F:${hex(socket.remotePort!)}`;
-  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-    const [, l, r, , queues] = line.trim().split(/\s+/);
-    if (l === local && r === remote) return Number.parseInt(queues!.split(':')[1]!, 16);
-  }
-  return 0;
+  return tcpEntry(socket)?.unread ?? 0;
 }
 
 /** What the client may see when `victim` dies mid-`direction`, besides a reset. */
