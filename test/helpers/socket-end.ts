@@ -68,12 +68,15 @@ export function observeEnd(
   });
 }
 
-/** A loopback TCP socket's entry in /proc/net/tcp (its state and unread bytes), if listed. */
-export function tcpEntry(socket: Socket): { state: number; unread: number } | undefined {
-  if (socket.localPort === undefined || socket.remotePort === undefined) return undefined;
+/** A loopback TCP connection's entry in /proc/net/tcp (its state and unread bytes), if listed. */
+export function tcpEntry(
+  localPort: number | undefined,
+  remotePort: number | undefined,
+): { state: number; unread: number } | undefined {
+  if (localPort === undefined || remotePort === undefined) return undefined;
   const hex = (port: number): string => port.toString(16).toUpperCase().padStart(4, '0');
-  const local = `0100007F:${hex(socket.localPort)}`;
-  const remote = `0100007F:${hex(socket.remotePort)}`;
+  const local = `0100007F:${hex(localPort)}`;
+  const remote = `0100007F:${hex(remotePort)}`;
   for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
     const [, l, r, st, queues] = line.trim().split(/\s+/);
     if (l === local && r === remote) {

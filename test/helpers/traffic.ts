@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { tcpEntry } from './socket-end.js';
 import {
   connect,
   type Pace,
@@ -179,8 +180,14 @@ function receiveGreeted(socket: Socket, onSite?: (site: string) => void): Promis
       hash.update(chunk);
       bytes += chunk.length;
     });
+    // Taken now: the ports are gone from the socket by the time it ends.
+    const { localPort, remotePort } = socket;
     socket.once('end', () => {
       ended = true;
+      // libuv reports a RST that finds unread bytes as EOF, and a client that has sent all
+      // and half-closed has no write left to find out. The kernel knows: after a FIN the
+      // connection is listed (TIME_WAIT, or CLOSE_WAIT if we still send), after a RST not.
+      if (tcpEntry(localPort, remotePort) === undefined) error ??= 'RST reported as EOF';
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       error = err.code ?? err.message;

@@ -45,7 +45,7 @@ type Direction = 'download' | 'upload';
 
 /** Bytes in the kernel's receive queue of a client socket on 127.0.0.1. */
 function unreadBytes(socket: Socket): number {
-  return tcpEntry(socket)?.unread ?? 0;
+  return tcpEntry(socket.localPort, socket.remotePort)?.unread ?? 0;
 }
 
 /** What the client may see when `victim` dies mid-`direction`, besides a reset. */
