@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LinkInfo, ListenerInfo, SiteStatus } from '../../src/admin/api.js';
 import { NO_REEXEC_ENV, TUNED_ENV, TUNED_NODE_FLAGS } from '../../src/runtime/tuned-runtime.js';
+import { killWithTestProcess } from './children.js';
 import {
   type CliOptions,
   type CliResult,
@@ -64,21 +65,6 @@ interface Waiter {
   predicate: EventPredicate;
   resolve(event: RouterEvent): void;
   reject(err: Error): void;
-}
-
-/** Every router started by this test process, so none outlives it even if a test forgets. */
-const live = new Set<ChildProcessWithoutNullStreams>();
-function killAll(): void {
-  for (const child of live) child.kill('SIGKILL');
-}
-process.once('exit', killAll);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  // A test process stopped by a signal (Ctrl-C, a runner's timeout) takes its routers with it,
-  // then dies of the same signal.
-  process.once(signal, () => {
-    killAll();
-    process.kill(process.pid, signal);
-  });
 }
 
 /**
@@ -212,7 +198,7 @@ export class RouterProcess {
       env: childEnv({ ...env, SKIFF_LOG_LEVEL: 'info', ...this.env }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    live.add(child);
+    killWithTestProcess(child);
     this.child = child;
     child.stdin.end();
     child.stdout.resume(); // nothing is expected on stdout; keep the pipe drained
@@ -225,7 +211,6 @@ export class RouterProcess {
     this.closed = new Promise((resolve) => {
       child.once('close', (code, signal) => {
         if (partial) this.onLine(partial);
-        live.delete(child);
         if (this.child === child) this.child = undefined;
         const err = new Error(
           `router ${this.name} exited (code ${code}, signal ${signal}); stderr tail:\n${this.tail()}`,

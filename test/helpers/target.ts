@@ -1,6 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
+import { killWithTestProcess } from './children.js';
 import { childEnv } from './cli.js';
 import { PayloadCheck, payloadAt } from './payload.js';
 import { observeEnd, type SocketEnd } from './socket-end.js';
@@ -18,19 +19,6 @@ export interface TargetSession {
 }
 
 const script = new URL('./target-main.js', import.meta.url).pathname;
-const live = new Set<ChildProcessWithoutNullStreams>();
-function killAll(): void {
-  for (const child of live) child.kill('SIGKILL');
-}
-process.once('exit', killAll);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  // A test process stopped by a signal takes its targets with it, then dies of the same signal.
-  process.once(signal, () => {
-    killAll();
-    process.kill(process.pid, signal);
-  });
-}
-
 /**
  * target-main.js in its own process (optionally behind `prefix`, e.g. `ip netns exec NS`),
  * so a test can SIGKILL it. `sessions` fills with its reports.
@@ -63,7 +51,7 @@ export class TargetProcess {
       env: childEnv(),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    live.add(child);
+    killWithTestProcess(child);
     child.stdin.end();
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
@@ -71,7 +59,6 @@ export class TargetProcess {
     });
     const closed = new Promise<void>((resolve) =>
       child.once('close', () => {
-        live.delete(child);
         resolve();
       }),
     );
