@@ -278,28 +278,33 @@ export class Links {
    */
   goAway(): void {
     const message = `${this.site.name} is stopping`;
-    for (const link of this.outgoing.values()) {
-      link.stop();
-      link.conn?.mux.goAway(ResetCode.SHUTDOWN, message);
+    for (const link of this.outgoing.values()) link.stop();
+    for (const conn of this.connections()) conn.mux.goAway(ResetCode.SHUTDOWN, message);
+  }
+
+  /**
+   * Whether any link still carries a stream or holds bytes not yet written to its socket. A
+   * pipe is done once both ends have ended, but its last bytes and its FIN may still wait in
+   * the stream or the outbox (for credit, or for a congested socket): a drain that closed the
+   * links then would cut the stream short.
+   */
+  get busy(): boolean {
+    for (const conn of this.connections()) {
+      if (conn.mux.streamCount > 0 || conn.mux.outbox.load > 0) return true;
     }
-    for (const entry of this.incoming.values()) entry.conn?.mux.goAway(ResetCode.SHUTDOWN, message);
+    return false;
+  }
+
+  private *connections(): Iterable<LinkConnection> {
+    for (const link of this.outgoing.values()) if (link.conn) yield link.conn;
+    for (const entry of this.incoming.values()) if (entry.conn) yield entry.conn;
   }
 
   /** Closes every connection (router shutdown): peers see a GOAWAY, not a dropped socket. */
   close(): void {
-    for (const link of this.outgoing.values()) {
-      link.stop();
-      link.conn?.close('router stopping', {
-        code: ResetCode.SHUTDOWN,
-        message: `${this.site.name} is stopping`,
-      });
-    }
-    for (const entry of this.incoming.values()) {
-      entry.conn?.close('router stopping', {
-        code: ResetCode.SHUTDOWN,
-        message: `${this.site.name} is stopping`,
-      });
-    }
+    const goAway = { code: ResetCode.SHUTDOWN, message: `${this.site.name} is stopping` };
+    for (const link of this.outgoing.values()) link.stop();
+    for (const conn of this.connections()) conn.close('router stopping', goAway);
   }
 
   private startOutgoing(rec: LinkRecord, keyPem: string): OutgoingLink {

@@ -135,7 +135,8 @@ export class Router implements AdminApi {
   /**
    * The graceful half of a shutdown: listeners and the link port stop accepting, every
    * link sends GOAWAY (peers route new streams elsewhere at once, and OPENs that still
-   * arrive are refused), and open streams may finish. Resolves when none are left, after
+   * arrive are refused), and open streams may finish. Resolves when none are left and no
+   * link holds unsent bytes (a finished pipe may still have its last bytes queued), after
    * `timeoutMs`, or when `abort` resolves (a second signal); stop() then resets the rest.
    */
   async drain(timeoutMs: number, abort: Promise<void>): Promise<void> {
@@ -151,7 +152,7 @@ export class Router implements AdminApi {
       // Stream ends are spread over pipes, relays and splices; a light poll sees them all.
       new Promise<'drained'>((resolve) => {
         const check = () => {
-          if (this.openStreams === 0) resolve('drained');
+          if (this.openStreams === 0 && !this.links.busy) resolve('drained');
           else poll = setTimeout(check, DRAIN_POLL_MS);
         };
         check();

@@ -6,12 +6,26 @@
  * streams go to b until b drains. Every timing is measured from the SIGTERM and reported.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { FAST_SETTINGS, useNetwork } from '../helpers/network.js';
 import { awaitLinkUp, waitForAddress } from '../helpers/pair.js';
 import { match } from '../helpers/router.js';
-import { type EchoServer, KiB, MiB, startEchoServer } from '../helpers/tcp.js';
+import {
+  connect,
+  type EchoServer,
+  KiB,
+  MiB,
+  receiveAll,
+  sendPattern,
+  startEchoServer,
+  startServer,
+  type TcpServer,
+} from '../helpers/tcp.js';
 import { echoStream, type StreamReport, whoAnswers } from '../helpers/traffic.js';
+import { pollUntil } from '../helpers/wait.js';
 
 const DRAIN_MS = 3_000;
 /** 64 KiB then a 100 ms pause: about 0.65 MiB/s, so a stream's length sets how long it lasts. */
@@ -143,5 +157,79 @@ describe('drain on SIGTERM', { timeout: 180_000 }, () => {
     assert.equal(code, 0);
     assert.ok(ms < 1_500, `${ms} ms`);
     assert.equal(r.outcome, 'reset');
+  });
+});
+
+/**
+ * A pipe is done once both ends have ended, but its last bytes may still wait in the router
+ * for a slow link. Site b's target sends more than the kernel can buffer between b and a
+ * while a is stopped (SIGSTOP), so the bytes wait in b; a drain must not close the link
+ * under them. Window and high-water mark are raised so nothing but the stopped reader holds
+ * the bytes back.
+ */
+describe('drain waits for bytes still queued for a link', { timeout: 120_000 }, () => {
+  const kernelBuffers =
+    Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').split(/\s+/)[2]) +
+    Number(readFileSync('/proc/sys/net/ipv4/tcp_rmem', 'utf8').split(/\s+/)[2]);
+  const bytes = 2 * kernelBuffers;
+  let port = 0;
+  let target!: TcpServer;
+  /** The target's socket, once the client's request and FIN reached it. */
+  let requested!: Promise<Socket>;
+  const net = useNetwork(['a', 'b'], {
+    settings: {
+      ...FAST_SETTINGS,
+      idleTimeoutMs: 60_000,
+      drainTimeoutMs: 30_000,
+      streamWindow: 2 * bytes,
+      linkHighWater: 4 * bytes,
+    },
+    links: [['a', 'b', 1]],
+    setup: async (n) => {
+      let onRequest!: (socket: Socket) => void;
+      requested = new Promise((resolve) => {
+        onRequest = resolve;
+      });
+      target = n.track(
+        await startServer((socket) => socket.once('end', () => onRequest(socket)).resume()),
+      );
+      await n.expose('b', 'bulk', target.port);
+      await waitForAddress(n.site('a'), 'bulk', 'b');
+      port = await n.listen('a', 'bulk');
+    },
+  });
+
+  test('the last bytes reach the client before the router exits', async (t) => {
+    const a = net().site('a');
+    const b = net().site('b');
+    const client = await connect(port);
+    client.pause();
+    client.end('send\n'); // b's pipe is done once this FIN and the reply's have passed it
+    const upstream = await requested;
+    process.kill(a.pid!, 'SIGSTOP');
+    let resumed = false;
+    const resume = () => {
+      if (!resumed) process.kill(a.pid!, 'SIGCONT');
+      resumed = true;
+    };
+    t.after(resume);
+    const sent = await sendPattern(upstream, bytes, 7);
+    await pollUntil('b to read the whole reply (its pipe to the target done)', async () => {
+      const connector = (await b.status()).connectors.find((c) => c.address === 'bulk');
+      return connector?.activeStreams === 0;
+    });
+    const since = b.mark();
+    const exited = b.stop(60_000);
+    await b.waitForEvent(match('router draining'), { since });
+    const early = await Promise.race([exited.then(() => true), delay(2_000).then(() => false)]);
+    resume();
+    const received = receiveAll(client);
+    assert.equal(early, false, 'b exited while reply bytes were still queued for the link');
+    assert.deepEqual(await received, sent, 'byte-exact');
+    const { code } = await exited;
+    t.diagnostic(
+      `${(bytes / MiB).toFixed(0)} MiB reply drained through a stopped-then-resumed reader`,
+    );
+    assert.equal(code, 0);
   });
 });
