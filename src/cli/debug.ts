@@ -3,8 +3,9 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { contextOf, withAdmin } from './context.js';
-import { printResult } from './output.js';
+import { printAction } from './output.js';
 import { checkNewFile, fileProblem } from './validate.js';
+import { dumpWrittenText } from './views/debug.js';
 
 export function registerDebug(program: Command): void {
   program
@@ -24,6 +25,6 @@ export function registerDebug(program: Command): void {
           cause: err,
         });
       }
-      printResult(ctx.output, { file: path }, () => `debug dump written to ${file}`);
+      printAction(ctx.output, 'DebugDump', 'created', { file: path }, () => dumpWrittenText(file));
     });
 }

@@ -1,11 +1,10 @@
 /** `expose ADDRESS --target HOST:PORT` and `unexpose ADDRESS`: connectors at this site. */
 import type { Command } from 'commander';
-import type { ConnectorInfo } from '../admin/api.js';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { contextOf, withAdmin } from './context.js';
-import { hostPort } from './format.js';
-import { printResult } from './output.js';
+import { printAction } from './output.js';
 import { parseAddress, parseHostPort } from './validate.js';
+import { exposedText, unexposedText } from './views/connector.js';
 
 interface ExposeFlags {
   target?: string;
@@ -43,7 +42,7 @@ export function registerExpose(program: Command): void {
       }
       const { host, port } = parseHostPort(flags.target, '--target');
       const connector = await withAdmin(ctx, (api) => api.expose({ address, host, port }));
-      printResult(ctx.output, connector, exposedText);
+      printAction(ctx.output, 'Connector', 'created', connector, exposedText);
     });
 
   program
@@ -54,10 +53,6 @@ export function registerExpose(program: Command): void {
       const ctx = contextOf(command);
       parseAddress(address);
       await withAdmin(ctx, (api) => api.unexpose(address));
-      printResult(ctx.output, {}, () => `${address} is no longer exposed from this site`);
+      printAction(ctx.output, 'Connector', 'deleted', { address }, unexposedText);
     });
-}
-
-function exposedText(c: ConnectorInfo): string {
-  return `exposed ${c.address} -> ${hostPort(c.host, c.port)}`;
 }

@@ -74,3 +74,11 @@ export function hostPort(host: string, port: number): string {
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
+
+/** A titled block with its body indented two spaces (the sections of `status`). */
+export function section(title: string, body: string): string {
+  return `${title}:\n${body
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n')}`;
+}

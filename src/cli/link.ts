@@ -1,11 +1,10 @@
 /** `link create | delete | status`: links from this site to others (and theirs to it). */
 import type { Command } from 'commander';
-import type { LinkInfo } from '../admin/api.js';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { contextOf, withAdmin } from './context.js';
-import { formatRtt, orDash, table } from './format.js';
-import { printResult } from './output.js';
+import { printAction, printItem, printList } from './output.js';
 import { parseLinkCost, parseName, readTokenFile } from './validate.js';
+import { linkCreatedText, linkDeletedText, linkTable } from './views/link.js';
 
 interface CreateFlags {
   name?: string;
@@ -29,7 +28,7 @@ export function registerLink(program: Command): void {
       const info = await withAdmin(ctx, (api) =>
         api.createLink({ token, cost, ...(name === undefined ? {} : { name }) }),
       );
-      printResult(ctx.output, info, linkCreatedText);
+      printAction(ctx.output, 'Link', 'created', info, linkCreatedText);
     });
 
   link
@@ -40,7 +39,7 @@ export function registerLink(program: Command): void {
       const ctx = contextOf(command);
       parseName(name, 'link name');
       await withAdmin(ctx, (api) => api.deleteLink(name));
-      printResult(ctx.output, {}, () => `link ${name} deleted`);
+      printAction(ctx.output, 'Link', 'deleted', { name }, linkDeletedText);
     });
 
   link
@@ -52,7 +51,7 @@ export function registerLink(program: Command): void {
       if (name !== undefined) parseName(name, 'link name');
       const links = await withAdmin(ctx, (api) => api.listLinks());
       if (name === undefined) {
-        printResult(ctx.output, links, linkTable);
+        printList(ctx.output, 'Link', links, linkTable);
         return;
       }
       const one = links.find((l) => l.name === name);
@@ -62,32 +61,6 @@ export function registerLink(program: Command): void {
           `no link named ${name}; see the links with: skiff link status`,
         );
       }
-      printResult(ctx.output, one, (l) => linkTable([l]));
+      printItem(ctx.output, 'Link', one, (l) => linkTable([l]));
     });
-}
-
-/** NAME DIR PEER STATE COST RTT STREAMS ERROR, one row per link; "no links" when none. */
-export function linkTable(links: readonly LinkInfo[]): string {
-  return table(
-    ['NAME', 'DIR', 'PEER', 'STATE', 'COST', 'RTT', 'STREAMS', 'ERROR'],
-    links.map((l) => [
-      l.name,
-      l.direction,
-      orDash(l.peerSiteName),
-      l.state,
-      String(l.cost),
-      formatRtt(l.rttMs),
-      String(l.streams),
-      orDash(l.lastError),
-    ]),
-    'no links',
-  );
-}
-
-function linkCreatedText(l: LinkInfo): string {
-  const what =
-    l.name === l.peerSiteName ? `link ${l.name}` : `link ${l.name} (to site ${l.peerSiteName})`;
-  if (l.state === 'up') return `${what} is up`;
-  const why = l.lastError ? `: ${l.lastError}` : '';
-  return `${what} created, state ${l.state}${why}; it keeps retrying, see: skiff link status ${l.name}`;
 }

@@ -1,10 +1,9 @@
 /** `listener create | delete | list`: local ports that lead to an address. */
 import type { Command } from 'commander';
-import type { ListenerInfo } from '../admin/api.js';
 import { contextOf, withAdmin } from './context.js';
-import { hostPort, orDash, table } from './format.js';
-import { printResult } from './output.js';
+import { printAction, printList } from './output.js';
 import { parseAddress, parseHost, parsePort } from './validate.js';
+import { listenerCreatedText, listenerDeletedText, listenerTable } from './views/listener.js';
 
 interface CreateFlags {
   port: string;
@@ -26,7 +25,7 @@ export function registerListener(program: Command): void {
       const port = parsePort(flags.port, '--port');
       const host = parseHost(flags.host, '--host');
       const info = await withAdmin(ctx, (api) => api.createListener({ address, host, port }));
-      printResult(ctx.output, info, listenerCreatedText);
+      printAction(ctx.output, 'Listener', 'created', info, listenerCreatedText);
     });
 
   listener
@@ -37,7 +36,7 @@ export function registerListener(program: Command): void {
       const ctx = contextOf(command);
       parseAddress(address);
       await withAdmin(ctx, (api) => api.deleteListener(address));
-      printResult(ctx.output, {}, () => `listener for ${address} deleted`);
+      printAction(ctx.output, 'Listener', 'deleted', { address }, listenerDeletedText);
     });
 
   listener
@@ -46,27 +45,6 @@ export function registerListener(program: Command): void {
     .action(async (_flags: unknown, command: Command) => {
       const ctx = contextOf(command);
       const listeners = await withAdmin(ctx, (api) => api.listListeners());
-      printResult(ctx.output, listeners, listenerTable);
+      printList(ctx.output, 'Listener', listeners, listenerTable);
     });
-}
-
-/** ADDRESS LISTEN STATE STREAMS ERROR, one row per listener; "no listeners" when none. */
-export function listenerTable(listeners: readonly ListenerInfo[]): string {
-  return table(
-    ['ADDRESS', 'LISTEN', 'STATE', 'STREAMS', 'ERROR'],
-    listeners.map((l) => [
-      l.address,
-      hostPort(l.host, l.port),
-      l.state,
-      String(l.activeStreams),
-      orDash(l.error),
-    ]),
-    'no listeners',
-  );
-}
-
-function listenerCreatedText(l: ListenerInfo): string {
-  const where = hostPort(l.host, l.port);
-  if (l.state === 'bound') return `listening on ${where} for ${l.address}`;
-  return `listener for ${l.address} on ${where} created, state ${l.state}: ${l.error ?? 'unknown error'}`;
 }

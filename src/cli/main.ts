@@ -1,24 +1,25 @@
 /**
  * The `skiff` entry point (bin/skiff.js imports it). Exit status: 0 on success; a
  * SkiffError's exit code (2 bad input, 3 no router, 4 not found, else 1); 2 for usage
- * errors commander finds. Every failure prints exactly one `skiff: ...` line on stderr.
+ * errors commander finds. Every failure prints exactly one `skiff: ...` line on stderr, or
+ * with `-o json|yaml` one error document (output.ts).
  */
 import { CommanderError } from 'commander';
-import { describe, SkiffError } from '../errors.js';
-import { printError } from './output.js';
+import { SkiffError } from '../errors.js';
+import { outputFormatOf, printError } from './output.js';
 import { buildProgram } from './program.js';
 
 async function main(argv: string[]): Promise<number> {
+  const format = outputFormatOf(argv.slice(2));
   try {
-    await buildProgram().parseAsync(argv);
+    await buildProgram(format).parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Commander has already printed its message (or the help that was asked for).
       return err.exitCode === 0 ? 0 : 2;
     }
-    // A SkiffError's message is written for people already; describe() adds errno codes.
-    printError(err instanceof SkiffError ? err.message : describe(err));
+    printError(format, err);
     return err instanceof SkiffError ? err.exitCode : 1;
   }
 }

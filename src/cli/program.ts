@@ -1,14 +1,22 @@
 /**
  * The `skiff` command tree: global options as DESIGN.md lists them, one register function
- * per resource. Commander's own errors (unknown command, missing argument) become the
- * same one-line `skiff: ...` message as every other error, with a pointer to help.
+ * per resource. Commander's own errors (unknown command, missing argument) are reported
+ * like every other error (output.ts printError), with a pointer to help.
  */
 import { Command, Option } from 'commander';
+import { ErrorCode, SkiffError } from '../errors.js';
 import { registerDebug } from './debug.js';
 import { registerExpose } from './expose.js';
 import { registerLink } from './link.js';
 import { registerListener } from './listener.js';
-import { oneLine, writeErr, writeOut } from './output.js';
+import {
+  OUTPUT_FORMATS,
+  type OutputFormat,
+  oneLine,
+  printError,
+  writeErr,
+  writeOut,
+} from './output.js';
 import { registerSite } from './site.js';
 import { registerStatus } from './status.js';
 import { registerToken } from './token.js';
@@ -16,7 +24,8 @@ import { registerVersion } from './version.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export function buildProgram(): Command {
+/** `format`: the -o value read from argv before parsing, for commander's own errors. */
+export function buildProgram(format: OutputFormat = 'text'): Command {
   const program = new Command('skiff')
     .description('a service interconnect: link sites, expose services, reach them by name')
     .addOption(
@@ -33,8 +42,8 @@ export function buildProgram(): Command {
     .option('-n, --namespace <NAMESPACE>', 'the Kubernetes namespace (kubernetes platform)')
     .option('--context <CONTEXT>', 'the kubeconfig context (kubernetes platform)')
     .addOption(
-      new Option('-o, --output <FORMAT>', 'text for people, json for scripts')
-        .choices(['text', 'json'])
+      new Option('-o, --output <FORMAT>', 'text for people, json or yaml for scripts')
+        .choices(OUTPUT_FORMATS)
         .default('text'),
     )
     .addOption(
@@ -54,7 +63,7 @@ export function buildProgram(): Command {
   registerDebug(program);
   registerVersion(program);
 
-  configureOutput(program, 'skiff');
+  configureOutput(program, 'skiff', format);
   return program;
 }
 
@@ -63,8 +72,12 @@ export function buildProgram(): Command {
  * prints the full help on stderr when a group (`skiff link`) is given no command; that is
  * the one stderr text starting "Usage:", and it becomes a one-line error too.
  */
-function configureOutput(command: Command, path: string): void {
-  const usageError = (message: string) => writeErr(`skiff: ${message} (see: ${path} --help)`);
+function configureOutput(command: Command, path: string, format: OutputFormat): void {
+  const usageError = (message: string) =>
+    printError(
+      format,
+      new SkiffError(ErrorCode.INVALID_ARGUMENT, `${message} (see: ${path} --help)`),
+    );
   const choices = command.commands.map((c) => c.name()).join(', ');
   command.exitOverride().configureOutput({
     writeOut,
@@ -74,5 +87,5 @@ function configureOutput(command: Command, path: string): void {
         : writeErr(text),
     outputError: (message) => usageError(oneLine(message.replace(/^error: /, ''))),
   });
-  for (const sub of command.commands) configureOutput(sub, `${path} ${sub.name()}`);
+  for (const sub of command.commands) configureOutput(sub, `${path} ${sub.name()}`, format);
 }

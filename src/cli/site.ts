@@ -3,10 +3,10 @@
  * rather than through a running router's admin API.
  */
 import type { Command } from 'commander';
-import type { SiteInfo } from '../admin/api.js';
 import { contextOf } from './context.js';
-import { printResult } from './output.js';
+import { printAction } from './output.js';
 import { parseHost, parsePort } from './validate.js';
+import { siteCreatedText } from './views/site.js';
 
 interface CreateFlags {
   linkHost?: string;
@@ -50,7 +50,7 @@ export function registerSite(program: Command): void {
         linkAccess: flags.linkAccess,
         logger: createLogger(ctx.logLevel ?? 'warn'),
       });
-      printResult(ctx.output, info, (i) => siteCreatedText(i, ctx.stateDir));
+      printAction(ctx.output, 'Site', 'created', info, (i) => siteCreatedText(i, ctx.stateDir));
     });
 
   site
@@ -70,9 +70,4 @@ export function registerSite(program: Command): void {
         init: flags.init === true,
       });
     });
-}
-
-function siteCreatedText(info: SiteInfo, stateDir: string): string {
-  const access = info.linkUrl ? `link URL ${info.linkUrl}` : 'accepts no links';
-  return `site ${info.name} created in ${stateDir} (${access}); start it with: skiff --state-dir ${stateDir} site run`;
 }

@@ -4,9 +4,9 @@ import type { Command } from 'commander';
 import type { CreatedToken } from '../admin/api.js';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { contextOf, withAdmin } from './context.js';
-import { plural } from './format.js';
-import { printResult } from './output.js';
+import { printAction } from './output.js';
 import { checkNewFile, fileProblem, parseDurationFlag, parsePositiveInt } from './validate.js';
+import { tokenCreatedText } from './views/token.js';
 
 interface CreateFlags {
   expiry: string;
@@ -33,7 +33,9 @@ export function registerToken(program: Command): void {
       await writeToken(path, file, created);
       // The token's text holds its secret: it goes to the file only, never to stdout.
       const { yaml: _secret, ...shown } = created;
-      printResult(ctx.output, { file: path, ...shown }, (t) => tokenText(t, file));
+      printAction(ctx.output, 'Token', 'created', { file: path, ...shown }, (t) =>
+        tokenCreatedText(t, file),
+      );
     });
 }
 
@@ -48,8 +50,4 @@ async function writeToken(path: string, file: string, created: CreatedToken): Pr
       { cause: err },
     );
   }
-}
-
-function tokenText(t: Omit<CreatedToken, 'yaml'>, file: string): string {
-  return `token written to ${file} (${plural(t.uses, 'use')}, expires ${t.expires}); redeem it at the other site with: skiff link create ${file}`;
 }

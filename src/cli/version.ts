@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { VERSION } from '../version.js';
 import type { OutputFormat } from './output.js';
-import { printResult } from './output.js';
+import { printItem } from './output.js';
+import { versionText } from './views/version.js';
 
 export function registerVersion(program: Command): void {
   program
@@ -10,6 +11,6 @@ export function registerVersion(program: Command): void {
     .description('print the skiff version')
     .action((_flags: unknown, command: Command) => {
       const { output } = command.optsWithGlobals<{ output: OutputFormat }>();
-      printResult(output, { version: VERSION }, (v) => `skiff ${v.version}`);
+      printItem(output, 'Version', { version: VERSION }, versionText);
     });
 }

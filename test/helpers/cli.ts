@@ -93,20 +93,35 @@ export function runCli(
   });
 }
 
-/** Asserts the command succeeded and parses its stdout (run it with `-o json`). */
-export function json<T>(result: CliResult): T {
+/** Asserts the command succeeded and parses its stdout (run it with `-o json`) as it is. */
+export function jsonDocument(result: CliResult): Record<string, unknown> {
   assert.equal(
     result.code,
     0,
     `${result.command} exited ${result.code}: ${result.stderr.trim() || '(no stderr)'}`,
   );
+  let doc: unknown;
   try {
-    return JSON.parse(result.stdout) as T;
+    doc = JSON.parse(result.stdout);
   } catch (err) {
     throw new Error(`${result.command} printed no JSON: ${JSON.stringify(result.stdout)}`, {
       cause: err,
     });
   }
+  assert.ok(typeof doc === 'object' && doc !== null && !Array.isArray(doc), result.command);
+  return doc as Record<string, unknown>;
+}
+
+/**
+ * What a `-o json` document carries, without its envelope (docs/cli-output.md): a list's
+ * items, or the item's own fields (no apiVersion, kind, action). The envelope is checked
+ * here only for its schema version; test/integration/cli-output.test.ts checks the rest.
+ */
+export function json<T>(result: CliResult): T {
+  const { apiVersion, kind, action: _action, ...item } = jsonDocument(result);
+  assert.equal(apiVersion, 'skiff.dev/v1', `${result.command}: apiVersion`);
+  if (typeof kind === 'string' && kind.endsWith('List')) return item.items as T;
+  return item as T;
 }
 
 /** Runs `skiff --state-dir D -o json ...args`, asserts success and returns the parsed output. */
@@ -131,6 +146,31 @@ export async function cliOk(
     `${result.command} exited ${result.code}: ${result.stderr.trim() || '(no stderr)'}`,
   );
   return result;
+}
+
+export interface CliJsonError {
+  code: string;
+  message: string;
+}
+
+/**
+ * Asserts the contract for a command refused with `-o json`: a non-zero exit, nothing on
+ * stdout, and stderr exactly one line, `{"error":{"code":"SKIFF_ERR_...","message":"..."}}`.
+ */
+export function assertCliJsonError(result: CliResult, code?: string): CliJsonError {
+  assert.notEqual(result.code, 0, `${result.command} should have failed: ${result.stdout}`);
+  assert.notEqual(result.code, null, `${result.command} was killed by a signal`);
+  assert.equal(result.stdout, '', `${result.command}: nothing on stdout`);
+  const lines = result.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `${result.command}: expected one stderr line:\n${result.stderr}`);
+  const doc = JSON.parse(lines[0]!) as { error?: Partial<CliJsonError> };
+  assert.deepEqual(Object.keys(doc), ['error'], `${result.command}: ${lines[0]}`);
+  const { error } = doc;
+  assert.ok(error && typeof error.code === 'string' && typeof error.message === 'string');
+  assert.deepEqual(Object.keys(error).sort(), ['code', 'message'], lines[0]);
+  assert.match(error.code, /^SKIFF_ERR_[A-Z_]+$/);
+  if (code !== undefined) assert.equal(error.code, code, `${result.command}: ${lines[0]}`);
+  return { code: error.code, message: error.message };
 }
 
 /**

@@ -10,7 +10,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { ListenerInfo } from '../../src/admin/api.js';
-import { assertCliError } from '../helpers/cli.js';
+import { ErrorCode } from '../../src/errors.js';
+import { assertCliError, assertCliJsonError } from '../helpers/cli.js';
 import {
   awaitLinkUp,
   findLink,
@@ -66,7 +67,12 @@ describe('errors the CLI reports', { timeout: 180_000 }, () => {
     ];
     const check = async (when: string): Promise<void> => {
       const results = await Promise.all(commands.map((args) => router.cli(args)));
-      for (const result of results) assertCliError(result, NO_ROUTER);
+      for (const result of results) {
+        if (result.command.includes(' -o json ')) {
+          const { message } = assertCliJsonError(result, ErrorCode.NO_ROUTER);
+          assert.match(message, NO_ROUTER);
+        } else assertCliError(result, NO_ROUTER);
+      }
       assert.equal(existsSync(tokenFile), false, `${when}: no token file written`);
     };
     await check('never started');

@@ -82,9 +82,7 @@ describe('tokens: bad tokens are refused, uses are counted', { timeout: 240_000 
     const { a } = sites!;
     const sinceIssuer = a.mark();
     const sinceDialler = dialler.mark();
-    const result = await dialler.cli(['-o', 'json', 'link', 'create', file, ...args]);
-    assert.equal(result.code, 0, `${result.command}: ${result.stderr}`);
-    const link = JSON.parse(result.stdout) as LinkInfo;
+    const link = await dialler.json<LinkInfo>(['link', 'create', file, ...args]);
     await awaitLinkUp(a, dialler, link.name, { sinceIssuer, sinceDialler });
     return link;
   }

@@ -173,7 +173,7 @@ describe('skiff CLI against an admin server', () => {
     ]);
     assert.equal(created.stdout, 'listening on [::1]:15432 for db\n');
     await cliOk(dir, ['listener', 'delete', 'db']);
-    assert.deepStrictEqual(await cliJson(dir, ['link', 'delete', 'east']), {});
+    assert.deepStrictEqual(await cliJson(dir, ['link', 'delete', 'east']), { name: 'east' });
     assert.deepStrictEqual(fake.calls, [
       { method: 'expose', args: [{ address: 'api', host: '::1', port: 8080 }] },
       { method: 'unexpose', args: ['api'] },

@@ -1,0 +1,28 @@
+/** Text views of listeners: the table, and what `listener create` and `delete` say. */
+import type { ListenerInfo } from '../../admin/api.js';
+import { hostPort, orDash, table } from '../format.js';
+
+/** ADDRESS LISTEN STATE STREAMS ERROR, one row per listener; "no listeners" when none. */
+export function listenerTable(listeners: readonly ListenerInfo[]): string {
+  return table(
+    ['ADDRESS', 'LISTEN', 'STATE', 'STREAMS', 'ERROR'],
+    listeners.map((l) => [
+      l.address,
+      hostPort(l.host, l.port),
+      l.state,
+      String(l.activeStreams),
+      orDash(l.error),
+    ]),
+    'no listeners',
+  );
+}
+
+export function listenerCreatedText(l: ListenerInfo): string {
+  const where = hostPort(l.host, l.port);
+  if (l.state === 'bound') return `listening on ${where} for ${l.address}`;
+  return `listener for ${l.address} on ${where} created, state ${l.state}: ${l.error ?? 'unknown error'}`;
+}
+
+export function listenerDeletedText(l: { address: string }): string {
+  return `listener for ${l.address} deleted`;
+}

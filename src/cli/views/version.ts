@@ -1,0 +1,4 @@
+/** The text of `version`. */
+export function versionText(v: { version: string }): string {
+  return `skiff ${v.version}`;
+}
