@@ -55,28 +55,57 @@ function serialize(format: 'json' | 'yaml', doc: object): string {
 }
 
 /** Every item of `kind`, as `<Kind>List` (an empty list is a list too), or `text(items)`. */
+export function renderList<T extends object>(
+  format: OutputFormat,
+  kind: Kind,
+  items: readonly T[],
+  text: (items: readonly T[]) => string,
+): string {
+  if (format === 'text') return text(items);
+  return serialize(format, { apiVersion: API_VERSION, kind: `${kind}List`, items });
+}
+
+/** One item, with the same fields it has in a list, or `text(item)`. */
+export function renderItem<T extends object>(
+  format: OutputFormat,
+  kind: Kind,
+  item: T,
+  text: (item: T) => string,
+): string {
+  if (format === 'text') return text(item);
+  return serialize(format, { apiVersion: API_VERSION, kind, ...item });
+}
+
+/** The result of a create/delete/update: the item, and `action` saying what was done. */
+export function renderAction<T extends object>(
+  format: OutputFormat,
+  kind: Kind,
+  action: Action,
+  item: T,
+  text: (item: T) => string,
+): string {
+  if (format === 'text') return text(item);
+  return serialize(format, { apiVersion: API_VERSION, kind, action, ...item });
+}
+
 export function printList<T extends object>(
   format: OutputFormat,
   kind: Kind,
   items: readonly T[],
   text: (items: readonly T[]) => string,
 ): void {
-  if (format === 'text') writeOut(text(items));
-  else writeOut(serialize(format, { apiVersion: API_VERSION, kind: `${kind}List`, items }));
+  writeOut(renderList(format, kind, items, text));
 }
 
-/** One item, with the same fields it has in a list, or `text(item)`. */
 export function printItem<T extends object>(
   format: OutputFormat,
   kind: Kind,
   item: T,
   text: (item: T) => string,
 ): void {
-  if (format === 'text') writeOut(text(item));
-  else writeOut(serialize(format, { apiVersion: API_VERSION, kind, ...item }));
+  writeOut(renderItem(format, kind, item, text));
 }
 
-/** The result of a create/delete/update: the item, and `action` saying what was done. */
 export function printAction<T extends object>(
   format: OutputFormat,
   kind: Kind,
@@ -84,8 +113,7 @@ export function printAction<T extends object>(
   item: T,
   text: (item: T) => string,
 ): void {
-  if (format === 'text') writeOut(text(item));
-  else writeOut(serialize(format, { apiVersion: API_VERSION, kind, action, ...item }));
+  writeOut(renderAction(format, kind, action, item, text));
 }
 
 /** Any text squeezed onto one line, for the `skiff: <message>` error line. */
