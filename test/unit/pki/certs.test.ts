@@ -19,18 +19,6 @@ function years(x: X509Certificate): number {
   return (Date.parse(x.validTo) - Date.parse(x.validFrom)) / (365 * DAY_MS);
 }
 
-test('createCa + createServerCert together take well under a second', async (t) => {
-  const t0 = performance.now();
-  const ca = await createCa('skiff site CA west');
-  const t1 = performance.now();
-  await createServerCert(ca, { commonName: 'west', hosts: ['10.1.2.3'] });
-  const t2 = performance.now();
-  t.diagnostic(
-    `createCa ${(t1 - t0).toFixed(0)} ms, createServerCert ${(t2 - t1).toFixed(0)} ms, total ${(t2 - t0).toFixed(0)} ms`,
-  );
-  assert.ok(t2 - t0 < 2000, `took ${t2 - t0} ms`);
-});
-
 test('the CA is self-signed, a CA, for 10 years, and names itself', async () => {
   const ca = await createCa('skiff site CA west');
   const x = new X509Certificate(ca.certPem);
