@@ -53,6 +53,11 @@ export class LinkConnection {
   private heartbeat: NodeJS.Timeout;
   private helloTimer: NodeJS.Timeout;
   private closed = false;
+  private ended!: () => void;
+  /** Settles once the connection has ended (after the close handshake, or the socket dropped). */
+  readonly done = new Promise<void>((resolve) => {
+    this.ended = resolve;
+  });
 
   constructor(private readonly opts: LinkConnectionOptions) {
     const { socket, settings } = opts;
@@ -153,6 +158,7 @@ export class LinkConnection {
     clearTimeout(this.helloTimer);
     this.mux.close(ResetCode.LINK_LOST, reason);
     this.opts.onDown(this, reason);
+    this.ended();
   }
 }
 

@@ -300,11 +300,18 @@ export class Links {
     for (const entry of this.incoming.values()) if (entry.conn) yield entry.conn;
   }
 
-  /** Closes every connection (router shutdown): peers see a GOAWAY, not a dropped socket. */
-  close(): void {
+  /**
+   * Closes every connection (router shutdown): peers see a GOAWAY, not a dropped socket.
+   * Settles when every close handshake is done: a process that exited earlier could have its
+   * sockets reset by the kernel (unread bytes from the peer), which discards the last bytes
+   * of streams still in its send buffers.
+   */
+  async close(): Promise<void> {
     const goAway = { code: ResetCode.SHUTDOWN, message: `${this.site.name} is stopping` };
     for (const link of this.outgoing.values()) link.stop();
-    for (const conn of this.connections()) conn.close('router stopping', goAway);
+    const conns = [...this.connections()];
+    for (const conn of conns) conn.close('router stopping', goAway);
+    await Promise.all(conns.map((conn) => conn.done));
   }
 
   private startOutgoing(rec: LinkRecord, keyPem: string): OutgoingLink {

@@ -169,7 +169,7 @@ export class Router implements AdminApi {
 
   async stop(): Promise<void> {
     this.network.stop();
-    this.links.close();
+    await this.links.close();
     await this.listeners.close();
     await this.linkServer?.close();
   }

@@ -162,36 +162,37 @@ describe('drain on SIGTERM', { timeout: 180_000 }, () => {
 
 /**
  * A pipe is done once both ends have ended, but its last bytes may still wait in the router
- * for a slow link. Site b's target sends more than the kernel can buffer between b and a
- * while a is stopped (SIGSTOP), so the bytes wait in b; a drain must not close the link
- * under them. Window and high-water mark are raised so nothing but the stopped reader holds
- * the bytes back.
+ * for a slow link, or in its kernel send buffer. Site b's target answers a client of a's
+ * listener while a is stopped (SIGSTOP); a stopping b must neither close the link under
+ * bytes it still holds nor exit before a has read up to b's close: a process that exits
+ * with unread bytes from its peer has its sockets reset, and the kernel drops what they
+ * still had to send. Window and high-water mark are raised so that nothing but the stopped
+ * reader holds the bytes back.
  */
-describe('drain waits for bytes still queued for a link', { timeout: 120_000 }, () => {
+describe('drain delivers the last bytes to a slow peer', { timeout: 120_000 }, () => {
   const kernelBuffers =
     Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').split(/\s+/)[2]) +
     Number(readFileSync('/proc/sys/net/ipv4/tcp_rmem', 'utf8').split(/\s+/)[2]);
-  const bytes = 2 * kernelBuffers;
+  const most = 2 * kernelBuffers;
   let port = 0;
   let target!: TcpServer;
-  /** The target's socket, once the client's request and FIN reached it. */
-  let requested!: Promise<Socket>;
+  /** Each target socket's end: the client's request and FIN reached it. */
+  const requests = new Map<Socket, Promise<void>>();
   const net = useNetwork(['a', 'b'], {
     settings: {
       ...FAST_SETTINGS,
       idleTimeoutMs: 60_000,
       drainTimeoutMs: 30_000,
-      streamWindow: 2 * bytes,
-      linkHighWater: 4 * bytes,
+      streamWindow: 2 * most,
+      linkHighWater: 4 * most,
     },
     links: [['a', 'b', 1]],
     setup: async (n) => {
-      let onRequest!: (socket: Socket) => void;
-      requested = new Promise((resolve) => {
-        onRequest = resolve;
-      });
       target = n.track(
-        await startServer((socket) => socket.once('end', () => onRequest(socket)).resume()),
+        await startServer((socket) => {
+          requests.set(socket, new Promise((resolve) => socket.once('end', resolve)));
+          socket.resume();
+        }),
       );
       await n.expose('b', 'bulk', target.port);
       await waitForAddress(n.site('a'), 'bulk', 'b');
@@ -199,13 +200,24 @@ describe('drain waits for bytes still queued for a link', { timeout: 120_000 }, 
     },
   });
 
-  test('the last bytes reach the client before the router exits', async (t) => {
+  /**
+   * A reply of `bytes` from b's target to a client at a, sent while a is stopped; b gets
+   * SIGTERM once its pipe is done, and a is resumed when b has logged `resumeAfter` and has
+   * not exited for `holdMs` more. Returns the client's transfer, what was sent, and b's exit.
+   */
+  async function replyToStoppedReader(
+    t: { after(fn: () => void): void },
+    bytes: number,
+    resumeAfter: string,
+    holdMs: number,
+  ) {
     const a = net().site('a');
     const b = net().site('b');
     const client = await connect(port);
     client.pause();
     client.end('send\n'); // b's pipe is done once this FIN and the reply's have passed it
-    const upstream = await requested;
+    const upstream = await target.connection(requests.size + 1);
+    await requests.get(upstream);
     process.kill(a.pid!, 'SIGSTOP');
     let resumed = false;
     const resume = () => {
@@ -213,23 +225,45 @@ describe('drain waits for bytes still queued for a link', { timeout: 120_000 }, 
       resumed = true;
     };
     t.after(resume);
-    const sent = await sendPattern(upstream, bytes, 7);
+    const sent = await sendPattern(upstream, bytes, bytes);
     await pollUntil('b to read the whole reply (its pipe to the target done)', async () => {
       const connector = (await b.status()).connectors.find((c) => c.address === 'bulk');
       return connector?.activeStreams === 0;
     });
     const since = b.mark();
     const exited = b.stop(60_000);
-    await b.waitForEvent(match('router draining'), { since });
-    const early = await Promise.race([exited.then(() => true), delay(2_000).then(() => false)]);
+    await b.waitForEvent(match(resumeAfter), { since });
+    const early = await Promise.race([exited.then(() => true), delay(holdMs).then(() => false)]);
     resume();
-    const received = receiveAll(client);
+    return { early, received: receiveAll(client), sent, exited };
+  }
+
+  test('the last bytes reach the client before the link closes', async (t) => {
+    const { early, received, sent, exited } = await replyToStoppedReader(
+      t,
+      most,
+      'router draining',
+      2_000,
+    );
     assert.equal(early, false, 'b exited while reply bytes were still queued for the link');
     assert.deepEqual(await received, sent, 'byte-exact');
-    const { code } = await exited;
+    assert.equal((await exited).code, 0);
     t.diagnostic(
-      `${(bytes / MiB).toFixed(0)} MiB reply drained through a stopped-then-resumed reader`,
+      `${(most / MiB).toFixed(0)} MiB reply drained through a stopped-then-resumed reader`,
     );
-    assert.equal(code, 0);
+  });
+
+  test('the router exits only once the peer has read up to its close', async (t) => {
+    if (!net().site('b').running) await net().site('b').start(); // stopped by the test before
+    await waitForAddress(net().site('a'), 'bulk', 'b');
+    const { early, received, sent, exited } = await replyToStoppedReader(
+      t,
+      256 * KiB, // fits the kernel buffers: b has drained while a still sleeps
+      'router drained',
+      1_000,
+    );
+    assert.equal(early, false, 'b exited before a acknowledged the close');
+    assert.deepEqual(await received, sent, 'byte-exact');
+    assert.equal((await exited).code, 0);
   });
 });

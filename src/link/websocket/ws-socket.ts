@@ -21,8 +21,12 @@ export function maxLinkMessage(maxMessageSize: number): number {
   return Math.max(maxMessageSize, MAX_CONTROL_PAYLOAD + HEADER_SIZE) + 1024;
 }
 
-/** How long a closing end waits for the peer's close frame before dropping the socket. */
-const CLOSE_WAIT_MS = 1000;
+/**
+ * How long a closing end waits for the peer's close frame before dropping the socket. The
+ * peer reads every byte before it, so this is also how long a slow peer has to take the last
+ * bytes of a router that stops.
+ */
+const CLOSE_WAIT_MS = 3000;
 
 /**
  * ws options both ends share: no compression (the link carries TLS-encrypted, mostly
