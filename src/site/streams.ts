@@ -49,11 +49,13 @@ export class Streams {
     const untrack = this.connectors.track(address);
     this.targets.dial(target, this.settings.connectTimeoutMs).then(
       (upstream) => {
+        this.connectors.dialled(address, target);
         socket.once('close', untrack);
         splice(socket, upstream);
       },
       (err) => {
         untrack();
+        this.connectors.dialled(address, target, describe(err));
         this.logger.warn(
           { address, err: describe(err) },
           'local target refused; trying other sites',
@@ -110,12 +112,16 @@ export class Streams {
     stream.setHandler(pipe);
     this.targets.dial(target, this.settings.connectTimeoutMs).then(
       (socket) => {
+        this.connectors.dialled(address, target);
         pipe.attach(socket);
         if (pipe.state !== PipeState.Pending) return;
         stream.accept();
         pipe.start();
       },
-      (err) => pipe.abort(describe(err), ResetCode.REFUSED),
+      (err) => {
+        this.connectors.dialled(address, target, describe(err));
+        pipe.abort(describe(err), ResetCode.REFUSED);
+      },
     );
   }
 
