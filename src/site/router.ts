@@ -178,6 +178,7 @@ export class Router implements AdminApi {
 
   async stop(): Promise<void> {
     this.network.stop();
+    this.streams.stop();
     this.links.close();
     await this.listeners.close();
     await this.linkServer?.close();
