@@ -26,6 +26,8 @@ export const ErrorCode = {
   TOKEN_EXPIRED: 'SKIFF_ERR_TOKEN_EXPIRED',
   /** The token has no uses left. */
   TOKEN_USED: 'SKIFF_ERR_TOKEN_USED',
+  /** The issuer revoked the token (`token revoke`). */
+  TOKEN_REVOKED: 'SKIFF_ERR_TOKEN_REVOKED',
   /** The issuer does not know this token (or the secret is wrong). */
   TOKEN_UNKNOWN: 'SKIFF_ERR_TOKEN_UNKNOWN',
   /** The token's issuer could not be reached. */

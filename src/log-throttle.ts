@@ -27,8 +27,14 @@ export class LogThrottle {
       return undefined;
     }
     this.inWindow++;
+    const dropped = this.takeSuppressed();
+    return dropped > 0 ? { suppressed: dropped } : {};
+  }
+
+  /** Lines dropped since the last one let through, reset to 0: for a closing count line. */
+  takeSuppressed(): number {
     const dropped = this.dropped;
     this.dropped = 0;
-    return dropped > 0 ? { suppressed: dropped } : {};
+    return dropped;
   }
 }

@@ -11,6 +11,11 @@ export type LinkDirection = 'out' | 'in';
 export type LinkState = 'connecting' | 'up' | 'down' | 'revoked';
 
 export interface LinkInfo {
+  /**
+   * Stable and the same at both ends: the first 12 hex digits of the link credential's
+   * serial. Names are unique per site too, but each end names a link for itself.
+   */
+  id: string;
   name: string;
   /** out: this site dialled (made from a token); in: the peer dialled this site. */
   direction: LinkDirection;
@@ -24,30 +29,59 @@ export interface LinkInfo {
   lastError?: string;
   /** ISO time of the last state change. */
   since: string;
-  /** Last measured round-trip time over the link, in milliseconds. */
+  /** Last measured round-trip time over the link, in milliseconds (3 decimals: microseconds). */
   rttMs?: number;
   /** Streams open on the link now. */
   streams: number;
 }
 
-export type ListenerState = 'bound' | 'error';
+/**
+ * bound: accepting, and some reachable site serves the address; no-route: accepting, but
+ * no reachable site (this one included) has a connector for the address, so clients are
+ * closed at once; retrying: the port could not be bound (in use), tried again with backoff.
+ */
+export type ListenerState = 'bound' | 'no-route' | 'retrying';
 
 export interface ListenerInfo {
   address: string;
   host: string;
   port: number;
   state: ListenerState;
+  /** Why the listener is not `bound`, in one line. */
   error?: string;
   /** Client connections open through this listener now. */
   activeStreams: number;
 }
 
+/** ready: the last dial of the target worked (or none failed yet); failing: the last dial failed. */
+export type ConnectorState = 'ready' | 'failing';
+
 export interface ConnectorInfo {
   address: string;
   host: string;
   port: number;
+  state: ConnectorState;
+  /** The last dial failure while `failing` (target refused, timed out...). */
+  error?: string;
+  /** ISO time of that failure. */
+  errorAt?: string;
   /** Streams delivered to this connector's target and still open. */
   activeStreams: number;
+}
+
+/** active: redeemable; used: no uses left; expired: past its expiry; revoked: `token revoke`. */
+export type TokenState = 'active' | 'used' | 'expired' | 'revoked';
+
+/** A token this site issued, as its record has it: never the secret. */
+export interface TokenInfo {
+  id: string;
+  /** Redemptions the token allows in all, and how many were made. */
+  uses: number;
+  used: number;
+  /** ISO times. */
+  expires: string;
+  created: string;
+  state: TokenState;
 }
 
 export interface SiteInfo {
@@ -133,16 +167,45 @@ export interface CreatedToken {
   uses: number;
 }
 
+/** An address and where it is served or listened for; `replace` retargets an existing one. */
+export interface EndpointRequest {
+  address: string;
+  host: string;
+  port: number;
+  replace?: boolean;
+}
+
+/** What may change on an existing listener or connector; at least one field is given. */
+export interface EndpointUpdate {
+  address: string;
+  host?: string;
+  port?: number;
+}
+
+/**
+ * Deleting or updating something absent rejects with NOT_FOUND; creating something that
+ * exists rejects with ALREADY_EXISTS unless `replace` is given. Every request is checked by
+ * the rules of config/rules.ts at the admin server (INVALID_ARGUMENT naming the field).
+ */
 export interface AdminApi {
   status(): Promise<SiteStatus>;
   createToken(req: { expiryMs: number; uses: number }): Promise<CreatedToken>;
+  /** The tokens this site issued that it still has records of (expired ones are swept). */
+  listTokens(): Promise<TokenInfo[]>;
+  /** Refuses every later redemption of the token; links already made from it stay. */
+  revokeToken(id: string): Promise<TokenInfo>;
   /** Redeems the token with its issuer and starts the link; rejects with a SkiffError. */
   createLink(req: { token: string; name?: string; cost: number }): Promise<LinkInfo>;
+  /** An outgoing link's cost (an incoming link's cost is set by the site that dials it). */
+  updateLink(req: { name: string; cost: number }): Promise<LinkInfo>;
   deleteLink(name: string): Promise<void>;
   listLinks(): Promise<LinkInfo[]>;
-  expose(req: { address: string; host: string; port: number }): Promise<ConnectorInfo>;
+  expose(req: EndpointRequest): Promise<ConnectorInfo>;
+  updateConnector(req: EndpointUpdate): Promise<ConnectorInfo>;
   unexpose(address: string): Promise<void>;
-  createListener(req: { address: string; host: string; port: number }): Promise<ListenerInfo>;
+  listConnectors(): Promise<ConnectorInfo[]>;
+  createListener(req: EndpointRequest): Promise<ListenerInfo>;
+  updateListener(req: EndpointUpdate): Promise<ListenerInfo>;
   deleteListener(address: string): Promise<void>;
   listListeners(): Promise<ListenerInfo[]>;
   networkStatus(): Promise<NetworkStatus>;

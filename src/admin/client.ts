@@ -12,6 +12,7 @@ import type { AdminApi } from './api.js';
 import { fromServiceError } from './grpc-status.js';
 import {
   toConnectorInfo,
+  toConnectorList,
   toCreatedToken,
   toLinkInfo,
   toLinkList,
@@ -19,6 +20,8 @@ import {
   toListenerList,
   toNetworkStatus,
   toSiteStatus,
+  toTokenInfo,
+  toTokenList,
   type Wire,
 } from './mapping.js';
 import { adminService } from './proto.js';
@@ -107,12 +110,18 @@ export function connectAdmin(stateDir: string, opts: AdminClientOptions = {}): A
   return {
     status: () => call('Status', {}, toSiteStatus),
     createToken: (req) => call('CreateToken', req, toCreatedToken),
+    listTokens: () => call('ListTokens', {}, toTokenList),
+    revokeToken: (id) => call('RevokeToken', { id }, toTokenInfo),
     createLink: (req) => call('CreateLink', req, toLinkInfo, linkTimeoutMs),
+    updateLink: (req) => call('UpdateLink', req, toLinkInfo),
     deleteLink: (name) => call('DeleteLink', { name }, none),
     listLinks: () => call('ListLinks', {}, toLinkList),
     expose: (req) => call('Expose', req, toConnectorInfo),
+    updateConnector: (req) => call('UpdateConnector', req, toConnectorInfo),
     unexpose: (address) => call('Unexpose', { address }, none),
+    listConnectors: () => call('ListConnectors', {}, toConnectorList),
     createListener: (req) => call('CreateListener', req, toListenerInfo),
+    updateListener: (req) => call('UpdateListener', req, toListenerInfo),
     deleteListener: (address) => call('DeleteListener', { address }, none),
     listListeners: () => call('ListListeners', {}, toListenerList),
     networkStatus: () => call('NetworkStatus', {}, toNetworkStatus),

@@ -19,6 +19,7 @@ const grpcStatusByCode: Partial<Record<ErrorCode, status>> = {
   [ErrorCode.TOKEN_TAMPERED]: status.FAILED_PRECONDITION,
   [ErrorCode.TOKEN_EXPIRED]: status.FAILED_PRECONDITION,
   [ErrorCode.TOKEN_USED]: status.FAILED_PRECONDITION,
+  [ErrorCode.TOKEN_REVOKED]: status.FAILED_PRECONDITION,
   [ErrorCode.TOKEN_UNKNOWN]: status.FAILED_PRECONDITION,
   [ErrorCode.NO_LINK_ACCESS]: status.FAILED_PRECONDITION,
   [ErrorCode.ISSUER_UNREACHABLE]: status.UNAVAILABLE,

@@ -11,7 +11,10 @@
 import type {
   AddressInfo,
   ConnectorInfo,
+  ConnectorState,
   CreatedToken,
+  EndpointRequest,
+  EndpointUpdate,
   LinkDirection,
   LinkInfo,
   LinkPortStats,
@@ -23,6 +26,8 @@ import type {
   NetworkStatus,
   SiteInfo,
   SiteStatus,
+  TokenInfo,
+  TokenState,
 } from './api.js';
 
 /** A message as proto-loader hands it over. */
@@ -58,11 +63,20 @@ function optNum<K extends string>(key: K, value: unknown): { [P in K]?: number }
   return typeof value === 'number' ? ({ [key]: value } as { [P in K]?: number }) : {};
 }
 
+/**
+ * A round-trip time to the microsecond: what a measurement means, without float noise
+ * (a 0.1234567 ms RTT prints as 0.123). Absent stays absent.
+ */
+function rtt(value: unknown): { rttMs?: number } {
+  return typeof value === 'number' ? { rttMs: Math.round(value * 1000) / 1000 } : {};
+}
+
 // The string-typed enumerations are passed through unchecked: a newer router may report a
 // state this CLI does not know, and printing it as-is is more useful than failing.
 
 export function toLinkInfo(w: Wire): LinkInfo {
   return {
+    id: str(w.id),
     name: str(w.name),
     direction: str(w.direction) as LinkDirection,
     peerSiteId: str(w.peerSiteId),
@@ -72,7 +86,7 @@ export function toLinkInfo(w: Wire): LinkInfo {
     ...optStr('url', w.url),
     ...optStr('lastError', w.lastError),
     since: str(w.since),
-    ...optNum('rttMs', w.rttMs),
+    ...rtt(w.rttMs),
     streams: num(w.streams),
   };
 }
@@ -93,7 +107,21 @@ export function toConnectorInfo(w: Wire): ConnectorInfo {
     address: str(w.address),
     host: str(w.host),
     port: num(w.port),
+    state: str(w.state) as ConnectorState,
+    ...optStr('error', w.error),
+    ...optStr('errorAt', w.errorAt),
     activeStreams: num(w.activeStreams),
+  };
+}
+
+export function toTokenInfo(w: Wire): TokenInfo {
+  return {
+    id: str(w.id),
+    uses: num(w.uses),
+    used: num(w.used),
+    expires: str(w.expires),
+    created: str(w.created),
+    state: str(w.state) as TokenState,
   };
 }
 
@@ -164,7 +192,7 @@ function toNetworkLink(w: Wire): NetworkLink {
     from: str(w.from),
     to: str(w.to),
     cost: num(w.cost),
-    ...optNum('rttMs', w.rttMs),
+    ...rtt(w.rttMs),
   };
 }
 
@@ -184,6 +212,14 @@ export function toListenerList(w: Wire): ListenerInfo[] {
   return list(w.listeners, toListenerInfo);
 }
 
+export function toConnectorList(w: Wire): ConnectorInfo[] {
+  return list(w.connectors, toConnectorInfo);
+}
+
+export function toTokenList(w: Wire): TokenInfo[] {
+  return list(w.tokens, toTokenInfo);
+}
+
 // ---- requests, as the server receives them ----
 
 export function toCreateTokenRequest(w: Wire): { expiryMs: number; uses: number } {
@@ -194,6 +230,19 @@ export function toCreateLinkRequest(w: Wire): { token: string; name?: string; co
   return { token: str(w.token), ...optStr('name', w.name), cost: num(w.cost) };
 }
 
-export function toEndpointRequest(w: Wire): { address: string; host: string; port: number } {
-  return { address: str(w.address), host: str(w.host), port: num(w.port) };
+export function toEndpointRequest(w: Wire): EndpointRequest {
+  return {
+    address: str(w.address),
+    host: str(w.host),
+    port: num(w.port),
+    ...(w.replace === true ? { replace: true } : {}),
+  };
+}
+
+export function toEndpointUpdate(w: Wire): EndpointUpdate {
+  return { address: str(w.address), ...optStr('host', w.host), ...optNum('port', w.port) };
+}
+
+export function toUpdateLinkRequest(w: Wire): { name: string; cost: number } {
+  return { name: str(w.name), cost: num(w.cost) };
 }

@@ -11,12 +11,16 @@ import {
   MAX_TOKEN_USES,
   nameProblem,
   portProblem,
+  tokenIdProblem,
 } from '../config/rules.js';
 import { ErrorCode, SkiffError } from '../errors.js';
+import type { EndpointRequest, EndpointUpdate } from './api.js';
 import {
   toCreateLinkRequest,
   toCreateTokenRequest,
   toEndpointRequest,
+  toEndpointUpdate,
+  toUpdateLinkRequest,
   type Wire,
 } from './mapping.js';
 
@@ -25,7 +29,7 @@ function check(...problems: (string | undefined)[]): void {
   if (problem !== undefined) throw new SkiffError(ErrorCode.INVALID_ARGUMENT, problem);
 }
 
-export function endpointRequest(w: Wire): { address: string; host: string; port: number } {
+export function endpointRequest(w: Wire): EndpointRequest {
   const req = toEndpointRequest(w);
   check(
     nameProblem(req.address, 'address'),
@@ -33,6 +37,31 @@ export function endpointRequest(w: Wire): { address: string; host: string; port:
     portProblem(req.port, 'port'),
   );
   return req;
+}
+
+export function endpointUpdate(w: Wire): EndpointUpdate {
+  const req = toEndpointUpdate(w);
+  check(
+    nameProblem(req.address, 'address'),
+    req.host === undefined ? undefined : hostProblem(req.host, 'host'),
+    req.port === undefined ? undefined : portProblem(req.port, 'port'),
+    req.host === undefined && req.port === undefined
+      ? `nothing to update for "${req.address}": give a new host or port`
+      : undefined,
+  );
+  return req;
+}
+
+export function updateLinkRequest(w: Wire): { name: string; cost: number } {
+  const req = toUpdateLinkRequest(w);
+  check(nameProblem(req.name, 'link name'), countProblem(req.cost, 'cost', MAX_LINK_COST));
+  return req;
+}
+
+export function tokenIdRequest(w: Wire): string {
+  const id = typeof w.id === 'string' ? w.id : '';
+  check(tokenIdProblem(id, 'token id'));
+  return id;
 }
 
 export function addressRequest(w: Wire): string {

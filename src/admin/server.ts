@@ -24,7 +24,10 @@ import {
   createLinkRequest,
   createTokenRequest,
   endpointRequest,
+  endpointUpdate,
   linkNameRequest,
+  tokenIdRequest,
+  updateLinkRequest,
 } from './requests.js';
 
 export interface AdminServer {
@@ -94,18 +97,24 @@ function handlers(api: AdminApi, log: Logger): UntypedServiceImplementation {
   const table: Record<string, Handler> = {
     Status: () => api.status(),
     CreateToken: (r) => api.createToken(createTokenRequest(r)),
+    ListTokens: async () => ({ tokens: await api.listTokens() }),
+    RevokeToken: (r) => api.revokeToken(tokenIdRequest(r)),
     CreateLink: (r) => api.createLink(createLinkRequest(r)),
+    UpdateLink: (r) => api.updateLink(updateLinkRequest(r)),
     DeleteLink: async (r) => {
       await api.deleteLink(linkNameRequest(r));
       return {};
     },
     ListLinks: async () => ({ links: await api.listLinks() }),
     Expose: (r) => api.expose(endpointRequest(r)),
+    UpdateConnector: (r) => api.updateConnector(endpointUpdate(r)),
     Unexpose: async (r) => {
       await api.unexpose(addressRequest(r));
       return {};
     },
+    ListConnectors: async () => ({ connectors: await api.listConnectors() }),
     CreateListener: (r) => api.createListener(endpointRequest(r)),
+    UpdateListener: (r) => api.updateListener(endpointUpdate(r)),
     DeleteListener: async (r) => {
       await api.deleteListener(addressRequest(r));
       return {};

@@ -21,6 +21,9 @@ export const MAX_TOKEN_USES = 1_000_000;
 /** A token that outlives a year is a standing credential, which tokens are not. */
 export const MAX_TOKEN_EXPIRY_MS = 366 * 24 * 3600 * 1000;
 
+/** Token ids are 16 random bytes in lower-case hex (token/issuer.ts makes them). */
+const tokenIdPattern = /^[0-9a-f]{32}$/;
+
 /** A value as it may be quoted in a message: bounded, so a huge input never makes a huge error. */
 export function quote(value: unknown): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
@@ -57,4 +60,10 @@ export function countProblem(value: unknown, what: string, max: number): string 
     return undefined;
   }
   return `${what} ${quote(value)} must be a whole number from 1 to ${max}`;
+}
+
+/** A token id as `token create` printed it and `token list` shows it. */
+export function tokenIdProblem(value: unknown, what: string): string | undefined {
+  if (typeof value === 'string' && tokenIdPattern.test(value)) return undefined;
+  return `${what} ${quote(value)} is not a token id: give the 32 hex digits skiff token list shows`;
 }

@@ -4,12 +4,7 @@ import type { Logger } from '../log.js';
 import type { BufferMeter } from '../mux/meter.js';
 import { Mux } from '../mux/mux.js';
 import { ResetCode } from '../protocol/frame.js';
-import {
-  type AdvertsMessage,
-  type Hello,
-  parseControl,
-  type UnlinkMessage,
-} from './control-messages.js';
+import { type Hello, type LinkControl, parseControl } from './control-messages.js';
 import type { LinkTransport } from './websocket/transport.js';
 import { CloseStatus } from './websocket/ws-socket.js';
 
@@ -47,8 +42,8 @@ export class LinkConnection {
   goAwayCode: number | undefined;
   /** A new round-trip time was measured. */
   onRtt: (() => void) | undefined;
-  /** Link-level messages after HELLO (routing updates, revocation), for the site to act on. */
-  onControl: ((msg: AdvertsMessage | UnlinkMessage) => void) | undefined;
+  /** Link-level messages after HELLO (routing updates, revocation, cost), for the site to act on. */
+  onControl: ((msg: LinkControl) => void) | undefined;
   private downReason: string | undefined;
   private heartbeat: NodeJS.Timeout;
   private helloTimer: NodeJS.Timeout;

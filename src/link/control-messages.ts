@@ -31,7 +31,16 @@ export interface UnlinkMessage {
   type: 'unlink';
 }
 
-export type ControlMessage = Hello | AdvertsMessage | UnlinkMessage;
+/** The dialler changed the link's cost (`link update --cost`): both ends route with it. */
+export interface CostMessage {
+  type: 'cost';
+  cost: number;
+}
+
+export type ControlMessage = Hello | AdvertsMessage | UnlinkMessage | CostMessage;
+
+/** What a link hands its site after HELLO. */
+export type LinkControl = Exclude<ControlMessage, Hello>;
 
 export const PROTOCOL_VERSION = 1;
 
@@ -60,6 +69,9 @@ export function parseControl(
       return { type: 'adverts', adverts: msg.adverts };
     case 'unlink':
       return { type: 'unlink' };
+    case 'cost':
+      if (!isLinkCost(msg.cost)) throw refuse(`cost ${brief(msg.cost)} is not ${LINK_COST_RULE}`);
+      return { type: 'cost', cost: msg.cost };
     default:
       return undefined;
   }

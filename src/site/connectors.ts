@@ -1,13 +1,21 @@
-import type { ConnectorInfo } from '../admin/api.js';
+import type { ConnectorInfo, EndpointRequest, EndpointUpdate } from '../admin/api.js';
+import { ErrorCode, SkiffError } from '../errors.js';
 import type { StateStore } from '../state/store.js';
-import type { ConnectorRecord } from './records.js';
+import { type ConnectorRecord, hostPort } from './records.js';
+
+interface Entry {
+  rec: ConnectorRecord;
+  /** The last dial failure, until a dial of the target works again. */
+  failure?: { error: string; at: Date };
+}
 
 /**
  * The site's connectors: address -> target. Kept in the store so they survive restarts;
- * `onChange` lets the router re-advertise its addresses to its peers.
+ * `onChange` lets the router re-advertise its addresses to its peers. Whether the target
+ * answers is learnt from the dials streams make (`dialled`), not probed.
  */
 export class Connectors {
-  private readonly byAddress = new Map<string, ConnectorRecord>();
+  private readonly byAddress = new Map<string, Entry>();
   private readonly active = new Map<string, number>();
 
   constructor(
@@ -17,24 +25,47 @@ export class Connectors {
 
   async load(): Promise<void> {
     for (const rec of await this.store.list('connector')) {
-      this.byAddress.set(rec.address, rec);
+      this.byAddress.set(rec.address, { rec });
     }
   }
 
   get(address: string): ConnectorRecord | undefined {
-    return this.byAddress.get(address);
+    return this.byAddress.get(address)?.rec;
   }
 
   addresses(): string[] {
     return [...this.byAddress.keys()];
   }
 
-  /** Creates or retargets the connector for an address. */
-  async expose(rec: ConnectorRecord): Promise<ConnectorInfo> {
-    await this.store.put('connector', rec.address, rec);
-    this.byAddress.set(rec.address, rec);
-    this.onChange();
-    return this.info(rec);
+  /** Creates the connector for an address; an existing one is retargeted only with `replace`. */
+  async expose(req: EndpointRequest): Promise<ConnectorInfo> {
+    const rec: ConnectorRecord = { address: req.address, host: req.host, port: req.port };
+    const existing = this.byAddress.get(rec.address);
+    if (existing && !req.replace) {
+      throw new SkiffError(
+        ErrorCode.ALREADY_EXISTS,
+        `"${rec.address}" is already exposed at this site, to ${hostPort(existing.rec)}; pass --replace to retarget it, or use skiff connector update`,
+      );
+    }
+    return this.save(rec, existing === undefined);
+  }
+
+  async update(req: EndpointUpdate): Promise<ConnectorInfo> {
+    const existing = this.byAddress.get(req.address);
+    if (!existing) {
+      throw new SkiffError(
+        ErrorCode.NOT_FOUND,
+        `"${req.address}" is not exposed at this site; see skiff connector list`,
+      );
+    }
+    return this.save(
+      {
+        address: req.address,
+        host: req.host ?? existing.rec.host,
+        port: req.port ?? existing.rec.port,
+      },
+      false,
+    );
   }
 
   /** Returns false if there was no connector for the address. */
@@ -46,6 +77,16 @@ export class Connectors {
     return true;
   }
 
+  /** The outcome of a dial of the address's target: a failure is shown until one works. */
+  dialled(address: string, target: ConnectorRecord, error?: string): void {
+    const entry = this.byAddress.get(address);
+    // A dial of a target the connector has since moved away from says nothing about it.
+    if (entry === undefined || entry.rec.host !== target.host || entry.rec.port !== target.port) {
+      return;
+    }
+    entry.failure = error === undefined ? undefined : { error, at: new Date() };
+  }
+
   /** Counts a stream delivered to the address's target; call the result when it ends. */
   track(address: string): () => void {
     this.active.set(address, (this.active.get(address) ?? 0) + 1);
@@ -53,10 +94,23 @@ export class Connectors {
   }
 
   list(): ConnectorInfo[] {
-    return [...this.byAddress.values()].map((rec) => this.info(rec));
+    return [...this.byAddress.values()].map((e) => this.info(e));
   }
 
-  private info(rec: ConnectorRecord): ConnectorInfo {
-    return { ...rec, activeStreams: this.active.get(rec.address) ?? 0 };
+  private async save(rec: ConnectorRecord, added: boolean): Promise<ConnectorInfo> {
+    await this.store.put('connector', rec.address, rec);
+    const entry: Entry = { rec };
+    this.byAddress.set(rec.address, entry);
+    if (added) this.onChange();
+    return this.info(entry);
+  }
+
+  private info({ rec, failure }: Entry): ConnectorInfo {
+    return {
+      ...rec,
+      state: failure ? 'failing' : 'ready',
+      ...(failure ? { error: failure.error, errorAt: failure.at.toISOString() } : {}),
+      activeStreams: this.active.get(rec.address) ?? 0,
+    };
   }
 }

@@ -1,4 +1,5 @@
 import type { LinkInfo } from '../admin/api.js';
+import { MAX_NAME, nameProblem } from '../config/rules.js';
 import type { Settings } from '../config/settings.js';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { LinkConnection } from '../link/connection.js';
@@ -18,6 +19,7 @@ import {
   CA_SECRET,
   type GrantRecord,
   type LinkRecord,
+  linkId,
   linkSecret,
   normalizeSerial,
   type SiteRecord,
@@ -27,6 +29,8 @@ export interface LinkEvents {
   /** A connection is up and carries streams; `cost` is the link's cost. */
   up(conn: LinkConnection, cost: number): void;
   down(conn: LinkConnection): void;
+  /** The cost of a link that is up changed (`link update`, or the dialler's CONTROL cost). */
+  cost(conn: LinkConnection, cost: number): void;
   /** A link-level message for the router (routing updates). */
   control(conn: LinkConnection, msg: AdvertsMessage): void;
 }
@@ -40,17 +44,20 @@ interface Incoming {
   lastError?: string;
 }
 
-const linkNamePattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 /**
  * Every link of the site: the outgoing ones it dials (made from tokens) and the incoming
  * ones its peers dial (one per grant it issued). Creating and deleting links, and
  * revocation in both directions, live here; what flows over a link is the router's.
+ *
+ * Names are unique across both directions, so `link delete NAME` means one link: a second
+ * link to or from the same site is named `peer-2`, `peer-3`... (docs/decisions/0013).
  */
 export class Links {
   private readonly outgoing = new Map<string, OutgoingLink>();
   /** Incoming links by normalised certificate serial. */
   private readonly incoming = new Map<string, Incoming>();
+  /** Names held for a link being made (a token being redeemed, here or by a peer). */
+  private readonly claimed = new Set<string>();
 
   constructor(
     private readonly site: SiteRecord,
@@ -62,7 +69,7 @@ export class Links {
   ) {}
 
   async restore(): Promise<void> {
-    for (const grant of await this.store.list('grant')) this.addGrant(grant);
+    const grants = await this.store.list('grant');
     for (const rec of await this.store.list('link')) {
       // A bad key is reported by the store; the link is skipped like a missing one.
       const key = (await this.store.getSecret(linkSecret(rec.name)).catch(() => undefined)) ?? '';
@@ -80,11 +87,66 @@ export class Links {
       }
       this.startOutgoing(rec, key);
     }
+    for (const grant of grants) this.addGrant(await this.uniquelyNamed(grant));
+  }
+
+  /**
+   * A grant from before names were unique may share its name with another link: it is
+   * renamed (durably when the store allows) so that every name means one link.
+   */
+  private async uniquelyNamed(grant: GrantRecord): Promise<GrantRecord> {
+    if (!this.nameTaken(grant.linkName) && nameProblem(grant.linkName, 'name') === undefined) {
+      return grant;
+    }
+    const renamed = { ...grant, linkName: this.freeName(grant.linkName) };
+    this.logger.warn(
+      { link: renamed.linkName, was: grant.linkName, serial: grant.serial },
+      'incoming link renamed: another link has its name',
+    );
+    await this.store
+      .put('grant', grant.serial, renamed)
+      .catch((err: unknown) =>
+        this.logger.error(
+          { link: renamed.linkName, err: describe(err) },
+          'could not save the new name; it holds until the router stops',
+        ),
+      );
+    return renamed;
   }
 
   /** Called for each credential issued by token redemption: it may now dial in. */
   addGrant(grant: GrantRecord): void {
     this.incoming.set(normalizeSerial(grant.serial), { grant, cost: 1, since: new Date() });
+  }
+
+  /**
+   * Holds a free name for an incoming link being granted, from the one the peer asked for
+   * (its site name); release() once the grant is added or has failed.
+   */
+  claimIncomingName(requested: string): { name: string; release(): void } {
+    return this.claim(this.freeName(requested));
+  }
+
+  private claim(name: string): { name: string; release(): void } {
+    this.claimed.add(name);
+    return { name, release: () => this.claimed.delete(name) };
+  }
+
+  private nameTaken(name: string): boolean {
+    if (this.outgoing.has(name) || this.claimed.has(name)) return true;
+    for (const { grant } of this.incoming.values()) if (grant.linkName === name) return true;
+    return false;
+  }
+
+  /** `base` if free, else `base-2`, `base-3`...; a base that is no valid name becomes `link`. */
+  private freeName(base: string): string {
+    const stem = nameProblem(base, 'name') === undefined ? base : 'link';
+    if (!this.nameTaken(stem)) return stem;
+    for (let n = 2; ; n++) {
+      const suffix = `-${n}`;
+      const name = `${stem.slice(0, MAX_NAME - suffix.length).replace(/-+$/, '')}${suffix}`;
+      if (!this.nameTaken(name)) return name;
+    }
   }
 
   /** The grant behind a client certificate, for the link server's check after TLS. */
@@ -106,19 +168,31 @@ export class Links {
         'this token was issued by this site; use it on the site that should link to this one',
       );
     }
-    const name = req.name ?? token.issuer.name;
-    if (!linkNamePattern.test(name)) {
-      throw new SkiffError(
-        ErrorCode.INVALID_ARGUMENT,
-        `link name "${name}" is not valid: use lower-case letters, digits and '-'`,
-      );
-    }
-    if (this.outgoing.has(name)) {
+    if (req.name !== undefined && this.nameTaken(req.name)) {
       throw new SkiffError(
         ErrorCode.ALREADY_EXISTS,
-        `a link named "${name}" already exists; delete it first or pass --name`,
+        `a link named "${req.name}" already exists at this site; pick another --name (skiff link list shows the names)`,
       );
     }
+    if (req.name === undefined) {
+      const problem = nameProblem(token.issuer.name, `the issuer's name`);
+      if (problem !== undefined) {
+        throw new SkiffError(ErrorCode.INVALID_ARGUMENT, `${problem}; pass --name`);
+      }
+    }
+    const claim = this.claim(req.name ?? this.freeName(token.issuer.name));
+    try {
+      return await this.redeemAndStart(req, token, claim.name);
+    } finally {
+      claim.release();
+    }
+  }
+
+  private async redeemAndStart(
+    req: { token: string; cost: number },
+    token: ReturnType<typeof parseToken>,
+    name: string,
+  ): Promise<LinkInfo> {
     const caKeyPem = await this.store.getSecret(CA_SECRET);
     if (caKeyPem === undefined) {
       throw new SkiffError(
@@ -161,6 +235,37 @@ export class Links {
     return link.info();
   }
 
+  /** Changes an outgoing link's cost; the peer hears it over the link (CONTROL cost). */
+  async update(req: { name: string; cost: number }): Promise<LinkInfo> {
+    const out = this.outgoing.get(req.name);
+    if (!out) {
+      const incoming = this.incomingNamed(req.name);
+      if (incoming) {
+        throw new SkiffError(
+          ErrorCode.INVALID_ARGUMENT,
+          `link "${req.name}" is incoming: site ${incoming[1].grant.peerSiteName} dialled it and sets its cost; run skiff link update there`,
+        );
+      }
+      throw notFound(req.name);
+    }
+    if (out.record.cost === req.cost) return out.info();
+    const record = { ...out.record, cost: req.cost };
+    await this.store.put('link', req.name, record);
+    out.record = record;
+    const conn = out.conn;
+    if (conn?.peer) {
+      conn.mux.sendControl({ type: 'cost', cost: req.cost });
+      this.events.cost(conn, req.cost);
+    }
+    this.logger.info({ link: req.name, cost: req.cost }, 'link cost changed');
+    return out.info();
+  }
+
+  private incomingNamed(name: string): [string, Incoming] | undefined {
+    for (const entry of this.incoming) if (entry[1].grant.linkName === name) return entry;
+    return undefined;
+  }
+
   async delete(name: string): Promise<void> {
     const out = this.outgoing.get(name);
     if (out) {
@@ -177,11 +282,9 @@ export class Links {
       this.logger.info({ link: name }, 'link deleted');
       return;
     }
-    const serials = [...this.incoming].filter(([, i]) => i.grant.linkName === name).map(([s]) => s);
-    if (serials.length === 0) {
-      throw new SkiffError(ErrorCode.NOT_FOUND, `no link named "${name}"; see skiff link status`);
-    }
-    for (const serial of serials) await this.revoke(serial, `link deleted at ${this.site.name}`);
+    const incoming = this.incomingNamed(name);
+    if (!incoming) throw notFound(name);
+    await this.revoke(incoming[0], `link deleted at ${this.site.name}`);
   }
 
   /**
@@ -236,7 +339,10 @@ export class Links {
       },
     });
     conn.onControl = (msg) => {
-      if (msg.type === 'unlink') {
+      if (msg.type === 'cost') {
+        entry.cost = msg.cost;
+        this.events.cost(conn, msg.cost);
+      } else if (msg.type === 'unlink') {
         this.revoke(normalizeSerial(grant.serial), `link deleted by ${grant.peerSiteName}`).catch(
           (err: unknown) =>
             this.logger.error(
@@ -255,6 +361,7 @@ export class Links {
     const out = [...this.outgoing.values()].map((l) => l.info());
     for (const { grant, conn, cost, since, lastError } of this.incoming.values()) {
       out.push({
+        id: linkId(grant.serial),
         name: grant.linkName,
         direction: 'in',
         peerSiteId: grant.peerSiteId,
@@ -373,4 +480,8 @@ export class Links {
       version: PROTOCOL_VERSION,
     };
   }
+}
+
+function notFound(name: string): SkiffError {
+  return new SkiffError(ErrorCode.NOT_FOUND, `no link named "${name}"; see skiff link list`);
 }

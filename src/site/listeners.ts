@@ -1,77 +1,106 @@
 import type { Socket } from 'node:net';
-import type { ListenerInfo } from '../admin/api.js';
-import { describe, ErrorCode, SkiffError } from '../errors.js';
+import type { EndpointRequest, EndpointUpdate, ListenerInfo } from '../admin/api.js';
+import { describe, ErrorCode, isSkiffError, SkiffError } from '../errors.js';
+import { Backoff } from '../link/backoff.js';
 import type { Logger } from '../log.js';
 import type { StateStore } from '../state/store.js';
 import { TcpListener } from '../tcp/listener.js';
-import type { ListenerRecord } from './records.js';
+import { hostPort, type ListenerRecord } from './records.js';
 
 interface Entry {
   rec: ListenerRecord;
   tcp?: TcpListener;
+  /** Why the last bind failed, while a retry is scheduled. */
   error?: string;
+  retry?: NodeJS.Timeout;
+  backoff: Backoff;
+  /** Bumped when the record changes or goes: a bind started before then is undone. */
+  generation: number;
   active: number;
 }
 
+export interface ListenersDeps {
+  store: StateStore;
+  logger: Logger;
+  /** The rebind delays: the link reconnect settings (docs/decisions/0013). */
+  backoff: { initialMs: number; maxMs: number };
+  onConnection(address: string, socket: Socket): void;
+  /** Whether some reachable site (this one included) serves the address now. */
+  served(address: string): boolean;
+}
+
 /**
- * The site's listeners: a local port per address. A new listener is bound before it is
- * saved, so a port in use is refused with nothing changed; restored listeners that cannot
- * bind are kept and reported with their error.
+ * The site's listeners: a local port per address. A port in use (at start, at create) is
+ * not a refusal: the listener is kept, shows `retrying` with the error and binds by itself
+ * once the port frees. Any other bind failure at create (an address not on this host, a
+ * privileged port) is refused with nothing saved. A move to another port binds the new one
+ * first, so a port in use leaves the listener where it was.
  */
 export class Listeners {
   private readonly byAddress = new Map<string, Entry>();
+  /** Listeners moved away from: no longer accepting, their clients go on until they close. */
+  private readonly retired = new Set<TcpListener>();
+  private accepting = true;
 
-  constructor(
-    private readonly store: StateStore,
-    private readonly logger: Logger,
-    private readonly onConnection: (address: string, socket: Socket) => void,
-  ) {}
+  constructor(private readonly deps: ListenersDeps) {}
 
   async restore(): Promise<void> {
-    for (const rec of await this.store.list('listener')) {
-      const entry: Entry = { rec, active: 0 };
+    for (const rec of await this.deps.store.list('listener')) {
+      const entry = this.entry(rec);
       this.byAddress.set(rec.address, entry);
-      try {
-        await this.bind(entry);
-      } catch (err) {
-        entry.error = describe(err);
-        this.logger.error({ address: rec.address, err: entry.error }, 'listener cannot bind');
-      }
+      await this.bindOrRetry(entry);
     }
   }
 
-  async create(rec: ListenerRecord): Promise<ListenerInfo> {
-    if (this.byAddress.has(rec.address)) {
-      const cur = this.byAddress.get(rec.address)!.rec;
-      throw new SkiffError(
-        ErrorCode.ALREADY_EXISTS,
-        `a listener for "${rec.address}" already exists on ${cur.host}:${cur.port}; delete it first`,
-      );
+  async create(req: EndpointRequest): Promise<ListenerInfo> {
+    const rec: ListenerRecord = { address: req.address, host: req.host, port: req.port };
+    const existing = this.byAddress.get(rec.address);
+    if (existing) {
+      if (!req.replace) {
+        throw new SkiffError(
+          ErrorCode.ALREADY_EXISTS,
+          `a listener for "${rec.address}" already exists on ${hostPort(existing.rec)}; pass --replace to move it, or use skiff listener update`,
+        );
+      }
+      return this.move(existing, rec);
     }
-    const entry: Entry = { rec, active: 0 };
-    await this.bind(entry);
+    const entry = this.entry(rec);
     try {
-      await this.store.put('listener', rec.address, rec);
+      entry.tcp = await this.bind(entry, rec);
+    } catch (err) {
+      if (!isSkiffError(err, ErrorCode.PORT_IN_USE)) throw err;
+      entry.error = err.message;
+    }
+    try {
+      await this.deps.store.put('listener', rec.address, rec);
     } catch (err) {
       await entry.tcp?.close();
       throw err;
     }
     this.byAddress.set(rec.address, entry);
+    if (entry.error !== undefined) this.scheduleRetry(entry, true);
     return this.info(entry);
+  }
+
+  async update(req: EndpointUpdate): Promise<ListenerInfo> {
+    const entry = this.byAddress.get(req.address);
+    if (!entry) throw notFound(req.address);
+    return this.move(entry, {
+      address: req.address,
+      host: req.host ?? entry.rec.host,
+      port: req.port ?? entry.rec.port,
+    });
   }
 
   async delete(address: string): Promise<void> {
     const entry = this.byAddress.get(address);
-    if (!entry) {
-      throw new SkiffError(
-        ErrorCode.NOT_FOUND,
-        `no listener for "${address}"; see skiff listener list`,
-      );
-    }
-    await this.store.delete('listener', address);
+    if (!entry) throw notFound(address);
+    await this.deps.store.delete('listener', address);
     this.byAddress.delete(address);
+    entry.generation++;
+    clearTimeout(entry.retry);
     await entry.tcp?.close();
-    this.logger.info({ address }, 'listener deleted');
+    this.deps.logger.info({ address }, 'listener deleted');
   }
 
   list(): ListenerInfo[] {
@@ -80,7 +109,11 @@ export class Listeners {
 
   /** Stops accepting clients on every listener (a drain); connected clients go on. */
   stopAccepting(): void {
-    for (const e of this.byAddress.values()) e.tcp?.stopAccepting();
+    this.accepting = false;
+    for (const e of this.byAddress.values()) {
+      clearTimeout(e.retry);
+      e.tcp?.stopAccepting();
+    }
   }
 
   /** Client connections open at every listener. */
@@ -91,28 +124,145 @@ export class Listeners {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.byAddress.values()].map((e) => e.tcp?.close()));
+    this.stopAccepting();
+    const all = [...this.byAddress.values()].map((e) => e.tcp).concat([...this.retired]);
+    await Promise.all(all.map((tcp) => tcp?.close()));
   }
 
-  private async bind(entry: Entry): Promise<void> {
+  private entry(rec: ListenerRecord): Entry {
+    const { initialMs, maxMs } = this.deps.backoff;
+    return { rec, active: 0, generation: 0, backoff: new Backoff(initialMs, maxMs) };
+  }
+
+  /**
+   * Moves a listener to `next`. A bound listener keeps its port until the new one is bound
+   * and saved; one still retrying takes the new record and tries it at once.
+   */
+  private async move(entry: Entry, next: ListenerRecord): Promise<ListenerInfo> {
+    const prev = entry.rec;
+    if (next.host === prev.host && next.port === prev.port) return this.info(entry);
+    const old = entry.tcp;
+    const tcp = old ? await this.bindBeside(entry, next, old, next.port === prev.port) : undefined;
+    try {
+      await this.deps.store.put('listener', next.address, next);
+    } catch (err) {
+      await tcp?.close();
+      if (old && !old.listening) await old.listen();
+      throw err;
+    }
+    entry.generation++;
+    clearTimeout(entry.retry);
+    entry.rec = next;
+    entry.error = undefined;
+    entry.backoff.reset();
+    if (old) {
+      entry.tcp = tcp;
+      old.stopAccepting();
+      for (const t of this.retired) if (t.connections.size === 0) this.retired.delete(t);
+      if (old.connections.size > 0) this.retired.add(old);
+    } else {
+      await this.bindOrRetry(entry);
+    }
+    this.deps.logger.info(
+      { address: next.address, from: hostPort(prev), to: hostPort(next) },
+      'listener moved',
+    );
+    return this.info(entry);
+  }
+
+  /**
+   * Binds `next` while `old` still holds its port. On the same port (a new host) the two
+   * may conflict, so the old one lets go first and takes the port back if the new bind fails.
+   */
+  private async bindBeside(
+    entry: Entry,
+    next: ListenerRecord,
+    old: TcpListener,
+    samePort: boolean,
+  ): Promise<TcpListener> {
+    try {
+      return await this.bind(entry, next);
+    } catch (err) {
+      if (!samePort || !isSkiffError(err, ErrorCode.PORT_IN_USE)) throw err;
+    }
+    old.stopAccepting();
+    try {
+      return await this.bind(entry, next);
+    } catch (err) {
+      await old.listen();
+      throw err;
+    }
+  }
+
+  private async bindOrRetry(entry: Entry): Promise<void> {
+    const generation = entry.generation;
+    try {
+      const tcp = await this.bind(entry, entry.rec);
+      if (generation !== entry.generation || !this.accepting) {
+        await tcp.close();
+        return;
+      }
+      entry.tcp = tcp;
+      if (entry.error !== undefined) {
+        this.deps.logger.info({ address: entry.rec.address }, 'listener bound after retrying');
+      }
+      entry.error = undefined;
+      entry.backoff.reset();
+    } catch (err) {
+      if (generation !== entry.generation) return;
+      const first = entry.error === undefined;
+      entry.error = isSkiffError(err) ? err.message : describe(err);
+      this.scheduleRetry(entry, first);
+    }
+  }
+
+  /** Schedules the next bind; the failure is logged once per outage, not once per try. */
+  private scheduleRetry(entry: Entry, first: boolean): void {
     const { address, host, port } = entry.rec;
+    const delayMs = entry.backoff.delay();
+    if (first) {
+      this.deps.logger.warn(
+        { address, host, port, err: entry.error, retryMs: delayMs },
+        'listener cannot bind; retrying',
+      );
+    }
+    if (!this.accepting) return;
+    entry.retry = setTimeout(() => {
+      entry.retry = undefined;
+      void this.bindOrRetry(entry);
+    }, delayMs);
+    entry.retry.unref();
+  }
+
+  private async bind(entry: Entry, rec: ListenerRecord): Promise<TcpListener> {
+    const { address, host, port } = rec;
     const tcp = new TcpListener(host, port, (socket) => {
       entry.active++;
       socket.once('close', () => entry.active--);
-      this.onConnection(address, socket);
+      this.deps.onConnection(address, socket);
     });
     await tcp.listen();
-    entry.tcp = tcp;
-    entry.error = undefined;
-    this.logger.info({ address, host, port }, 'listener bound');
+    this.deps.logger.info({ address, host, port }, 'listener bound');
+    return tcp;
   }
 
   private info(e: Entry): ListenerInfo {
-    return {
-      ...e.rec,
-      state: e.error === undefined ? 'bound' : 'error',
-      ...(e.error === undefined ? {} : { error: e.error }),
-      activeStreams: e.active,
-    };
+    const base = { ...e.rec, activeStreams: e.active };
+    if (e.error !== undefined) return { ...base, state: 'retrying', error: e.error };
+    if (!this.deps.served(e.rec.address)) {
+      return {
+        ...base,
+        state: 'no-route',
+        error: `no reachable site has a connector for "${e.rec.address}"; expose it at the site that runs the service`,
+      };
+    }
+    return { ...base, state: 'bound' };
   }
+}
+
+function notFound(address: string): SkiffError {
+  return new SkiffError(
+    ErrorCode.NOT_FOUND,
+    `no listener for "${address}"; see skiff listener list`,
+  );
 }

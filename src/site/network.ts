@@ -96,6 +96,17 @@ export class ServiceNetwork {
     this.logRoutes();
   }
 
+  /** A link that is up has a new cost: route with it and tell the network. */
+  neighbourCost(conn: LinkConnection, cost: number): void {
+    this.flood([this.routes.addNeighbour(conn, cost)]);
+    this.logRoutes();
+  }
+
+  /** Whether a stream for the address would find a site now (this one included). */
+  serves(address: string): boolean {
+    return this.routes.choose(address) !== undefined;
+  }
+
   neighbourDown(conn: LinkConnection): void {
     const own = this.routes.removeNeighbour(conn);
     if (own === undefined) return;

@@ -6,7 +6,7 @@ import { dialLink } from '../link/client.js';
 import type { LinkConnection } from '../link/connection.js';
 import type { LinkTransport } from '../link/websocket/transport.js';
 import type { Logger } from '../log.js';
-import type { LinkRecord } from './records.js';
+import { type LinkRecord, linkId } from './records.js';
 
 export interface OutgoingLinkDeps {
   settings: Settings;
@@ -92,6 +92,7 @@ export class OutgoingLink {
 
   info(): LinkInfo {
     return {
+      id: linkId(this.record.serial),
       name: this.record.name,
       direction: 'out',
       peerSiteId: this.record.peerSiteId,

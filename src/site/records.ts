@@ -1,3 +1,5 @@
+import { normalizeSerial } from '../pki/serial.js';
+
 /**
  * What a site stores (state/store.ts). These shapes are the on-disk format of the local
  * platform (one JSON file each), so fields are only ever added, never renamed.
@@ -50,9 +52,19 @@ export interface ListenerRecord {
   port: number;
 }
 
+/** `host:port` as people write it, IPv6 hosts in brackets, for messages. */
+export function hostPort({ host, port }: { host: string; port: number }): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 export const SITE_KEY = 'site';
 export const CA_SECRET = 'ca';
 export const SERVER_SECRET = 'server';
 export const linkSecret = (name: string): string => `link-${name}`;
 
-export { normalizeSerial } from '../pki/serial.js';
+/** A link's id: the same at both ends, since both know the credential's serial. */
+export function linkId(serial: string): string {
+  return normalizeSerial(serial).slice(0, 12);
+}
+
+export { normalizeSerial };

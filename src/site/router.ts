@@ -2,10 +2,13 @@ import type {
   AdminApi,
   ConnectorInfo,
   CreatedToken,
+  EndpointRequest,
+  EndpointUpdate,
   LinkInfo,
   ListenerInfo,
   NetworkStatus,
   SiteStatus,
+  TokenInfo,
 } from '../admin/api.js';
 import type { Settings } from '../config/settings.js';
 import { ErrorCode, SkiffError } from '../errors.js';
@@ -75,12 +78,17 @@ export class Router implements AdminApi {
       hostPortTargets,
       logger,
     );
-    this.listeners = new Listeners(store, logger, (address, socket) =>
-      this.streams.connectClient(address, socket),
-    );
+    this.listeners = new Listeners({
+      store,
+      logger,
+      backoff: { initialMs: settings.backoffInitialMs, maxMs: settings.backoffMaxMs },
+      onConnection: (address, socket) => this.streams.connectClient(address, socket),
+      served: (address) => this.network.serves(address),
+    });
     this.links = new Links(site, store, settings, this.meter, logger, {
       up: (conn, cost) => this.network.neighbourUp(conn, cost),
       down: (conn) => this.network.neighbourDown(conn),
+      cost: (conn, cost) => this.network.neighbourCost(conn, cost),
       control: (conn, msg) => this.network.control(conn, msg),
     });
   }
@@ -103,6 +111,7 @@ export class Router implements AdminApi {
         linkUrls: () => [linkUrl(site)],
         logger,
         onGrant: (grant: GrantRecord) => this.links.addGrant(grant),
+        claimLinkName: (requested) => this.links.claimIncomingName(requested),
       });
       this.linkServer = new LinkServer<GrantRecord>({
         host: bindHost(site.linkHost),
@@ -169,6 +178,7 @@ export class Router implements AdminApi {
 
   async stop(): Promise<void> {
     this.network.stop();
+    this.streams.stop();
     await this.links.close();
     await this.listeners.close();
     await this.linkServer?.close();
@@ -203,8 +213,26 @@ export class Router implements AdminApi {
     return this.issuer.issue(req);
   }
 
+  async listTokens(): Promise<TokenInfo[]> {
+    return this.issuer ? this.issuer.list() : [];
+  }
+
+  async revokeToken(id: string): Promise<TokenInfo> {
+    if (!this.issuer) {
+      throw new SkiffError(
+        ErrorCode.NOT_FOUND,
+        `site ${this.opts.site.name} accepts no links, so it has no tokens`,
+      );
+    }
+    return this.issuer.revoke(id);
+  }
+
   createLink(req: { token: string; name?: string; cost: number }): Promise<LinkInfo> {
     return this.links.create(req);
+  }
+
+  updateLink(req: { name: string; cost: number }): Promise<LinkInfo> {
+    return this.links.update(req);
   }
 
   deleteLink(name: string): Promise<void> {
@@ -215,9 +243,20 @@ export class Router implements AdminApi {
     return this.links.list();
   }
 
-  expose(req: { address: string; host: string; port: number }): Promise<ConnectorInfo> {
+  async expose(req: EndpointRequest): Promise<ConnectorInfo> {
+    const info = await this.connectors.expose(req);
     this.opts.logger.info(req, 'address exposed');
-    return this.connectors.expose(req);
+    return info;
+  }
+
+  async updateConnector(req: EndpointUpdate): Promise<ConnectorInfo> {
+    const info = await this.connectors.update(req);
+    this.opts.logger.info(req, 'connector updated');
+    return info;
+  }
+
+  async listConnectors(): Promise<ConnectorInfo[]> {
+    return this.connectors.list();
   }
 
   async unexpose(address: string): Promise<void> {
@@ -229,8 +268,12 @@ export class Router implements AdminApi {
     }
   }
 
-  createListener(req: { address: string; host: string; port: number }): Promise<ListenerInfo> {
+  createListener(req: EndpointRequest): Promise<ListenerInfo> {
     return this.listeners.create(req);
+  }
+
+  updateListener(req: EndpointUpdate): Promise<ListenerInfo> {
+    return this.listeners.update(req);
   }
 
   deleteListener(address: string): Promise<void> {

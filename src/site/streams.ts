@@ -12,6 +12,9 @@ import { closeCleanly } from '../tcp/listen.js';
 import { type PipeOwner, PipeState, StreamPipe } from '../tcp/pipe.js';
 import type { Connectors } from './connectors.js';
 import type { ServiceNetwork } from './network.js';
+import { hostPort } from './records.js';
+import type { StreamFailure } from './stream-failures.js';
+import { StreamFailures } from './stream-failures.js';
 import type { TargetResolver } from './targets.js';
 
 type RemoteRoute = Extract<Route<LinkConnection>, { kind: 'remote' }>;
@@ -28,6 +31,7 @@ const MAX_ATTEMPTS = 8;
  */
 export class Streams {
   readonly counts = { active: 0, total: 0 };
+  private readonly failures: StreamFailures;
 
   constructor(
     private readonly site: { id: string; name: string },
@@ -36,7 +40,13 @@ export class Streams {
     private readonly network: ServiceNetwork,
     private readonly targets: TargetResolver,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.failures = new StreamFailures(logger);
+  }
+
+  stop(): void {
+    this.failures.stop();
+  }
 
   /** A client connected to a listener: to this site's own connector if it has one, else over the network. */
   connectClient(address: string, socket: Socket): void {
@@ -49,16 +59,15 @@ export class Streams {
     const untrack = this.connectors.track(address);
     this.targets.dial(target, this.settings.connectTimeoutMs).then(
       (upstream) => {
+        this.connectors.dialled(address, target);
         socket.once('close', untrack);
         splice(socket, upstream);
       },
       (err) => {
         untrack();
-        this.logger.warn(
-          { address, err: describe(err) },
-          'local target refused; trying other sites',
-        );
-        this.sendRemote(address, socket, new Set([this.site.id]));
+        const failure = { address, connector: hostPort(target), reason: describe(err) };
+        this.connectors.dialled(address, target, failure.reason);
+        this.sendRemote(address, socket, new Set([this.site.id]), undefined, failure);
       },
     );
   }
@@ -73,15 +82,21 @@ export class Streams {
     socket: Socket,
     tried: Set<string>,
     first?: Route<LinkConnection>,
+    localFailure?: StreamFailure,
   ): void {
     const route = first ?? this.network.choose(address, tried);
     if (route?.kind !== 'remote') {
-      this.logger.warn({ address }, 'no connector reachable for address; closing client');
+      this.failures.failed(
+        localFailure
+          ? { ...localFailure, reason: `${localFailure.reason}; no other site serves "${address}"` }
+          : { address, reason: `no reachable site has a connector for "${address}"` },
+      );
       closeCleanly(socket);
       return;
     }
+    if (localFailure) this.failures.retrying(localFailure);
     this.countStream();
-    const client = new RemoteClient(this.network, this.logger, this.counts, address, tried);
+    const client = new RemoteClient(this.network, this.failures, this.counts, address, tried);
     const pipe = new StreamPipe(this.logger, route.siteName, client);
     pipe.stream = client.open(route, pipe);
     pipe.attach(socket);
@@ -97,7 +112,9 @@ export class Streams {
     const address = open.address;
     const target = this.connectors.get(address);
     if (target === undefined) {
-      stream.reset(ResetCode.NO_ROUTE, `site ${this.site.name} has no connector for "${address}"`);
+      const reason = `site ${this.site.name} has no connector for "${address}"`;
+      this.failures.failed({ address, site: from.peer?.siteName, reason });
+      stream.reset(ResetCode.NO_ROUTE, reason);
       return;
     }
     this.countStream();
@@ -110,12 +127,18 @@ export class Streams {
     stream.setHandler(pipe);
     this.targets.dial(target, this.settings.connectTimeoutMs).then(
       (socket) => {
+        this.connectors.dialled(address, target);
         pipe.attach(socket);
         if (pipe.state !== PipeState.Pending) return;
         stream.accept();
         pipe.start();
       },
-      (err) => pipe.abort(describe(err), ResetCode.REFUSED),
+      (err) => {
+        const reason = describe(err);
+        this.connectors.dialled(address, target, reason);
+        this.failures.failed({ address, connector: hostPort(target), reason });
+        pipe.abort(reason, ResetCode.REFUSED);
+      },
     );
   }
 
@@ -125,7 +148,9 @@ export class Streams {
     const via = this.network.nextHop(dest);
     if (hops > MAX_HOPS || via === undefined || via === from) {
       const why = hops > MAX_HOPS ? 'too many hops' : `no path from ${this.site.name}`;
-      stream.reset(ResetCode.NO_ROUTE, `${why} to the site serving "${open.address}"`);
+      const reason = `${why} to the site serving "${open.address}"`;
+      this.failures.failed({ address: open.address, reason });
+      stream.reset(ResetCode.NO_ROUTE, reason);
       return;
     }
     this.countStream();
@@ -167,12 +192,13 @@ class TrackedPipe implements PipeOwner {
 class RemoteClient implements PipeOwner {
   /** The site the current attempt went to. */
   private site = '';
+  private siteName = '';
   /** Ends the route's count of streams in flight (the balance tie-breaker). */
   private untrack: (() => void) | undefined;
 
   constructor(
     private readonly network: ServiceNetwork,
-    private readonly logger: Logger,
+    private readonly failures: StreamFailures,
     private readonly counts: Counts,
     private readonly address: string,
     private readonly tried: Set<string>,
@@ -180,6 +206,7 @@ class RemoteClient implements PipeOwner {
 
   open(to: RemoteRoute, pipe: StreamPipe): MuxStream {
     this.site = to.siteId;
+    this.siteName = to.siteName;
     this.untrack = this.network.track(to.siteId);
     return to.via.mux.openStream({ address: this.address, dest: to.siteId, hops: 0 }, pipe);
   }
@@ -189,21 +216,18 @@ class RemoteClient implements PipeOwner {
     this.stopTracking();
   }
 
-  retry(pipe: StreamPipe, code: number, reason: string): MuxStream | undefined {
+  retry(pipe: StreamPipe, _code: number, reason: string): MuxStream | undefined {
     this.stopTracking();
     this.tried.add(this.site);
     const next =
       this.tried.size <= MAX_ATTEMPTS ? this.network.choose(this.address, this.tried) : undefined;
-    this.logger.debug(
-      {
-        address: this.address,
-        code,
-        reason,
-        next: next?.kind === 'remote' ? next.siteName : undefined,
-      },
-      'stream refused; retrying',
-    );
-    return next?.kind === 'remote' ? this.open(next, pipe) : undefined;
+    const failure = { address: this.address, site: this.siteName, reason };
+    if (next?.kind !== 'remote') {
+      this.failures.failed(failure);
+      return undefined;
+    }
+    this.failures.retrying(failure);
+    return this.open(next, pipe);
   }
 
   private stopTracking(): void {

@@ -98,6 +98,8 @@ const schemas: { [K in keyof RecordTypes]: Schema } = {
     expires: { check: time },
     usesLeft: { check: usesLeft },
     createdAt: { check: time },
+    uses: { check: (v, f) => countProblem(v, f, MAX_TOKEN_USES), optional: true },
+    revokedAt: { check: time, optional: true },
   },
   link: {
     name: { check: name },

@@ -19,6 +19,10 @@ export class TcpListener {
     });
   }
 
+  get listening(): boolean {
+    return this.server.listening;
+  }
+
   listen(): Promise<void> {
     return listenOn(this.server, this.host, this.port, 'choose another --port');
   }

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
+import type { TokenInfo } from '../admin/api.js';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type CertKey, checkCsr, signCsr } from '../pki/index.js';
@@ -15,6 +16,10 @@ export interface TokenRecord {
   expires: string;
   usesLeft: number;
   createdAt: string;
+  /** The uses the token was issued with (records made before this field: unknown). */
+  uses?: number;
+  /** Set by `token revoke`: every later redemption is refused. */
+  revokedAt?: string;
 }
 
 /** A credential issued at redemption: the link server admits only certificates with a live grant. */
@@ -39,6 +44,12 @@ export interface TokenIssuerOptions {
    * server authorises serials synchronously from memory, so it must know first.
    */
   onGrant?: (grant: GrantRecord) => void;
+  /**
+   * The name the new incoming link gets, from the one the redeemer asked for: held until
+   * release() (after onGrant), so two redemptions at once never get the same name. Without
+   * it the requested name is used as it is.
+   */
+  claimLinkName?: (requested: string) => { name: string; release(): void };
 }
 
 export interface RedeemRequest {
@@ -114,6 +125,7 @@ export class TokenIssuer {
       expires: body.expires,
       usesLeft: req.uses,
       createdAt: new Date(now).toISOString(),
+      uses: req.uses,
     };
     const yaml = signToken(body, this.opts.ca.keyPem);
     await this.opts.store.put('token', body.id, record);
@@ -123,6 +135,38 @@ export class TokenIssuer {
     );
     await this.sweepExpired(now);
     return { yaml, id: body.id, expires: body.expires, uses: body.uses };
+  }
+
+  /** The tokens this site still has records of, oldest first. */
+  async list(): Promise<TokenInfo[]> {
+    const now = Date.now();
+    const records = await this.opts.store.list('token');
+    return records
+      .map((r) => tokenInfo(r, now))
+      .sort((a, b) => a.created.localeCompare(b.created) || a.id.localeCompare(b.id));
+  }
+
+  /**
+   * Refuses every later redemption of the token. Under the token's lock, so a redemption in
+   * progress either finished before (its link stays) or sees the revocation.
+   */
+  async revoke(id: string): Promise<TokenInfo> {
+    return this.mutex.run(id, async () => {
+      const { store, logger } = this.opts;
+      const record = await store.get('token', id);
+      if (!record) {
+        throw new SkiffError(
+          ErrorCode.NOT_FOUND,
+          `site "${this.opts.site.name}" has no token ${id} (expired tokens are forgotten); see skiff token list`,
+        );
+      }
+      if (record.revokedAt === undefined) {
+        record.revokedAt = new Date().toISOString();
+        await store.put('token', id, record);
+        logger.info({ tokenId: id, usesLeft: record.usesLeft }, 'token revoked');
+      }
+      return tokenInfo(record, Date.now());
+    });
   }
 
   /**
@@ -165,6 +209,12 @@ export class TokenIssuer {
         `site "${this.opts.site.name}" does not know this token (it was deleted, or the site was recreated); ask the issuer for a new token`,
       );
     }
+    if (record.revokedAt !== undefined) {
+      throw new SkiffError(
+        ErrorCode.TOKEN_REVOKED,
+        `site "${this.opts.site.name}" revoked this token at ${record.revokedAt}; ask the issuer for a new token`,
+      );
+    }
     if (Date.parse(record.expires) <= Date.now()) {
       throw new SkiffError(
         ErrorCode.TOKEN_EXPIRED,
@@ -182,16 +232,24 @@ export class TokenIssuer {
       commonName: req.siteId,
       days: LINK_CERT_DAYS,
     });
+    const claim = this.opts.claimLinkName?.(req.linkName) ?? {
+      name: req.linkName,
+      release: () => undefined,
+    };
     const grant: GrantRecord = {
       serial,
       peerSiteId: req.siteId,
       peerSiteName: req.siteName,
-      linkName: req.linkName,
+      linkName: claim.name,
       tokenId: body.id,
       issuedAt: new Date().toISOString(),
     };
-    await store.put('grant', serial, grant);
-    this.opts.onGrant?.(grant);
+    try {
+      await store.put('grant', serial, grant);
+      this.opts.onGrant?.(grant);
+    } finally {
+      claim.release();
+    }
     logger.info(
       {
         tokenId: body.id,
@@ -199,7 +257,7 @@ export class TokenIssuer {
         serial,
         peerSiteId: req.siteId,
         peerSiteName: req.siteName,
-        linkName: req.linkName,
+        linkName: grant.linkName,
       },
       'token redeemed',
     );
@@ -216,6 +274,27 @@ export class TokenIssuer {
       this.opts.logger.warn({ err: describe(err) }, 'could not delete expired token records');
     }
   }
+}
+
+function tokenInfo(r: TokenRecord, now: number): TokenInfo {
+  // A record from before `uses` was kept knows only what is left.
+  const uses = r.uses ?? r.usesLeft;
+  const state =
+    r.revokedAt !== undefined
+      ? 'revoked'
+      : Date.parse(r.expires) <= now
+        ? 'expired'
+        : r.usesLeft < 1
+          ? 'used'
+          : 'active';
+  return {
+    id: r.id,
+    uses,
+    used: uses - r.usesLeft,
+    expires: r.expires,
+    created: r.createdAt,
+    state,
+  };
 }
 
 function checkNames(req: RedeemRequest): void {

@@ -13,7 +13,7 @@ const LOG_WINDOW_MS = 10_000;
 
 /**
  * HTTP status per refusal: 400 the request is malformed, 403 the token is not one this
- * site will honour, 410 the token was good but is spent. Anything else is our fault.
+ * site will honour, 410 the token was good but is spent or revoked. Anything else is our fault.
  */
 const statusOf: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.INVALID_ARGUMENT]: 400,
@@ -22,6 +22,7 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.TOKEN_UNKNOWN]: 403,
   [ErrorCode.TOKEN_EXPIRED]: 410,
   [ErrorCode.TOKEN_USED]: 410,
+  [ErrorCode.TOKEN_REVOKED]: 410,
 };
 
 /**

@@ -10,10 +10,12 @@ import type {
   AdminApi,
   ConnectorInfo,
   CreatedToken,
+  EndpointRequest,
   LinkInfo,
   ListenerInfo,
   NetworkStatus,
   SiteStatus,
+  TokenInfo,
 } from '../../src/admin/api.js';
 import { type AdminServer, startAdminServer } from '../../src/admin/server.js';
 import { adminSocketPath } from '../../src/config/paths.js';
@@ -21,6 +23,7 @@ import { silentLogger } from '../../src/log.js';
 
 export const sampleLinks: LinkInfo[] = [
   {
+    id: '4f0c1d2e3a4b',
     name: 'east',
     direction: 'out',
     peerSiteId: '6f1c2a8e-0000-4000-8000-000000000002',
@@ -34,6 +37,7 @@ export const sampleLinks: LinkInfo[] = [
   },
   {
     // Every optional field absent: they must stay absent through the transport.
+    id: '5a6b7c8d9e0f',
     name: 'north',
     direction: 'in',
     peerSiteId: '6f1c2a8e-0000-4000-8000-000000000003',
@@ -44,6 +48,7 @@ export const sampleLinks: LinkInfo[] = [
     streams: 0,
   },
   {
+    id: '6c7d8e9f0a1b',
     name: 'south',
     direction: 'out',
     peerSiteId: '',
@@ -63,14 +68,25 @@ export const sampleListeners: ListenerInfo[] = [
     address: 'db.internal',
     host: '::1',
     port: 15432,
-    state: 'error',
+    state: 'retrying',
     error: 'port 15432 is in use',
     activeStreams: 0,
   },
 ];
 
 export const sampleConnectors: ConnectorInfo[] = [
-  { address: 'api', host: '127.0.0.1', port: 8080, activeStreams: 2 },
+  { address: 'api', host: '127.0.0.1', port: 8080, state: 'ready', activeStreams: 2 },
+];
+
+export const sampleTokens: TokenInfo[] = [
+  {
+    id: '0123456789abcdef0123456789abcdef',
+    uses: 2,
+    used: 1,
+    expires: '2025-01-01T00:15:00.000Z',
+    created: '2025-01-01T00:00:00.000Z',
+    state: 'active',
+  },
 ];
 
 export const sampleStatus: SiteStatus = {
@@ -128,6 +144,11 @@ export interface FakeAdmin {
   hang(method: keyof AdminApi): void;
 }
 
+/** A request's endpoint, without the request-only `replace`. */
+function endpoint({ address, host, port }: EndpointRequest) {
+  return { address, host, port };
+}
+
 export function fakeAdmin(): FakeAdmin {
   const calls: FakeAdmin['calls'] = [];
   const failures = new Map<keyof AdminApi, unknown>();
@@ -143,14 +164,26 @@ export function fakeAdmin(): FakeAdmin {
   const api: AdminApi = {
     status: () => answer('status', [], sampleStatus),
     createToken: (req) => answer('createToken', [req], { ...sampleToken, uses: req.uses }),
+    listTokens: () => answer('listTokens', [], sampleTokens),
+    revokeToken: (id) =>
+      answer('revokeToken', [id], { ...sampleTokens[0]!, id, state: 'revoked' as const }),
     createLink: (req) =>
       answer('createLink', [req], { ...sampleLinks[0]!, name: req.name ?? 'east', cost: req.cost }),
+    updateLink: (req) => answer('updateLink', [req], { ...sampleLinks[0]!, ...req }),
     deleteLink: (name) => answer('deleteLink', [name], undefined),
     listLinks: () => answer('listLinks', [], sampleLinks),
-    expose: (req) => answer('expose', [req], { ...req, activeStreams: 0 }),
+    expose: (req) =>
+      answer('expose', [req], { ...endpoint(req), state: 'ready' as const, activeStreams: 0 }),
+    updateConnector: (req) => answer('updateConnector', [req], { ...sampleConnectors[0]!, ...req }),
     unexpose: (address) => answer('unexpose', [address], undefined),
+    listConnectors: () => answer('listConnectors', [], sampleConnectors),
     createListener: (req) =>
-      answer('createListener', [req], { ...req, state: 'bound' as const, activeStreams: 0 }),
+      answer('createListener', [req], {
+        ...endpoint(req),
+        state: 'bound' as const,
+        activeStreams: 0,
+      }),
+    updateListener: (req) => answer('updateListener', [req], { ...sampleListeners[0]!, ...req }),
     deleteListener: (address) => answer('deleteListener', [address], undefined),
     listListeners: () => answer('listListeners', [], sampleListeners),
     networkStatus: () => answer('networkStatus', [], sampleNetwork),

@@ -3,7 +3,7 @@
  * (the generated client, no CLI checks in between) with port 0, host "", bad hosts, ports
  * above 65535, names with '.', or a huge name are refused at once with INVALID_ARGUMENT (or,
  * past the 1 MiB receive limit, by gRPC itself) and a short clear message, and nothing is
- * saved. Before, port 0 bound a random port, "" bound all interfaces, `not a host!!:70000`
+ * saved; updates and token revocation (issue 10) by the same rules. Before, port 0 bound a random port, "" bound all interfaces, `not a host!!:70000`
  * was saved and a 2 MB name never answered.
  */
 import assert from 'node:assert/strict';
@@ -63,6 +63,20 @@ describe('admin API input from a raw gRPC client', { timeout: 60_000 }, () => {
     await assert.rejects(client.createToken({ expiryMs: 60_000, uses: 0 }), refused(/uses 0/));
     await assert.rejects(client.createToken({ expiryMs: 0, uses: 1 }), refused(/expiry/));
     await assert.rejects(client.deleteLink(''), refused(/link name ""/));
+  });
+
+  test('updates, token revocation and the new request fields are checked by the same rules', async () => {
+    for (const update of [client.updateListener, client.updateConnector]) {
+      await assert.rejects(update({ address: 'web', port: 0 }), refused(/port 0 is not a port/));
+      await assert.rejects(update({ address: 'web', port: 70000 }), refused(/70000/));
+      await assert.rejects(update({ address: 'web', host: '' }), refused(/host "" is not a host/));
+      await assert.rejects(update({ address: 'a.b', port: 80 }), refused(/address "a.b"/));
+      await assert.rejects(update({ address: 'web' }), refused(/nothing to update/));
+    }
+    await assert.rejects(client.updateLink({ name: 'west', cost: 0 }), refused(/cost 0/));
+    await assert.rejects(client.updateLink({ name: 'a.b', cost: 1 }), refused(/link name/));
+    await assert.rejects(client.revokeToken('not-hex'), refused(/not a token id/));
+    await assert.rejects(client.revokeToken('A'.repeat(32)), refused(/not a token id/));
   });
 
   test('a 2 MB name is refused at once by the 1 MiB receive limit', async () => {

@@ -1,7 +1,7 @@
 /**
  * Proves the CLI's error contract for the common mistakes, and that a link to a dead peer
- * reports itself: `listener create` on a port in use is a one-line error naming the port
- * with nothing changed; every command without a running router (never started, or killed
+ * reports itself: `listener create` on a port in use says the listener is retrying on that
+ * port (it binds once the port frees: cli-router-listeners.test.ts); every command without a running router (never started, or killed
  * and leaving its socket behind) says no router is running; a link whose peer is down shows
  * state "down" with its last error and keeps being retried in the background.
  */
@@ -30,7 +30,7 @@ describe('errors the CLI reports', { timeout: 180_000 }, () => {
   const cleanup = new Cleanup();
   after(() => cleanup.run(), { timeout: 30_000 });
 
-  test('listener create on a port already in use: one-line error naming the port, listener list unchanged', {
+  test('listener create on a port already in use: created, and says it is retrying on that port', {
     timeout: 45_000,
   }, async () => {
     const router = await RouterProcess.started({ name: 'site-e' });
@@ -38,14 +38,12 @@ describe('errors the CLI reports', { timeout: 180_000 }, () => {
     const blocker: TcpServer = await startServer(() => {});
     cleanup.add(() => blocker.close());
 
-    const before = await router.json<ListenerInfo[]>(['listener', 'list']);
     const result = await router.cli(['listener', 'create', 'busy', '--port', String(blocker.port)]);
-    assertCliError(result, new RegExp(`\\b${blocker.port}\\b`));
-    assert.deepEqual(
-      await router.json<ListenerInfo[]>(['listener', 'list']),
-      before,
-      'listener list unchanged',
-    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`retrying: port ${blocker.port}\\b.*in use`));
+    const [listener] = await router.json<ListenerInfo[]>(['listener', 'list']);
+    assert.equal(listener?.state, 'retrying');
+    assert.match(listener?.error ?? '', new RegExp(`\\b${blocker.port}\\b`));
   });
 
   test('any command with no router running says so and changes nothing (never started; killed with a stale socket)', {

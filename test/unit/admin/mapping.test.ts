@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { toCreateLinkRequest, toLinkInfo, toSiteStatus } from '../../../src/admin/mapping.js';
+import {
+  toCreateLinkRequest,
+  toLinkInfo,
+  toNetworkStatus,
+  toSiteStatus,
+} from '../../../src/admin/mapping.js';
 import { adminService } from '../../../src/admin/proto.js';
 
 /** A message through the real serializer and deserializer, as the server sends it. */
@@ -17,6 +22,7 @@ describe('admin message mapping', () => {
     assert.deepStrictEqual(Object.keys(info).sort(), [
       'cost',
       'direction',
+      'id',
       'name',
       'peerSiteId',
       'peerSiteName',
@@ -36,6 +42,15 @@ describe('admin message mapping', () => {
       Object.keys(info).some((k) => k.startsWith('_')),
       false,
     );
+  });
+
+  it('rounds round-trip times to the microsecond, links and network alike', () => {
+    const link = toLinkInfo(viaWire('CreateLink', { name: 'x', rttMs: 0.123456789 }));
+    assert.equal(link.rttMs, 0.123);
+    const network = toNetworkStatus(
+      viaWire('NetworkStatus', { links: [{ from: 'a', to: 'b', cost: 1, rttMs: 2.0004999 }] }),
+    );
+    assert.equal(network.links[0]!.rttMs, 2);
   });
 
   it('fills a status whose sub-messages are unset with zero values', () => {

@@ -12,12 +12,14 @@ import {
   type FakeAdmin,
   type FakeRouterDir,
   fakeRouterDir,
+  sampleConnectors,
   sampleDump,
   sampleLinks,
   sampleListeners,
   sampleNetwork,
   sampleStatus,
   sampleToken,
+  sampleTokens,
 } from '../../helpers/fake-admin.js';
 
 /** Leaves a socket file nobody listens on, as a router killed with SIGKILL does. */
@@ -89,6 +91,7 @@ describe('admin API over the unix socket', () => {
       address: 'api',
       host: '::1',
       port: 8080,
+      state: 'ready',
       activeStreams: 0,
     });
     assert.equal(await api.unexpose('api'), undefined);
@@ -97,6 +100,14 @@ describe('admin API over the unix socket', () => {
       { address: 'db', host: '127.0.0.1', port: 15432, state: 'bound', activeStreams: 0 },
     );
     assert.equal(await api.deleteListener('db'), undefined);
+    assert.deepStrictEqual(await api.listTokens(), sampleTokens);
+    assert.equal((await api.revokeToken(sampleTokens[0]!.id)).state, 'revoked');
+    assert.equal((await api.updateLink({ name: 'east', cost: 9 })).cost, 9);
+    assert.deepStrictEqual(await api.listConnectors(), sampleConnectors);
+    assert.equal((await api.updateConnector({ address: 'api', port: 8081 })).port, 8081);
+    assert.equal((await api.updateListener({ address: 'api', host: '::1' })).host, '::1');
+    await api.expose({ address: 'api', host: '::1', port: 8080, replace: true });
+    await api.createListener({ address: 'db', host: '127.0.0.1', port: 15432, replace: true });
 
     // What the router received is what the client sent (name absent stays absent).
     assert.deepStrictEqual(fake.calls, [
@@ -113,6 +124,18 @@ describe('admin API over the unix socket', () => {
       { method: 'unexpose', args: ['api'] },
       { method: 'createListener', args: [{ address: 'db', host: '127.0.0.1', port: 15432 }] },
       { method: 'deleteListener', args: ['db'] },
+      { method: 'listTokens', args: [] },
+      { method: 'revokeToken', args: [sampleTokens[0]!.id] },
+      { method: 'updateLink', args: [{ name: 'east', cost: 9 }] },
+      { method: 'listConnectors', args: [] },
+      // Unset optional fields stay unset: an update changes only what it names.
+      { method: 'updateConnector', args: [{ address: 'api', port: 8081 }] },
+      { method: 'updateListener', args: [{ address: 'api', host: '::1' }] },
+      { method: 'expose', args: [{ address: 'api', host: '::1', port: 8080, replace: true }] },
+      {
+        method: 'createListener',
+        args: [{ address: 'db', host: '127.0.0.1', port: 15432, replace: true }],
+      },
     ]);
   });
 

@@ -72,9 +72,9 @@ describe('skiff CLI against an admin server', () => {
     assert.equal(
       stdout,
       [
-        'ADDRESS      LISTEN           STATE  STREAMS  ERROR',
-        'api          127.0.0.1:18080  bound  1        -',
-        'db.internal  [::1]:15432      error  0        port 15432 is in use',
+        'ADDRESS      LISTEN           STATE     STREAMS  ERROR',
+        'api          127.0.0.1:18080  bound     1        -',
+        'db.internal  [::1]:15432      retrying  0        port 15432 is in use',
         '',
       ].join('\n'),
     );
