@@ -85,13 +85,18 @@ export function formatSince(iso: string, now: number = Date.now()): string {
   return `${iso} (${formatUptime((now - at) / 1000)} ago)`;
 }
 
-/** An ISO time to come, or past: `... (in 14m50s)`, `... (3m ago)`. */
-export function formatUntil(iso: string, now: number = Date.now()): string {
+/** How far an ISO time is from now: `in 14m50s`, `3m ago`; the text itself if not a time. */
+export function formatRelative(iso: string, now: number = Date.now()): string {
   const at = Date.parse(iso);
   if (Number.isNaN(at)) return iso;
   return at >= now
-    ? `${iso} (in ${formatUptime((at - now) / 1000)})`
-    : `${iso} (${formatUptime((now - at) / 1000)} ago)`;
+    ? `in ${formatUptime((at - now) / 1000)}`
+    : `${formatUptime((now - at) / 1000)} ago`;
+}
+
+/** An ISO time to come, or past: `... (in 14m50s)`, `... (3m ago)`. */
+export function formatUntil(iso: string, now: number = Date.now()): string {
+  return Number.isNaN(Date.parse(iso)) ? iso : `${iso} (${formatRelative(iso, now)})`;
 }
 
 /**

@@ -128,6 +128,17 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
       await n.expose('out-b', 'echo', target.port);
       await waitForAddress(n.site('out-a'), 'echo', 'out-b');
       await n.listen('out-a', 'echo');
+      // Nothing serves this address: the listener binds and says so.
+      const nothing = await n
+        .site('out-a')
+        .json<{ state: string }>([
+          'listener',
+          'create',
+          'nothing',
+          '--port',
+          String(await freePort()),
+        ]);
+      assert.equal(nothing.state, 'no-route');
     },
   });
   before(async () => {
@@ -289,6 +300,7 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
     const labels = lines.map((l) => l.slice(0, l.indexOf(':')));
     assert.deepEqual(labels, [
       'Name',
+      'Id',
       'Direction',
       'Peer',
       'State',
@@ -297,12 +309,15 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
       'Streams',
       'Last error',
     ]);
-    assert.match(lines[3]!, /^State: +up, since \d{4}-\d\d-\d\dT[\d:.]+Z \(\d+[smhd]\S* ago\)$/);
-    assert.match(lines[5]!, /^RTT: +(\d+µs|\d\.\d\dms|\d\d\.\dms|\d{3}ms|-)$/);
+    assert.match(lines[4]!, /^State: +up, since \d{4}-\d\d-\d\dT[\d:.]+Z \(\d+[smhd]\S* ago\)$/);
+    assert.match(lines[6]!, /^RTT: +(\d+µs|\d\.\d\dms|\d\d\.\dms|\d{3}ms|-)$/);
     const table = await a.cli(['listener', 'list']);
+    const rows = table.stdout.trimEnd().split('\n');
+    assert.match(rows[0]!, /^ADDRESS +LISTEN +STATE +STREAMS +ERROR$/);
+    assert.match(rows.find((r) => r.startsWith('echo '))!, /^echo +127\.0\.0\.1:\d+ +bound +0 +-$/);
     assert.match(
-      table.stdout,
-      /^ADDRESS +LISTEN +STATE +STREAMS +ERROR\necho +127\.0\.0\.1:\d+ +bound +0 +-\n$/,
+      rows.find((r) => r.startsWith('nothing '))!,
+      /^nothing +127\.0\.0\.1:\d+ +no-route +0 +\S/,
     );
   });
 });

@@ -2,12 +2,13 @@
 import type { LinkInfo } from '../../admin/api.js';
 import { details, formatRtt, formatSince, orDash, table } from '../format.js';
 
-/** NAME DIR PEER STATE COST RTT STREAMS ERROR, one row per link; "no links" when none. */
+/** NAME ID DIR PEER STATE COST RTT STREAMS ERROR, one row per link; "no links" when none. */
 export function linkTable(links: readonly LinkInfo[]): string {
   return table(
-    ['NAME', 'DIR', 'PEER', 'STATE', 'COST', 'RTT', 'STREAMS', 'ERROR'],
+    ['NAME', 'ID', 'DIR', 'PEER', 'STATE', 'COST', 'RTT', 'STREAMS', 'ERROR'],
     links.map((l) => [
       l.name,
+      l.id,
       l.direction,
       orDash(l.peerSiteName),
       l.state,
@@ -25,6 +26,7 @@ export function linkDetail(l: LinkInfo, now: number = Date.now()): string {
   const peer = l.peerSiteName ? `${l.peerSiteName} (${l.peerSiteId})` : '- (not yet known)';
   return details([
     ['Name', l.name],
+    ['Id', l.id],
     ['Direction', l.direction === 'out' ? 'out (this site dialled)' : 'in (the peer dialled)'],
     ['Peer', peer],
     ...(l.url === undefined ? [] : [['URL', l.url] as const]),
