@@ -26,12 +26,25 @@ export function orDash(value: string | number | undefined): string {
   return value === undefined || value === '' ? '-' : String(value);
 }
 
-/** Round-trip time: `0.4ms`, `12ms`, `1.2s`; a dash when not measured. */
+/**
+ * Three significant digits, as `toFixed` writes them (no float noise): `1.50`, `12.5`, `125`.
+ * Callers choose the unit so that the value is below 1000.
+ */
+function threeDigits(value: number): string {
+  return value.toFixed(value < 9.995 ? 2 : value < 99.95 ? 1 : 0);
+}
+
+/**
+ * Round-trip time, three significant digits in the unit that fits: `420µs`, `2.50ms`,
+ * `12.5ms`, `125ms`, `1.53s`. Microseconds are whole: the API rounds rttMs to them. A dash
+ * when not measured.
+ */
 export function formatRtt(ms: number | undefined): string {
-  if (ms === undefined) return '-';
-  if (ms < 10) return `${Math.round(ms * 10) / 10}ms`;
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  return `${Math.round(ms / 100) / 10}s`;
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return '-';
+  const us = Math.round(ms * 1000);
+  if (us < 1000) return `${us}µs`;
+  if (ms < 999.5) return `${threeDigits(ms)}ms`;
+  return `${threeDigits(ms / 1000)}s`;
 }
 
 /** Uptime as `3d4h`, `2h5m`, `4m10s`, `9s`: the two largest units. */
@@ -52,17 +65,52 @@ export function formatUptime(totalSeconds: number): string {
     .join('');
 }
 
-/** Bytes as `512 B`, `12.0 KiB`, `3.5 MiB`, `1.2 GiB`. */
+/** Bytes as `512 B`, `12.0 KiB`, `3.5 MiB`, `1.2 GiB`: one decimal, never `1024.0 KiB`. */
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes / 1024;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  while (value >= 1023.95 && unit < units.length - 1) {
     value /= 1024;
     unit++;
   }
   return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** An ISO time with how long ago it was: `2025-01-01T00:00:00.000Z (3m10s ago)`. */
+export function formatSince(iso: string, now: number = Date.now()): string {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return iso;
+  return `${iso} (${formatUptime((now - at) / 1000)} ago)`;
+}
+
+/** How far an ISO time is from now: `in 14m50s`, `3m ago`; the text itself if not a time. */
+export function formatRelative(iso: string, now: number = Date.now()): string {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return iso;
+  return at >= now
+    ? `in ${formatUptime((at - now) / 1000)}`
+    : `${formatUptime((now - at) / 1000)} ago`;
+}
+
+/** An ISO time to come, or past: `... (in 14m50s)`, `... (3m ago)`. */
+export function formatUntil(iso: string, now: number = Date.now()): string {
+  return Number.isNaN(Date.parse(iso)) ? iso : `${iso} (${formatRelative(iso, now)})`;
+}
+
+/**
+ * A detail view, kubectl describe style: one `Label:  value` line per field, values aligned.
+ * A multi-line value continues under its first line.
+ */
+export function details(fields: ReadonlyArray<readonly [string, string]>): string {
+  const width = Math.max(...fields.map(([label]) => label.length)) + 1;
+  const indent = ' '.repeat(width + 2);
+  return fields
+    .map(([label, value]) =>
+      `${`${label}:`.padEnd(width)}  ${value.split('\n').join(`\n${indent}`)}`.trimEnd(),
+    )
+    .join('\n');
 }
 
 /** host:port, with IPv6 hosts in brackets. */

@@ -4,7 +4,7 @@ import { ErrorCode, SkiffError } from '../errors.js';
 import { contextOf, withAdmin } from './context.js';
 import { printAction, printItem, printList } from './output.js';
 import { parseLinkCost, parseName, readTokenFile } from './validate.js';
-import { linkCreatedText, linkDeletedText, linkTable } from './views/link.js';
+import { linkCreatedText, linkDeletedText, linkDetail, linkTable } from './views/link.js';
 
 interface CreateFlags {
   name?: string;
@@ -61,6 +61,6 @@ export function registerLink(program: Command): void {
           `no link named ${name}; see the links with: skiff link status`,
         );
       }
-      printItem(ctx.output, 'Link', one, (l) => linkTable([l]));
+      printItem(ctx.output, 'Link', one, (l) => linkDetail(l));
     });
 }

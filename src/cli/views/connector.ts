@@ -1,14 +1,35 @@
-/** Text views of connectors: the table, and what `expose` and `unexpose` say. */
+/** Text views of connectors: the table, one connector's details, what expose and unexpose say. */
 import type { ConnectorInfo } from '../../admin/api.js';
-import { hostPort, table } from '../format.js';
+import { details, formatSince, hostPort, orDash, table } from '../format.js';
 
-/** ADDRESS TARGET STREAMS, one row per connector; "no connectors" when none. */
+/** ADDRESS TARGET STATE STREAMS ERROR, one row per connector; "no connectors" when none. */
 export function connectorTable(connectors: readonly ConnectorInfo[]): string {
   return table(
-    ['ADDRESS', 'TARGET', 'STREAMS'],
-    connectors.map((c) => [c.address, hostPort(c.host, c.port), String(c.activeStreams)]),
+    ['ADDRESS', 'TARGET', 'STATE', 'STREAMS', 'ERROR'],
+    connectors.map((c) => [
+      c.address,
+      hostPort(c.host, c.port),
+      c.state,
+      String(c.activeStreams),
+      orDash(c.error),
+    ]),
     'no connectors',
   );
+}
+
+/** `connector status ADDRESS`: every field of one connector, for people. */
+export function connectorDetail(c: ConnectorInfo, now: number = Date.now()): string {
+  const error =
+    c.error === undefined
+      ? '-'
+      : `${c.error}${c.errorAt === undefined ? '' : `, at ${formatSince(c.errorAt, now)}`}`;
+  return details([
+    ['Address', c.address],
+    ['Target', hostPort(c.host, c.port)],
+    ['State', c.state],
+    ['Last error', error],
+    ['Streams', String(c.activeStreams)],
+  ]);
 }
 
 export function exposedText(c: ConnectorInfo): string {

@@ -1,13 +1,14 @@
-/** Text views of links: the table, and what `link create` and `link delete` say. */
+/** Text views of links: the table, one link's details, what `link create` and `delete` say. */
 import type { LinkInfo } from '../../admin/api.js';
-import { formatRtt, orDash, table } from '../format.js';
+import { details, formatRtt, formatSince, orDash, table } from '../format.js';
 
-/** NAME DIR PEER STATE COST RTT STREAMS ERROR, one row per link; "no links" when none. */
+/** NAME ID DIR PEER STATE COST RTT STREAMS ERROR, one row per link; "no links" when none. */
 export function linkTable(links: readonly LinkInfo[]): string {
   return table(
-    ['NAME', 'DIR', 'PEER', 'STATE', 'COST', 'RTT', 'STREAMS', 'ERROR'],
+    ['NAME', 'ID', 'DIR', 'PEER', 'STATE', 'COST', 'RTT', 'STREAMS', 'ERROR'],
     links.map((l) => [
       l.name,
+      l.id,
       l.direction,
       orDash(l.peerSiteName),
       l.state,
@@ -18,6 +19,23 @@ export function linkTable(links: readonly LinkInfo[]): string {
     ]),
     'no links',
   );
+}
+
+/** `link status NAME`: every field of one link, for people. */
+export function linkDetail(l: LinkInfo, now: number = Date.now()): string {
+  const peer = l.peerSiteName ? `${l.peerSiteName} (${l.peerSiteId})` : '- (not yet known)';
+  return details([
+    ['Name', l.name],
+    ['Id', l.id],
+    ['Direction', l.direction === 'out' ? 'out (this site dialled)' : 'in (the peer dialled)'],
+    ['Peer', peer],
+    ...(l.url === undefined ? [] : [['URL', l.url] as const]),
+    ['State', `${l.state}, since ${formatSince(l.since, now)}`],
+    ['Cost', String(l.cost)],
+    ['RTT', formatRtt(l.rttMs)],
+    ['Streams', String(l.streams)],
+    ['Last error', orDash(l.lastError)],
+  ]);
 }
 
 export function linkCreatedText(l: LinkInfo): string {

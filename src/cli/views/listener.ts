@@ -1,6 +1,6 @@
-/** Text views of listeners: the table, and what `listener create` and `delete` say. */
+/** Text views of listeners: the table, one listener's details, what create and delete say. */
 import type { ListenerInfo } from '../../admin/api.js';
-import { hostPort, orDash, table } from '../format.js';
+import { details, hostPort, orDash, table } from '../format.js';
 
 /** ADDRESS LISTEN STATE STREAMS ERROR, one row per listener; "no listeners" when none. */
 export function listenerTable(listeners: readonly ListenerInfo[]): string {
@@ -15,6 +15,17 @@ export function listenerTable(listeners: readonly ListenerInfo[]): string {
     ]),
     'no listeners',
   );
+}
+
+/** `listener status ADDRESS`: every field of one listener, for people. */
+export function listenerDetail(l: ListenerInfo): string {
+  return details([
+    ['Address', l.address],
+    ['Listen', hostPort(l.host, l.port)],
+    ['State', l.state],
+    ['Error', orDash(l.error)],
+    ['Streams', String(l.activeStreams)],
+  ]);
 }
 
 export function listenerCreatedText(l: ListenerInfo): string {

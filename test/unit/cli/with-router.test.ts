@@ -52,10 +52,10 @@ describe('skiff CLI against an admin server', () => {
     assert.equal(
       stdout,
       [
-        'NAME   DIR  PEER   STATE       COST  RTT    STREAMS  ERROR',
-        'east   out  east   up          1     2.5ms  3        -',
-        'north  in   north  down        5     -      0        -',
-        'south  out  -      connecting  2     -      0        connect ECONNREFUSED 10.0.0.9:8443',
+        'NAME   ID            DIR  PEER   STATE       COST  RTT     STREAMS  ERROR',
+        'east   4f0c1d2e3a4b  out  east   up          1     2.50ms  3        -',
+        'north  5a6b7c8d9e0f  in   north  down        5     -       0        -',
+        'south  6c7d8e9f0a1b  out  -      connecting  2     -       0        connect ECONNREFUSED 10.0.0.9:8443',
         '',
       ].join('\n'),
     );
