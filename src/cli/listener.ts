@@ -1,9 +1,15 @@
 /** `listener create | delete | list`: local ports that lead to an address. */
 import type { Command } from 'commander';
 import { contextOf, withAdmin } from './context.js';
-import { printAction, printList } from './output.js';
+import { printAction, printItem, printList } from './output.js';
 import { parseAddress, parseHost, parsePort } from './validate.js';
-import { listenerCreatedText, listenerDeletedText, listenerTable } from './views/listener.js';
+import { type DeleteFlags, deleteVerb, deleting, listVerb, pickOne } from './verbs.js';
+import {
+  listenerAbsentText,
+  listenerCreatedText,
+  listenerDeletedText,
+  listenerTable,
+} from './views/listener.js';
 
 interface CreateFlags {
   port: string;
@@ -28,23 +34,33 @@ export function registerListener(program: Command): void {
       printAction(ctx.output, 'Listener', 'created', info, listenerCreatedText);
     });
 
-  listener
-    .command('delete')
-    .description('stop listening for an address')
+  deleteVerb(listener, 'stop listening for an address')
     .argument('<ADDRESS>', 'the address')
-    .action(async (address: string, _flags: unknown, command: Command) => {
+    .action(async (address: string, flags: DeleteFlags, command: Command) => {
       const ctx = contextOf(command);
       parseAddress(address);
-      await withAdmin(ctx, (api) => api.deleteListener(address));
-      printAction(ctx.output, 'Listener', 'deleted', { address }, listenerDeletedText);
+      if (await deleting(flags, () => withAdmin(ctx, (api) => api.deleteListener(address)))) {
+        printAction(ctx.output, 'Listener', 'deleted', { address }, listenerDeletedText);
+      } else {
+        printAction(ctx.output, 'Listener', 'unchanged', { address }, listenerAbsentText);
+      }
     });
 
-  listener
-    .command('list')
-    .description('show the listeners')
-    .action(async (_flags: unknown, command: Command) => {
+  listVerb(listener, 'show the listeners, or the one for an address')
+    .argument('[ADDRESS]', 'only the listener for this address')
+    .action(async (address: string | undefined, _flags: unknown, command: Command) => {
       const ctx = contextOf(command);
+      if (address !== undefined) parseAddress(address);
       const listeners = await withAdmin(ctx, (api) => api.listListeners());
-      printList(ctx.output, 'Listener', listeners, listenerTable);
+      if (address === undefined) {
+        printList(ctx.output, 'Listener', listeners, listenerTable);
+        return;
+      }
+      const one = pickOne(
+        listeners,
+        (l) => l.address === address,
+        `no listener for ${address}; see the listeners with: skiff listener list`,
+      );
+      printItem(ctx.output, 'Listener', one, (l) => listenerTable([l]));
     });
 }

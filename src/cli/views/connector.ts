@@ -39,3 +39,8 @@ export function exposedText(c: ConnectorInfo): string {
 export function unexposedText(c: { address: string }): string {
   return `${c.address} is no longer exposed from this site`;
 }
+
+/** `unexpose --ignore-not-found` of an address that is not exposed. */
+export function connectorAbsentText(c: { address: string }): string {
+  return `${c.address} is not exposed at this site; nothing deleted`;
+}

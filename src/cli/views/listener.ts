@@ -37,3 +37,8 @@ export function listenerCreatedText(l: ListenerInfo): string {
 export function listenerDeletedText(l: { address: string }): string {
   return `listener for ${l.address} deleted`;
 }
+
+/** `listener delete --ignore-not-found` of a listener that is not there. */
+export function listenerAbsentText(l: { address: string }): string {
+  return `no listener for ${l.address}; nothing deleted`;
+}

@@ -1,0 +1,46 @@
+/**
+ * What every resource's verbs share (link, listener, connector, token): `--ignore-not-found`
+ * on deletes, `list [NAME]` picking one item, and the alias that makes `status` a `list`.
+ */
+import type { Command } from 'commander';
+import { ErrorCode, isSkiffError, SkiffError } from '../errors.js';
+
+export interface DeleteFlags {
+  ignoreNotFound?: boolean;
+}
+
+/** A group's `list [NAME]` verb, also reachable as `status` (kubectl's get, Skupper's status). */
+export function listVerb(group: Command, description: string): Command {
+  return group.command('list').alias('status').description(description);
+}
+
+/** A group's delete verb, with `--ignore-not-found`. */
+export function deleteVerb(group: Command, description: string): Command {
+  return withIgnoreNotFound(group.command('delete').description(description));
+}
+
+/** `--ignore-not-found`, as kubectl has it, for every command that deletes. */
+export function withIgnoreNotFound(command: Command): Command {
+  return command.option('--ignore-not-found', 'exit 0 when there is nothing to delete');
+}
+
+/**
+ * Runs a delete. Resolves true when something was deleted; false when nothing was there
+ * and `--ignore-not-found` was given; without it, NOT_FOUND stays an error (exit 4).
+ */
+export async function deleting(flags: DeleteFlags, remove: () => Promise<void>): Promise<boolean> {
+  try {
+    await remove();
+    return true;
+  } catch (err) {
+    if (flags.ignoreNotFound === true && isSkiffError(err, ErrorCode.NOT_FOUND)) return false;
+    throw err;
+  }
+}
+
+/** The item of `items` named `name`, or NOT_FOUND with `missing` as the message. */
+export function pickOne<T>(items: readonly T[], matches: (item: T) => boolean, missing: string): T {
+  const one = items.find(matches);
+  if (one === undefined) throw new SkiffError(ErrorCode.NOT_FOUND, missing);
+  return one;
+}
