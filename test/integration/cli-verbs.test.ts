@@ -1,0 +1,343 @@
+/**
+ * Issue 10 points 2 and 5 through the real CLI against real routers: every resource has the
+ * same verbs (list with its alias status, delete with --ignore-not-found, connector create and
+ * delete as the long forms of expose and unexpose), each says what it did, refusals exit with
+ * their codes; unknown subcommands suggest the nearest; the bash completion script loads and
+ * completes; `site delete` refuses under a running router and without a confirmation;
+ * `version` names the router; `debug dump -` writes to stdout.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { ConnectorInfo, LinkInfo } from '../../src/admin/api.js';
+import {
+  assertCliError,
+  type CliResult,
+  childEnv,
+  cliJson,
+  cliOk,
+  jsonDocument,
+  runCli,
+  skiffBin,
+} from '../helpers/cli.js';
+import { useNetwork } from '../helpers/network.js';
+import { freePort } from '../helpers/ports.js';
+import { RouterProcess } from '../helpers/router.js';
+import { Cleanup, pollUntil, withTimeout } from '../helpers/wait.js';
+
+describe('one set of verbs for every resource', { timeout: 180_000 }, () => {
+  const net = useNetwork(['west', 'east', 'north'], {
+    links: [
+      ['west', 'east'],
+      ['west', 'north'],
+    ],
+  });
+  const dir = () => net().site('west').stateDir;
+
+  test('list and its alias status print the same items; list NAME prints one, an unknown NAME exits 4', async () => {
+    const west = net().site('west');
+    await cliOk(dir(), ['expose', 'api', '--target', '127.0.0.1:9']);
+    await cliOk(dir(), ['listener', 'create', 'db', '--port', String(await freePort())]);
+    for (const [group, key, name] of [
+      ['link', 'name', 'east'],
+      ['listener', 'address', 'db'],
+      ['connector', 'address', 'api'],
+    ] as const) {
+      const listed = await cliJson<Array<Record<string, unknown>>>(dir(), [group, 'list']);
+      const status = await cliJson<Array<Record<string, unknown>>>(dir(), [group, 'status']);
+      assert.deepEqual(
+        status.map((i) => i[key]),
+        listed.map((i) => i[key]),
+        `${group} status = ${group} list`,
+      );
+      assert.ok(
+        listed.some((i) => i[key] === name),
+        `${group} list has ${name}: ${JSON.stringify(listed)}`,
+      );
+      const one = await cliJson<Record<string, unknown>>(dir(), [group, 'list', name]);
+      assert.equal(one[key], name);
+      const missing = await west.cli([group, 'status', 'nothing-here']);
+      assertCliError(missing, /nothing-here/);
+      assert.equal(missing.code, 4, missing.command);
+    }
+    await cliOk(dir(), ['unexpose', 'api']);
+    await cliOk(dir(), ['listener', 'delete', 'db']);
+  });
+
+  test('connector create is expose, connector delete is unexpose; each says what it did', async () => {
+    const created = await cliOk(dir(), ['connector', 'create', 'web', '--target', '[::1]:8080']);
+    assert.equal(created.stdout, 'exposed web -> [::1]:8080\n');
+    const listed = await cliJson<ConnectorInfo[]>(dir(), ['connector', 'list']);
+    assert.deepEqual(
+      listed.filter((c) => c.address === 'web').map((c) => [c.host, c.port]),
+      [['::1', 8080]],
+    );
+    const deleted = await cliOk(dir(), ['connector', 'delete', 'web']);
+    assert.equal(deleted.stdout, 'web is no longer exposed from this site\n');
+    const viaExpose = await cliOk(dir(), ['expose', 'web', '--target', '127.0.0.1:8081']);
+    assert.equal(viaExpose.stdout, 'exposed web -> 127.0.0.1:8081\n');
+    assert.equal(
+      (await cliOk(dir(), ['unexpose', 'web'])).stdout,
+      'web is no longer exposed from this site\n',
+    );
+    const noTarget = await runCli(dir(), ['connector', 'create', 'web']);
+    assertCliError(noTarget, /skiff connector create web --target HOST:PORT/);
+    assert.equal(noTarget.code, 2);
+  });
+
+  test('deleting something absent exits 4 and changes nothing; with --ignore-not-found it exits 0 and says nothing was there', async () => {
+    const cases: Array<[string[], RegExp, string]> = [
+      [['link', 'delete', 'nowhere'], /nowhere/, 'no link named nowhere; nothing deleted\n'],
+      [['listener', 'delete', 'nowhere'], /nowhere/, 'no listener for nowhere; nothing deleted\n'],
+      [
+        ['connector', 'delete', 'nowhere'],
+        /nowhere/,
+        'nowhere is not exposed at this site; nothing deleted\n',
+      ],
+      [
+        ['unexpose', 'nowhere'],
+        /nowhere/,
+        'nowhere is not exposed at this site; nothing deleted\n',
+      ],
+    ];
+    const before = await cliJson<LinkInfo[]>(dir(), ['link', 'list']);
+    for (const [args, pattern, said] of cases) {
+      const refused = await runCli(dir(), args);
+      assertCliError(refused, pattern);
+      assert.equal(refused.code, 4, refused.command);
+      const ignored = await cliOk(dir(), [...args, '--ignore-not-found']);
+      assert.equal(ignored.stdout, said, ignored.command);
+      const doc = jsonDocument(await runCli(dir(), ['-o', 'json', ...args, '--ignore-not-found']));
+      assert.equal(doc.action, 'unchanged', args.join(' '));
+    }
+    assert.deepEqual(
+      (await cliJson<LinkInfo[]>(dir(), ['link', 'list'])).map((l) => l.name),
+      before.map((l) => l.name),
+    );
+  });
+
+  test('link delete NAME removes that link, at both ends, and no other', async () => {
+    const west = net().site('west');
+    const east = net().site('east');
+    const deleted = await cliOk(dir(), ['link', 'delete', 'east']);
+    assert.equal(deleted.stdout, 'link east deleted\n');
+    const left = await cliJson<LinkInfo[]>(dir(), ['link', 'list']);
+    assert.deepEqual(
+      left.map((l) => l.name),
+      ['north'],
+      'west keeps its link to north',
+    );
+    await pollUntil('east to drop its link from west', async () =>
+      (await east.links()).every((l) => l.peerSiteName !== 'west'),
+    );
+    const again = await west.cli(['link', 'delete', 'east']);
+    assertCliError(again, /east/);
+    assert.equal(again.code, 4);
+  });
+
+  test('an unknown subcommand suggests the nearest one, as unknown commands do', async () => {
+    for (const [args, nearest] of [
+      [['link', 'crate'], 'create'],
+      [['listener', 'lst'], 'list'],
+      [['connector', 'delet'], 'delete'],
+      [['token', 'craete'], 'create'],
+      [['site', 'delte'], 'delete'],
+      [['stauts'], 'status'],
+    ] as const) {
+      const result = await runCli(dir(), args);
+      assertCliError(result, new RegExp(`\\(Did you mean ${nearest}\\?\\)`));
+      assert.equal(result.code, 2, result.command);
+    }
+  });
+
+  test("a subcommand's help lists the global options it honours, without the kubernetes ones", async () => {
+    const { stdout } = await cliOk(dir(), ['link', 'create', '--help']);
+    assert.match(stdout, /Global Options:/);
+    for (const flag of ['--state-dir', '-o, --output', '--log-level']) {
+      assert.ok(stdout.includes(flag), `${flag} in:\n${stdout}`);
+    }
+    for (const hidden of ['--platform', '--namespace', '--context']) {
+      assert.ok(!stdout.includes(hidden), `${hidden} hidden from:\n${stdout}`);
+    }
+    const expose = await cliOk(dir(), ['expose', '--help']);
+    for (const hidden of ['--port', '--address', '--target-port', 'deployment/']) {
+      assert.ok(!expose.stdout.includes(hidden), `${hidden} hidden from:\n${expose.stdout}`);
+    }
+    const kube = await runCli(dir(), ['--platform', 'kubernetes', 'link', 'list']);
+    assertCliError(kube, /the kubernetes platform is not available yet/);
+    assert.equal(kube.code, 2);
+  });
+
+  test('version names the running router; debug dump - writes the dump to stdout', async () => {
+    const west = net().site('west');
+    const text = await cliOk(dir(), ['version']);
+    assert.match(text.stdout, new RegExp(`^skiff \\S+\\nrouter \\S+ \\(pid ${west.pid}, `));
+    const versions = await cliJson<{ router?: { pid: number } }>(dir(), ['version']);
+    assert.equal(versions.router?.pid, west.pid);
+    const dump = await cliOk(dir(), ['debug', 'dump', '-']);
+    assert.equal(typeof JSON.parse(dump.stdout), 'object', 'the dump is JSON');
+    assert.deepEqual(
+      (await readdir(dir())).filter((f) => f === '-'),
+      [],
+      'no file named -',
+    );
+  });
+});
+
+describe('shell completion', { timeout: 60_000 }, () => {
+  /** Runs a bash script that has loaded `skiff completion bash`; skiff is node + bin/skiff.js. */
+  function bash(body: string): Promise<CliResult> {
+    const load = `source <('${process.execPath}' '${skiffBin}' completion bash)`;
+    const script = `${load} || exit 9\n${body}`;
+    return new Promise((resolve, reject) => {
+      const child = spawn('bash', ['--norc', '--noprofile', '-c', script], {
+        env: childEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => {
+        stdout += c;
+      });
+      child.stderr.setEncoding('utf8').on('data', (c: string) => {
+        stderr += c;
+      });
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, stdout, stderr, command: 'bash -c ...' }));
+    });
+  }
+
+  /** What the completion offers for the words typed so far (the last one being completed). */
+  async function complete(...words: string[]): Promise<string[]> {
+    const quoted = words.map((w) => `'${w}'`).join(' ');
+    const result = await withTimeout(
+      bash(
+        `COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _skiff; printf '%s\\n' "\${COMPREPLY[@]}"`,
+      ),
+      15_000,
+      `completion of ${words.join(' ')}`,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    return result.stdout.split('\n').filter((w) => w !== '');
+  }
+
+  test('the bash script loads and registers a completion for skiff', async () => {
+    const result = await bash('complete -p skiff');
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), 'complete -F _skiff skiff');
+  });
+
+  test('it completes commands, subcommands with aliases, options and their choices', async () => {
+    assert.deepEqual(await complete('skiff', 'li'), ['link', 'listener']);
+    assert.deepEqual(await complete('skiff', 'link', ''), [
+      'create',
+      'delete',
+      'list',
+      'status',
+      'help',
+    ]);
+    assert.deepEqual(await complete('skiff', '--state-dir', '/tmp', 'connector', 'cr'), ['create']);
+    assert.deepEqual(await complete('skiff', '-o', ''), ['text', 'json', 'yaml']);
+    assert.deepEqual(await complete('skiff', 'listener', 'status', '--ig'), []);
+    assert.deepEqual(await complete('skiff', 'link', 'delete', '--ig'), ['--ignore-not-found']);
+    assert.deepEqual(await complete('skiff', 'completion', ''), ['bash', 'zsh', 'fish']);
+    const globals = await complete('skiff', 'site', 'delete', '--');
+    for (const option of ['--yes', '--ignore-not-found', '--state-dir', '--output', '--help']) {
+      assert.ok(globals.includes(option), `${option} in ${globals.join(' ')}`);
+    }
+    assert.ok(!globals.includes('--platform'), 'hidden options are not offered');
+  });
+
+  test('zsh and fish scripts are generated from the same tree', async () => {
+    const zsh = (await runCli(undefined, ['completion', 'zsh'])).stdout;
+    assert.match(zsh, /^#compdef skiff\n/);
+    assert.match(zsh, /'link'\) echo 'create delete list status help' ;;/);
+    const fish = (await runCli(undefined, ['completion', 'fish'])).stdout;
+    assert.match(fish, /complete -c skiff -n '__skiff_at \\'link\\'' -a create -d /);
+    const bad = await runCli(undefined, ['completion', 'tcsh']);
+    assertCliError(bad, /Allowed choices are bash, zsh, fish/);
+    assert.equal(bad.code, 2);
+  });
+});
+
+describe('site delete', { timeout: 120_000 }, () => {
+  const cleanup = new Cleanup();
+  after(() => cleanup.run(), { timeout: 30_000 });
+
+  /** `skiff site delete` on a pseudo-terminal (script(1)), answering `answer`. */
+  function deleteOnTerminal(stateDir: string, answer: string): Promise<CliResult> {
+    const command = `'${process.execPath}' '${skiffBin}' --state-dir '${stateDir}' site delete`;
+    return new Promise((resolve, reject) => {
+      const child = spawn('script', ['-qec', command, '/dev/null'], {
+        env: childEnv(),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => {
+        stdout += c;
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.once('error', reject);
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr: '', command });
+      });
+      child.stdin.end(answer);
+    });
+  }
+
+  test('refused while the router runs, and without --yes when there is no terminal; nothing removed', async () => {
+    const router = await RouterProcess.started({ name: 'doomed' });
+    cleanup.add(() => router.dispose());
+    const before = (await readdir(router.stateDir)).sort();
+    const running = await router.cli(['site', 'delete', '--yes']);
+    assertCliError(running, new RegExp(`is running \\(pid ${router.pid}\\); stop it first`));
+    assert.equal(running.code, 1);
+    await router.stop();
+    const noTty = await router.cli(['site', 'delete']);
+    assertCliError(noTty, /no terminal to confirm it on; to go ahead, add --yes/);
+    assert.equal(noTty.code, 2);
+    const declined = await deleteOnTerminal(router.stateDir, 'n\n');
+    assert.equal(declined.code, 1, declined.stdout);
+    assert.match(declined.stdout, /delete site doomed from .*\? \[y\/N\]/);
+    assert.match(declined.stdout, /not confirmed; nothing was changed/);
+    const after = (await readdir(router.stateDir)).filter((f) => f !== 'admin.sock').sort();
+    assert.deepEqual(
+      after,
+      before.filter((f) => f !== 'admin.sock'),
+      'nothing removed',
+    );
+    assert.ok(existsSync(join(router.stateDir, 'site.json')));
+  });
+
+  test('with --yes, or a yes on the terminal, it removes what skiff wrote; other files and their dir stay', async () => {
+    const plain = await RouterProcess.create({ name: 'plain' });
+    cleanup.add(() => plain.dispose());
+    const gone = await plain.cli(['site', 'delete', '--yes']);
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.equal(gone.stdout, `site plain deleted: ${plain.stateDir} removed\n`);
+    assert.equal(existsSync(plain.stateDir), false);
+    const again = await plain.cli(['site', 'delete', '--yes']);
+    assertCliError(again, /no site in/);
+    assert.equal(again.code, 4);
+    const ignored = await plain.cli(['site', 'delete', '--yes', '--ignore-not-found']);
+    assert.equal(ignored.code, 0, ignored.stderr);
+    assert.equal(ignored.stdout, `no site in ${plain.stateDir}; nothing deleted\n`);
+
+    const shared = await RouterProcess.started({ name: 'shared' });
+    cleanup.add(() => shared.dispose());
+    await shared.cli(['expose', 'api', '--target', '127.0.0.1:9']);
+    await shared.stop();
+    await writeFile(join(shared.stateDir, 'notes.txt'), 'mine\n');
+    const confirmed = await deleteOnTerminal(shared.stateDir, 'y\n');
+    assert.equal(confirmed.code, 0, confirmed.stdout);
+    assert.match(
+      confirmed.stdout,
+      /site shared deleted from .*; the directory stays, it holds files skiff did not write: notes\.txt/,
+    );
+    assert.deepEqual(await readdir(shared.stateDir), ['notes.txt']);
+  });
+});
