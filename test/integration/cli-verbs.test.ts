@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { ConnectorInfo, LinkInfo } from '../../src/admin/api.js';
@@ -263,7 +264,7 @@ describe('shell completion', { timeout: 60_000 }, () => {
   });
 });
 
-describe('site delete', { timeout: 120_000 }, () => {
+describe('site run and site delete', { timeout: 120_000 }, () => {
   const cleanup = new Cleanup();
   after(() => cleanup.run(), { timeout: 30_000 });
 
@@ -288,6 +289,21 @@ describe('site delete', { timeout: 120_000 }, () => {
       child.stdin.end(answer);
     });
   }
+
+  test('site run without --init refuses a state dir that holds no site, and leaves nothing behind', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'skiff-it-typo-'));
+    cleanup.add(() => rm(parent, { recursive: true, force: true }));
+    const typo = join(parent, 'stat-dir');
+    const result = await runCli(typo, ['site', 'run']);
+    assertCliError(
+      result,
+      new RegExp(
+        `^skiff: ${typo} holds no site \\(no ${typo}/site\\.json\\); create one with: skiff --state-dir ${typo} site create NAME, or start with: skiff site run --init$`,
+      ),
+    );
+    assert.equal(result.code, 1);
+    assert.deepEqual(await readdir(parent), [], 'no directory made for a mistyped --state-dir');
+  });
 
   test('refused while the router runs, and without --yes when there is no terminal; nothing removed', async () => {
     const router = await RouterProcess.started({ name: 'doomed' });
