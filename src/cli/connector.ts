@@ -1,6 +1,7 @@
 /**
- * `connector create | delete | list`: where this site delivers streams for an address.
- * `expose` and `unexpose` (expose.ts) are the same create and delete under friendlier names.
+ * `connector create | delete | update | list`: where this site delivers streams for an
+ * address. `expose` and `unexpose` (expose.ts) are the same create and delete under
+ * friendlier names: one builder each, so they cannot drift apart.
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -8,15 +9,26 @@ import { ErrorCode, SkiffError } from '../errors.js';
 import { contextOf, withAdmin } from './context.js';
 import { printAction, printItem, printList } from './output.js';
 import { parseAddress, parseHostPort } from './validate.js';
-import { type DeleteFlags, deleteVerb, deleting, listVerb, pickOne } from './verbs.js';
+import {
+  creating,
+  type DeleteFlags,
+  deleteVerb,
+  deleting,
+  listVerb,
+  pickOne,
+  type ReplaceFlags,
+  withReplace,
+} from './verbs.js';
 import {
   connectorAbsentText,
   connectorTable,
+  connectorUpdatedText,
   exposedText,
+  reexposedText,
   unexposedText,
 } from './views/connector.js';
 
-interface CreateFlags {
+interface CreateFlags extends ReplaceFlags {
   target?: string;
   port?: string;
   address?: string;
@@ -26,9 +38,12 @@ interface CreateFlags {
 /** The arguments and flags of `expose` and `connector create`. */
 export function connectorCreateCommand(command: Command): Command {
   return (
-    command
-      .argument('<ADDRESS>', 'the address other sites use')
-      .option('--target <HOST:PORT>', 'where the service listens')
+    withReplace(
+      command
+        .argument('<ADDRESS>', 'the address other sites use')
+        .option('--target <HOST:PORT>', 'where the service listens'),
+      'connector',
+    )
       // The kubernetes platform's form (`expose deployment/NAME --port P`): parsed, so it
       // gets a clear refusal, but out of help until that platform works.
       .addOption(new Option('--port <P>', 'the service port').hideHelp())
@@ -57,8 +72,16 @@ async function createConnector(address: string, flags: CreateFlags, command: Com
     );
   }
   const { host, port } = parseHostPort(flags.target, '--target');
-  const connector = await withAdmin(ctx, (api) => api.expose({ address, host, port }));
-  printAction(ctx.output, 'Connector', 'created', connector, exposedText);
+  const { item, action } = await withAdmin(ctx, (api) =>
+    creating(flags, (replace) => api.expose({ address, host, port, replace })),
+  );
+  printAction(
+    ctx.output,
+    'Connector',
+    action,
+    item,
+    action === 'created' ? exposedText : reexposedText,
+  );
 }
 
 /** The argument and flags of `unexpose` and `connector delete`. */
@@ -91,12 +114,25 @@ export function registerConnector(program: Command): void {
     deleteVerb(connector, 'stop delivering streams for an address here (same as unexpose)'),
   );
 
+  connector
+    .command('update')
+    .description('send the streams for an address to another target; open streams stay')
+    .argument('<ADDRESS>', 'the address')
+    .requiredOption('--target <HOST:PORT>', 'where the service listens now')
+    .action(async (address: string, flags: { target: string }, command: Command) => {
+      const ctx = contextOf(command);
+      parseAddress(address);
+      const { host, port } = parseHostPort(flags.target, '--target');
+      const item = await withAdmin(ctx, (api) => api.updateConnector({ address, host, port }));
+      printAction(ctx.output, 'Connector', 'updated', item, connectorUpdatedText);
+    });
+
   listVerb(connector, 'show the connectors, or the one for an address')
     .argument('[ADDRESS]', 'only the connector for this address')
     .action(async (address: string | undefined, _flags: unknown, command: Command) => {
       const ctx = contextOf(command);
       if (address !== undefined) parseAddress(address);
-      const { connectors } = await withAdmin(ctx, (api) => api.status());
+      const connectors = await withAdmin(ctx, (api) => api.listConnectors());
       if (address === undefined) {
         printList(ctx.output, 'Connector', connectors, connectorTable);
         return;

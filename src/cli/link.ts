@@ -1,4 +1,4 @@
-/** `link create | delete | list`: links from this site to others (and theirs to it). */
+/** `link create | delete | update | list`: links from this site to others (and theirs to it). */
 import type { Command } from 'commander';
 import { contextOf, withAdmin } from './context.js';
 import { printAction, printItem, printList } from './output.js';
@@ -10,6 +10,7 @@ import {
   linkDeletedText,
   linkDetail,
   linkTable,
+  linkUpdatedText,
 } from './views/link.js';
 
 interface CreateFlags {
@@ -47,6 +48,19 @@ export function registerLink(program: Command): void {
       } else {
         printAction(ctx.output, 'Link', 'unchanged', { name }, linkAbsentText);
       }
+    });
+
+  link
+    .command('update')
+    .description("change an outgoing link's cost; streams keep flowing, routes follow")
+    .argument('<NAME>', 'the link name, as `skiff link list` shows it')
+    .requiredOption('--cost <N>', 'the new path cost; lower is preferred')
+    .action(async (name: string, flags: { cost: string }, command: Command) => {
+      const ctx = contextOf(command);
+      parseName(name, 'link name');
+      const cost = parseLinkCost(flags.cost, '--cost');
+      const item = await withAdmin(ctx, (api) => api.updateLink({ name, cost }));
+      printAction(ctx.output, 'Link', 'updated', item, linkUpdatedText);
     });
 
   listVerb(link, 'show the links, or one link')

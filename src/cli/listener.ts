@@ -1,37 +1,88 @@
-/** `listener create | delete | list`: local ports that lead to an address. */
+/** `listener create | delete | update | list`: local ports that lead to an address. */
 import type { Command } from 'commander';
+import { ErrorCode, SkiffError } from '../errors.js';
 import { contextOf, withAdmin } from './context.js';
 import { printAction, printItem, printList } from './output.js';
 import { parseAddress, parseHost, parsePort } from './validate.js';
-import { type DeleteFlags, deleteVerb, deleting, listVerb, pickOne } from './verbs.js';
+import {
+  creating,
+  type DeleteFlags,
+  deleteVerb,
+  deleting,
+  listVerb,
+  pickOne,
+  type ReplaceFlags,
+  withReplace,
+} from './verbs.js';
 import {
   listenerAbsentText,
   listenerCreatedText,
   listenerDeletedText,
+  listenerMovedText,
   listenerTable,
+  listenerUpdatedText,
 } from './views/listener.js';
 
-interface CreateFlags {
+interface CreateFlags extends ReplaceFlags {
   port: string;
   host: string;
+}
+
+interface UpdateFlags {
+  port?: string;
+  host?: string;
 }
 
 export function registerListener(program: Command): void {
   const listener = program.command('listener').description('local ports that lead to an address');
 
+  withReplace(
+    listener
+      .command('create')
+      .description('listen on a local port and carry each connection to ADDRESS')
+      .argument('<ADDRESS>', 'the address to reach')
+      .requiredOption('--port <P>', 'the local port, 1-65535')
+      .option('--host <HOST>', 'the local interface to bind', '127.0.0.1'),
+    'listener',
+  ).action(async (address: string, flags: CreateFlags, command: Command) => {
+    const ctx = contextOf(command);
+    parseAddress(address);
+    const port = parsePort(flags.port, '--port');
+    const host = parseHost(flags.host, '--host');
+    const { item, action } = await withAdmin(ctx, (api) =>
+      creating(flags, (replace) => api.createListener({ address, host, port, replace })),
+    );
+    printAction(
+      ctx.output,
+      'Listener',
+      action,
+      item,
+      action === 'created' ? listenerCreatedText : listenerMovedText,
+    );
+  });
+
   listener
-    .command('create')
-    .description('listen on a local port and carry each connection to ADDRESS')
-    .argument('<ADDRESS>', 'the address to reach')
-    .requiredOption('--port <P>', 'the local port, 1-65535')
-    .option('--host <HOST>', 'the local interface to bind', '127.0.0.1')
-    .action(async (address: string, flags: CreateFlags, command: Command) => {
+    .command('update')
+    .description('move a listener to another port or interface; open connections stay')
+    .argument('<ADDRESS>', 'the address')
+    .option('--port <P>', 'the new local port, 1-65535')
+    .option('--host <HOST>', 'the new local interface')
+    .action(async (address: string, flags: UpdateFlags, command: Command) => {
       const ctx = contextOf(command);
       parseAddress(address);
-      const port = parsePort(flags.port, '--port');
-      const host = parseHost(flags.host, '--host');
-      const info = await withAdmin(ctx, (api) => api.createListener({ address, host, port }));
-      printAction(ctx.output, 'Listener', 'created', info, listenerCreatedText);
+      if (flags.port === undefined && flags.host === undefined) {
+        throw new SkiffError(
+          ErrorCode.INVALID_ARGUMENT,
+          `say what changes: skiff listener update ${address} --port P and/or --host HOST`,
+        );
+      }
+      const change = {
+        address,
+        ...(flags.port === undefined ? {} : { port: parsePort(flags.port, '--port') }),
+        ...(flags.host === undefined ? {} : { host: parseHost(flags.host, '--host') }),
+      };
+      const item = await withAdmin(ctx, (api) => api.updateListener(change));
+      printAction(ctx.output, 'Listener', 'updated', item, listenerUpdatedText);
     });
 
   deleteVerb(listener, 'stop listening for an address')

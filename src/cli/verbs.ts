@@ -1,12 +1,17 @@
 /**
  * What every resource's verbs share (link, listener, connector, token): `--ignore-not-found`
- * on deletes, `list [NAME]` picking one item, and the alias that makes `status` a `list`.
+ * on deletes, `--replace` on creates, `list [NAME]` picking one item, and the alias that
+ * makes `status` a `list`.
  */
 import type { Command } from 'commander';
 import { ErrorCode, isSkiffError, SkiffError } from '../errors.js';
 
 export interface DeleteFlags {
   ignoreNotFound?: boolean;
+}
+
+export interface ReplaceFlags {
+  replace?: boolean;
 }
 
 /** A group's `list [NAME]` verb, also reachable as `status` (kubectl's get, Skupper's status). */
@@ -43,4 +48,26 @@ export function pickOne<T>(items: readonly T[], matches: (item: T) => boolean, m
   const one = items.find(matches);
   if (one === undefined) throw new SkiffError(ErrorCode.NOT_FOUND, missing);
   return one;
+}
+
+/** `--replace` on a create: what exists for the address is replaced instead of refused. */
+export function withReplace(command: Command, what: string): Command {
+  return command.option('--replace', `replace the ${what} for the address if there is one`);
+}
+
+/**
+ * Runs a create. Asked without replace first, so the result says truly whether it created
+ * (`created`) or, with `--replace`, replaced what was there (`updated`, after the router's
+ * ALREADY_EXISTS); without `--replace` that refusal stands (exit 1).
+ */
+export async function creating<T>(
+  flags: ReplaceFlags,
+  create: (replace: boolean) => Promise<T>,
+): Promise<{ item: T; action: 'created' | 'updated' }> {
+  try {
+    return { item: await create(false), action: 'created' };
+  } catch (err) {
+    if (flags.replace !== true || !isSkiffError(err, ErrorCode.ALREADY_EXISTS)) throw err;
+  }
+  return { item: await create(true), action: 'updated' };
 }

@@ -54,3 +54,7 @@ export function linkDeletedText(l: { name: string }): string {
 export function linkAbsentText(l: { name: string }): string {
   return `no link named ${l.name}; nothing deleted`;
 }
+
+export function linkUpdatedText(l: LinkInfo): string {
+  return `link ${l.name} updated: cost ${l.cost}`;
+}

@@ -42,3 +42,12 @@ export function listenerDeletedText(l: { address: string }): string {
 export function listenerAbsentText(l: { address: string }): string {
   return `no listener for ${l.address}; nothing deleted`;
 }
+
+/** `listener create --replace` of an address that had a listener. */
+export function listenerMovedText(l: ListenerInfo): string {
+  return `${listenerCreatedText(l)}, replacing the listener the address had`;
+}
+
+export function listenerUpdatedText(l: ListenerInfo): string {
+  return `listener for ${l.address} updated: ${listenerCreatedText(l)}`;
+}
