@@ -21,6 +21,7 @@ import {
 } from './verbs.js';
 import {
   connectorAbsentText,
+  connectorDetail,
   connectorTable,
   connectorUpdatedText,
   exposedText,
@@ -142,6 +143,6 @@ export function registerConnector(program: Command): void {
         (c) => c.address === address,
         `${address} is not exposed at this site; see the connectors with: skiff connector list`,
       );
-      printItem(ctx.output, 'Connector', one, (c) => connectorTable([c]));
+      printItem(ctx.output, 'Connector', one, (c) => connectorDetail(c));
     });
 }

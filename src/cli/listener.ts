@@ -18,6 +18,7 @@ import {
   listenerAbsentText,
   listenerCreatedText,
   listenerDeletedText,
+  listenerDetail,
   listenerMovedText,
   listenerTable,
   listenerUpdatedText,
@@ -61,6 +62,18 @@ export function registerListener(program: Command): void {
     );
   });
 
+  deleteVerb(listener, 'stop listening for an address')
+    .argument('<ADDRESS>', 'the address')
+    .action(async (address: string, flags: DeleteFlags, command: Command) => {
+      const ctx = contextOf(command);
+      parseAddress(address);
+      if (await deleting(flags, () => withAdmin(ctx, (api) => api.deleteListener(address)))) {
+        printAction(ctx.output, 'Listener', 'deleted', { address }, listenerDeletedText);
+      } else {
+        printAction(ctx.output, 'Listener', 'unchanged', { address }, listenerAbsentText);
+      }
+    });
+
   listener
     .command('update')
     .description('move a listener to another port or interface; open connections stay')
@@ -85,18 +98,6 @@ export function registerListener(program: Command): void {
       printAction(ctx.output, 'Listener', 'updated', item, listenerUpdatedText);
     });
 
-  deleteVerb(listener, 'stop listening for an address')
-    .argument('<ADDRESS>', 'the address')
-    .action(async (address: string, flags: DeleteFlags, command: Command) => {
-      const ctx = contextOf(command);
-      parseAddress(address);
-      if (await deleting(flags, () => withAdmin(ctx, (api) => api.deleteListener(address)))) {
-        printAction(ctx.output, 'Listener', 'deleted', { address }, listenerDeletedText);
-      } else {
-        printAction(ctx.output, 'Listener', 'unchanged', { address }, listenerAbsentText);
-      }
-    });
-
   listVerb(listener, 'show the listeners, or the one for an address')
     .argument('[ADDRESS]', 'only the listener for this address')
     .action(async (address: string | undefined, _flags: unknown, command: Command) => {
@@ -112,6 +113,6 @@ export function registerListener(program: Command): void {
         (l) => l.address === address,
         `no listener for ${address}; see the listeners with: skiff listener list`,
       );
-      printItem(ctx.output, 'Listener', one, (l) => listenerTable([l]));
+      printItem(ctx.output, 'Listener', one, (l) => listenerDetail(l));
     });
 }

@@ -34,11 +34,8 @@ export function registerSiteDelete(site: Command): void {
       .option('--yes', 'do not ask for confirmation (needed without a terminal)'),
   ).action(async (flags: Flags, command: Command) => {
     const ctx = contextOf(command);
-    let result: SiteDeleted | undefined;
-    const deleted = await deleting(flags, async () => {
-      result = await deleteSite(ctx, flags.yes === true);
-    });
-    if (deleted && result) printAction(ctx.output, 'Site', 'deleted', result, siteDeletedText);
+    const deleted = await deleting(flags, () => deleteSite(ctx, flags.yes === true));
+    if (deleted) printAction(ctx.output, 'Site', 'deleted', deleted.result, siteDeletedText);
     else printAction(ctx.output, 'Site', 'unchanged', { stateDir: ctx.stateDir }, siteAbsentText);
   });
 }

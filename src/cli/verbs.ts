@@ -30,15 +30,18 @@ export function withIgnoreNotFound(command: Command): Command {
 }
 
 /**
- * Runs a delete. Resolves true when something was deleted; false when nothing was there
- * and `--ignore-not-found` was given; without it, NOT_FOUND stays an error (exit 4).
+ * Runs a delete: resolves with its result when something was deleted, or undefined when
+ * nothing was there and `--ignore-not-found` was given; without it, NOT_FOUND stays an
+ * error (exit 4).
  */
-export async function deleting(flags: DeleteFlags, remove: () => Promise<void>): Promise<boolean> {
+export async function deleting<T>(
+  flags: DeleteFlags,
+  remove: () => Promise<T>,
+): Promise<{ result: T } | undefined> {
   try {
-    await remove();
-    return true;
+    return { result: await remove() };
   } catch (err) {
-    if (flags.ignoreNotFound === true && isSkiffError(err, ErrorCode.NOT_FOUND)) return false;
+    if (flags.ignoreNotFound === true && isSkiffError(err, ErrorCode.NOT_FOUND)) return undefined;
     throw err;
   }
 }

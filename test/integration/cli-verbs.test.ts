@@ -1,19 +1,21 @@
 /**
- * Issue 10 points 2 and 5 through the real CLI against real routers: every resource has the
- * same verbs (list with its alias status, delete with --ignore-not-found, connector create and
- * delete as the long forms of expose and unexpose), each says what it did, refusals exit with
- * their codes; unknown subcommands suggest the nearest; the bash completion script loads and
- * completes; `site delete` refuses under a running router and without a confirmation;
- * `version` names the router; `debug dump -` writes to stdout.
+ * Issue 10 points 1 (CLI side), 2 and 5 through the real CLI against real routers: every
+ * resource has the same verbs (list with its alias status, delete with --ignore-not-found,
+ * update, connector create and delete as the long forms of expose and unexpose, token list
+ * and revoke), each says what it did, refusals exit with their codes; --replace; updates take
+ * effect without a restart; unknown subcommands suggest the nearest; the bash completion
+ * script loads and completes; `site run` refuses a missing site and leaves nothing; `site
+ * delete` refuses under a running router and without a confirmation; `version` names the
+ * router; `debug dump -` writes to stdout.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { ConnectorInfo, LinkInfo } from '../../src/admin/api.js';
+import type { ConnectorInfo, LinkInfo, ListenerInfo, TokenInfo } from '../../src/admin/api.js';
 import {
   assertCliError,
   type CliResult,
@@ -25,8 +27,11 @@ import {
   skiffBin,
 } from '../helpers/cli.js';
 import { useNetwork } from '../helpers/network.js';
+import { waitForAddress } from '../helpers/pair.js';
 import { freePort } from '../helpers/ports.js';
 import { RouterProcess } from '../helpers/router.js';
+import { connect, KiB, startEchoServer } from '../helpers/tcp.js';
+import { echoStream } from '../helpers/traffic.js';
 import { Cleanup, pollUntil, withTimeout } from '../helpers/wait.js';
 
 describe('one set of verbs for every resource', { timeout: 180_000 }, () => {
@@ -118,6 +123,159 @@ describe('one set of verbs for every resource', { timeout: 180_000 }, () => {
       (await cliJson<LinkInfo[]>(dir(), ['link', 'list'])).map((l) => l.name),
       before.map((l) => l.name),
     );
+  });
+
+  test('expose and listener create refuse an existing address unless --replace, which says it replaced; update retargets', async () => {
+    await cliOk(dir(), ['expose', 'api', '--target', '127.0.0.1:9']);
+    const refused = await runCli(dir(), ['expose', 'api', '--target', '127.0.0.1:10']);
+    assertCliError(refused, /already exposed at this site, to 127\.0\.0\.1:9; pass --replace/);
+    assert.equal(refused.code, 1);
+    assert.equal((await cliJson<ConnectorInfo>(dir(), ['connector', 'list', 'api'])).port, 9);
+    const replaced = await cliOk(dir(), ['expose', 'api', '--target', '127.0.0.1:10', '--replace']);
+    assert.equal(replaced.stdout, 'exposed api -> 127.0.0.1:10, replacing its previous target\n');
+    const again = jsonDocument(
+      await runCli(dir(), [
+        '-o',
+        'json',
+        'connector',
+        'create',
+        'api',
+        '--target',
+        '127.0.0.1:11',
+        '--replace',
+      ]),
+    );
+    assert.deepEqual([again.action, again.port], ['updated', 11]);
+    const fresh = jsonDocument(
+      await runCli(dir(), [
+        '-o',
+        'json',
+        'expose',
+        'fresh',
+        '--target',
+        '127.0.0.1:12',
+        '--replace',
+      ]),
+    );
+    assert.deepEqual([fresh.action, fresh.port], ['created', 12]);
+    const updated = await cliOk(dir(), ['connector', 'update', 'api', '--target', '127.0.0.1:13']);
+    assert.equal(updated.stdout, 'connector for api updated: api -> 127.0.0.1:13\n');
+    assert.equal((await cliJson<ConnectorInfo>(dir(), ['connector', 'list', 'api'])).port, 13);
+    const absent = await runCli(dir(), [
+      'connector',
+      'update',
+      'nothing-here',
+      '--target',
+      '127.0.0.1:1',
+    ]);
+    assertCliError(absent, /nothing-here/);
+    assert.equal(absent.code, 4);
+
+    const [first, second] = [await freePort(), await freePort()];
+    await cliOk(dir(), ['listener', 'create', 'db', '--port', String(first)]);
+    const taken = await runCli(dir(), ['listener', 'create', 'db', '--port', String(second)]);
+    assertCliError(taken, new RegExp(`already exists on 127\\.0\\.0\\.1:${first}; pass --replace`));
+    assert.equal(taken.code, 1);
+    const moved = await cliOk(dir(), [
+      'listener',
+      'create',
+      'db',
+      '--port',
+      String(second),
+      '--replace',
+    ]);
+    assert.match(
+      moved.stdout,
+      new RegExp(`^listener for db replaced: now on 127\\.0\\.0\\.1:${second}`),
+    );
+    assert.equal((await cliJson<ListenerInfo>(dir(), ['listener', 'list', 'db'])).port, second);
+    const nothing = await runCli(dir(), ['listener', 'update', 'db']);
+    assertCliError(nothing, /say what changes: skiff listener update db --port P/);
+    assert.equal(nothing.code, 2);
+    for (const args of [
+      ['unexpose', 'api'],
+      ['unexpose', 'fresh'],
+      ['listener', 'delete', 'db'],
+    ]) {
+      await cliOk(dir(), args);
+    }
+  });
+
+  test('listener update --port takes effect without a restart: a new stream reaches the new port, the old port is closed', async () => {
+    const west = net().site('west');
+    const east = net().site('east');
+    const server = net().track(await startEchoServer({ greeting: 'east' }));
+    await cliOk(east.stateDir, ['expose', 'echo', '--target', `127.0.0.1:${server.port}`]);
+    await waitForAddress(west, 'echo', 'east');
+    const first = await freePort();
+    await cliOk(dir(), ['listener', 'create', 'echo', '--port', String(first)]);
+    const stream = async (port: number, seed: number) => {
+      const report = await echoStream(port, { bytes: 256 * KiB, seed, deadlineMs: 15_000 });
+      assert.equal(report.outcome, 'complete', `port ${port}: ${report.error ?? report.outcome}`);
+      assert.equal(report.site, 'east');
+      assert.deepEqual(report.echoed, report.expected, 'byte-exact');
+    };
+    await stream(first, 1);
+    const pid = west.pid;
+    const second = await freePort();
+    const moved = await cliOk(dir(), ['listener', 'update', 'echo', '--port', String(second)]);
+    assert.equal(moved.stdout, `listener for echo updated: now on 127.0.0.1:${second}\n`);
+    await stream(second, 2);
+    await assert.rejects(connect(first), /ECONNREFUSED/, 'the old port no longer accepts');
+    assert.equal(west.pid, pid, 'the same router process');
+    await cliOk(dir(), ['listener', 'delete', 'echo']);
+    await cliOk(east.stateDir, ['unexpose', 'echo']);
+  });
+
+  test('link update --cost changes the cost at both ends without a restart', async () => {
+    const north = net().site('north');
+    const updated = await cliOk(dir(), ['link', 'update', 'north', '--cost', '7']);
+    assert.equal(updated.stdout, 'link north updated: cost 7\n');
+    assert.equal((await cliJson<LinkInfo>(dir(), ['link', 'list', 'north'])).cost, 7);
+    await pollUntil('north to learn the new cost of its link from west', async () =>
+      (await north.links()).some((l) => l.peerSiteName === 'west' && l.cost === 7),
+    );
+    const absent = await runCli(dir(), ['link', 'update', 'nowhere', '--cost', '2']);
+    assertCliError(absent, /nowhere/);
+    assert.equal(absent.code, 4);
+    const bad = await runCli(dir(), ['link', 'update', 'north', '--cost', '0']);
+    assertCliError(bad, /--cost "0"/);
+    assert.equal(bad.code, 2);
+  });
+
+  test('token list shows the tokens issued, never a secret; token revoke refuses later redemption', async () => {
+    const north = net().site('north');
+    const file = join(net().workDir, 'verbs-token.yaml');
+    const created = await cliJson<{ id: string }>(dir(), ['token', 'create', file, '--uses', '2']);
+    const secret = /^secret: (\S+)$/m.exec(await readFile(file, 'utf8'))?.[1];
+    assert.ok(secret, 'the token file holds a secret');
+    const listed = await cliJson<TokenInfo[]>(dir(), ['token', 'list']);
+    const mine = listed.find((t) => t.id === created.id);
+    assert.deepEqual([mine?.state, mine?.uses, mine?.used], ['active', 2, 0]);
+    for (const args of [
+      ['token', 'list'],
+      ['token', 'status', created.id],
+      ['-o', 'yaml', 'token', 'list'],
+    ]) {
+      const { stdout } = await cliOk(dir(), args);
+      assert.ok(stdout.includes(created.id), `${args.join(' ')} shows the id`);
+      assert.ok(!stdout.includes(secret), `${args.join(' ')} never shows the secret`);
+    }
+    const revoked = await cliOk(dir(), ['token', 'revoke', created.id]);
+    assert.match(revoked.stdout, new RegExp(`^token ${created.id} revoked`));
+    assert.equal((await cliJson<TokenInfo>(dir(), ['token', 'list', created.id])).state, 'revoked');
+    const redeem = await north.cli(['link', 'create', file, '--name', 'revoked-one']);
+    assertCliError(redeem, /revoked this token/);
+    assert.equal(redeem.code, 1);
+    const unknown = '0'.repeat(32);
+    const absent = await runCli(dir(), ['token', 'revoke', unknown]);
+    assertCliError(absent, new RegExp(unknown));
+    assert.equal(absent.code, 4);
+    const ignored = await cliOk(dir(), ['token', 'revoke', unknown, '--ignore-not-found']);
+    assert.equal(ignored.stdout, `no token ${unknown} at this site; nothing revoked\n`);
+    const bad = await runCli(dir(), ['token', 'revoke', 'xyz']);
+    assertCliError(bad, /is not a token id/);
+    assert.equal(bad.code, 2);
   });
 
   test('link delete NAME removes that link, at both ends, and no other', async () => {
@@ -236,6 +394,7 @@ describe('shell completion', { timeout: 60_000 }, () => {
     assert.deepEqual(await complete('skiff', 'link', ''), [
       'create',
       'delete',
+      'update',
       'list',
       'status',
       'help',
@@ -255,7 +414,7 @@ describe('shell completion', { timeout: 60_000 }, () => {
   test('zsh and fish scripts are generated from the same tree', async () => {
     const zsh = (await runCli(undefined, ['completion', 'zsh'])).stdout;
     assert.match(zsh, /^#compdef skiff\n/);
-    assert.match(zsh, /'link'\) echo 'create delete list status help' ;;/);
+    assert.match(zsh, /'link'\) echo 'create delete update list status help' ;;/);
     const fish = (await runCli(undefined, ['completion', 'fish'])).stdout;
     assert.match(fish, /complete -c skiff -n '__skiff_at \\'link\\'' -a create -d /);
     const bad = await runCli(undefined, ['completion', 'tcsh']);

@@ -157,7 +157,7 @@ describe('skiff CLI without a router', () => {
     [
       'a group without a command',
       ['listener'],
-      /missing command; use one of: create, delete, list/,
+      /missing command; use one of: create, delete, update, list/,
     ],
     ['no command at all', [], /missing command/],
     ['an unknown option', ['status', '--verbose'], /unknown option '--verbose'/],
