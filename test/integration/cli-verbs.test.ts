@@ -27,7 +27,7 @@ import {
   skiffBin,
 } from '../helpers/cli.js';
 import { useNetwork } from '../helpers/network.js';
-import { waitForAddress } from '../helpers/pair.js';
+import { createToken, waitForAddress } from '../helpers/pair.js';
 import { freePort } from '../helpers/ports.js';
 import { RouterProcess } from '../helpers/router.js';
 import { connect, KiB, startEchoServer } from '../helpers/tcp.js';
@@ -278,19 +278,46 @@ describe('one set of verbs for every resource', { timeout: 180_000 }, () => {
     assert.equal(bad.code, 2);
   });
 
-  test('link delete NAME removes that link, at both ends, and no other', async () => {
+  test('a second link between the same two sites gets its own name; link delete NAME removes that one link, at both ends', async () => {
     const west = net().site('west');
     const east = net().site('east');
-    const deleted = await cliOk(dir(), ['link', 'delete', 'east']);
-    assert.equal(deleted.stdout, 'link east deleted\n');
-    const left = await cliJson<LinkInfo[]>(dir(), ['link', 'list']);
+    const token = await createToken(east, net().workDir);
+    const second = await cliJson<LinkInfo>(dir(), ['link', 'create', token]);
+    assert.equal(second.name, 'east-2', 'the name east is taken at west');
+    const bothUp = async (router: RouterProcess, names: string[]) =>
+      pollUntil(`${router.name}: links ${names.join(', ')} up`, async () => {
+        const links = await router.links();
+        return names.every((n) => links.some((l) => l.name === n && l.state === 'up'));
+      });
+    await bothUp(west, ['east', 'east-2', 'north']);
+    await bothUp(east, ['west', 'west-2']);
+    const ids = (await west.links()).filter((l) => l.peerSiteName === 'east').map((l) => l.id);
+    assert.equal(new Set(ids).size, 2, `two links, two ids: ${ids.join(', ')}`);
+
+    const deleted = await cliOk(dir(), ['link', 'delete', 'east-2']);
+    assert.equal(deleted.stdout, 'link east-2 deleted\n');
     assert.deepEqual(
-      left.map((l) => l.name),
-      ['north'],
-      'west keeps its link to north',
+      (await west.links()).map((l) => l.name).sort(),
+      ['east', 'north'],
+      'west keeps its first link to east and its link to north',
     );
-    await pollUntil('east to drop its link from west', async () =>
+    const kept = await pollUntil(
+      'east to drop the second link from west, and only it',
+      async () => {
+        const fromWest = (await east.links()).filter((l) => l.peerSiteName === 'west');
+        return fromWest.length === 1 && fromWest;
+      },
+    );
+    assert.equal(kept[0]?.id, (await west.links()).find((l) => l.name === 'east')?.id);
+    assert.equal(kept[0]?.state, 'up');
+
+    await cliOk(dir(), ['link', 'delete', 'east']);
+    await pollUntil('east to drop its last link from west', async () =>
       (await east.links()).every((l) => l.peerSiteName !== 'west'),
+    );
+    assert.deepEqual(
+      (await west.links()).map((l) => l.name),
+      ['north'],
     );
     const again = await west.cli(['link', 'delete', 'east']);
     assertCliError(again, /east/);
