@@ -374,37 +374,45 @@ describe('one set of verbs for every resource', { timeout: 180_000 }, () => {
 });
 
 describe('shell completion', { timeout: 60_000 }, () => {
-  /** Runs a bash script that has loaded `skiff completion bash`; skiff is node + bin/skiff.js. */
-  function bash(body: string): Promise<CliResult> {
-    const load = `source <('${process.execPath}' '${skiffBin}' completion bash)`;
-    const script = `${load} || exit 9\n${body}`;
-    return new Promise((resolve, reject) => {
-      const child = spawn('bash', ['--norc', '--noprofile', '-c', script], {
-        env: childEnv(),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (c: string) => {
-        stdout += c;
-      });
-      child.stderr.setEncoding('utf8').on('data', (c: string) => {
-        stderr += c;
-      });
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr, command: 'bash -c ...' }));
-    });
+  /** `skiff completion SHELL`, as a shell command (skiff is node + bin/skiff.js). */
+  const generate = (shell: string) => `'${process.execPath}' '${skiffBin}' completion ${shell}`;
+
+  /** Runs `argv` (a shell and its flags) with `script` as its last argument. */
+  function shell(argv: readonly string[], script: string): Promise<CliResult> {
+    return withTimeout(
+      new Promise((resolve, reject) => {
+        const child = spawn(argv[0]!, [...argv.slice(1), script], {
+          env: childEnv(),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', (c: string) => {
+          stdout += c;
+        });
+        child.stderr.setEncoding('utf8').on('data', (c: string) => {
+          stderr += c;
+        });
+        child.once('error', reject);
+        child.once('close', (code) => resolve({ code, stdout, stderr, command: argv[0]! }));
+      }),
+      20_000,
+      `${argv[0]} with the completion script`,
+    );
   }
+
+  /** Runs a bash script that has loaded `skiff completion bash`. */
+  const bash = (body: string) =>
+    shell(
+      ['bash', '--norc', '--noprofile', '-c'],
+      `source <(${generate('bash')}) || exit 9\n${body}`,
+    );
 
   /** What the completion offers for the words typed so far (the last one being completed). */
   async function complete(...words: string[]): Promise<string[]> {
     const quoted = words.map((w) => `'${w}'`).join(' ');
-    const result = await withTimeout(
-      bash(
-        `COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _skiff; printf '%s\\n' "\${COMPREPLY[@]}"`,
-      ),
-      15_000,
-      `completion of ${words.join(' ')}`,
+    const result = await bash(
+      `COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _skiff; printf '%s\\n' "\${COMPREPLY[@]}"`,
     );
     assert.equal(result.code, 0, result.stderr);
     return result.stdout.split('\n').filter((w) => w !== '');
@@ -438,12 +446,77 @@ describe('shell completion', { timeout: 60_000 }, () => {
     assert.ok(!globals.includes('--platform'), 'hidden options are not offered');
   });
 
-  test('zsh and fish scripts are generated from the same tree', async () => {
-    const zsh = (await runCli(undefined, ['completion', 'zsh'])).stdout;
-    assert.match(zsh, /^#compdef skiff\n/);
-    assert.match(zsh, /'link'\) echo 'create delete update list status help' ;;/);
-    const fish = (await runCli(undefined, ['completion', 'fish'])).stdout;
-    assert.match(fish, /complete -c skiff -n '__skiff_at \\'link\\'' -a create -d /);
+  test('the zsh script registers with compinit and completes the same words', async () => {
+    // compadd and _files stand in for zsh's own, which only work inside a completion widget;
+    // like compadd, the stand-in keeps the words that start with the one being completed.
+    const result = await shell(
+      ['zsh', '-f', '-c'],
+      `autoload -U compinit && compinit -u -D
+source <(${generate('zsh')}) || exit 9
+print -r -- "registered: $_comps[skiff]"
+compadd() { [[ $1 == -- ]] && shift; local w; for w in "$@"; do [[ $w == \${words[CURRENT]}* ]] && print -r -- $w; done; return 0; }
+_files() { print -r -- '(files)'; }
+t() { words=("$@"); CURRENT=$#; print -r -- "[$*]"; _skiff; }
+t skiff li
+t skiff --state-dir /tmp connector ''
+t skiff -o y
+t skiff token create ''
+`,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(
+      result.stdout,
+      [
+        'registered: _skiff',
+        '[skiff li]',
+        'link',
+        'listener',
+        '[skiff --state-dir /tmp connector ]',
+        ...['create', 'delete', 'update', 'list', 'status', 'help'],
+        '[skiff -o y]',
+        'yaml',
+        '[skiff token create ]',
+        '(files)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('the fish script loads and completes, with descriptions', async () => {
+    const result = await shell(
+      ['fish', '--no-config', '-c'],
+      `${generate('fish')} | source; or exit 9
+for line in 'skiff li' 'skiff link ' 'skiff -o ' 'skiff link delete --ig'
+    echo "[$line]"
+    complete -C "$line"
+end
+`,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.split('\n');
+    const after = (header: string) => {
+      const from = lines.indexOf(header) + 1;
+      const to = lines.findIndex((l, i) => i >= from && l.startsWith('['));
+      return lines
+        .slice(from, to === -1 ? undefined : to)
+        .filter((l) => l !== '')
+        .map((l) => l.split('\t')[0]);
+    };
+    assert.deepEqual(after('[skiff li]'), ['link', 'listener']);
+    assert.deepEqual(after('[skiff link ]').sort(), [
+      'create',
+      'delete',
+      'help',
+      'list',
+      'status',
+      'update',
+    ]);
+    assert.deepEqual(after('[skiff -o ]').sort(), ['json', 'text', 'yaml']);
+    assert.deepEqual(after('[skiff link delete --ig]'), ['--ignore-not-found']);
+    assert.match(result.stdout, /^link\tlinks between this site and others$/m);
+  });
+
+  test('an unknown shell is refused', async () => {
     const bad = await runCli(undefined, ['completion', 'tcsh']);
     assertCliError(bad, /Allowed choices are bash, zsh, fish/);
     assert.equal(bad.code, 2);
