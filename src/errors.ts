@@ -48,6 +48,8 @@ export const ErrorCode = {
   PLATFORM_UNAVAILABLE: 'SKIFF_ERR_PLATFORM_UNAVAILABLE',
   /** The state cannot be written (a full disk, a read-only file system); nothing was changed. */
   STATE_UNWRITABLE: 'SKIFF_ERR_STATE_UNWRITABLE',
+  /** A person asked to confirm said no; nothing was changed. */
+  ABORTED: 'SKIFF_ERR_ABORTED',
   /** Anything else: a bug or an unexpected system error. */
   INTERNAL: 'SKIFF_ERR_INTERNAL',
 } as const;

@@ -3,7 +3,7 @@
  * commands that talk to a running router.
  */
 import type { Command } from 'commander';
-import type { AdminClient } from '../admin/client.js';
+import type { AdminClient, AdminClientOptions } from '../admin/client.js';
 import { resolveStateDir } from '../config/paths.js';
 import { ErrorCode, SkiffError } from '../errors.js';
 import type { OutputFormat } from './output.js';
@@ -35,6 +35,13 @@ export function contextOf(command: Command): CliContext {
       'the kubernetes platform is not available yet; use --platform local',
     );
   }
+  // Silently ignoring them would run the command against the local site instead.
+  if (opts.namespace !== undefined || opts.context !== undefined) {
+    throw new SkiffError(
+      ErrorCode.INVALID_ARGUMENT,
+      '-n/--namespace and --context are for --platform kubernetes, which is not available yet',
+    );
+  }
   return {
     stateDir: resolveStateDir(opts.stateDir),
     output: opts.output,
@@ -49,9 +56,10 @@ export function contextOf(command: Command): CliContext {
 export async function withAdmin<T>(
   ctx: CliContext,
   fn: (api: AdminClient) => Promise<T>,
+  options?: AdminClientOptions,
 ): Promise<T> {
   const { connectAdmin } = await import('../admin/client.js');
-  const api = connectAdmin(ctx.stateDir);
+  const api = connectAdmin(ctx.stateDir, options);
   try {
     return await fn(api);
   } finally {

@@ -1,9 +1,9 @@
-/** `debug dump FILE`: everything useful for a bug report, from the running router. */
+/** `debug dump FILE|-`: everything useful for a bug report, from the running router. */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { contextOf, withAdmin } from './context.js';
-import { printAction } from './output.js';
+import { printAction, writeOut } from './output.js';
 import { checkNewFile, fileProblem } from './validate.js';
 import { dumpWrittenText } from './views/debug.js';
 
@@ -13,9 +13,14 @@ export function registerDebug(program: Command): void {
     .description('help for bug reports')
     .command('dump')
     .description("write the router's state (no keys or secrets) to a new file, as JSON")
-    .argument('<FILE>', 'where to write it (must not exist)')
+    .argument('<FILE>', 'where to write it (must not exist), or - for stdout')
     .action(async (file: string, _flags: unknown, command: Command) => {
       const ctx = contextOf(command);
+      if (file === '-') {
+        // The dump is the whole output: no "written" line to mix into a pipe.
+        writeOut(await withAdmin(ctx, (api) => api.debugDump()));
+        return;
+      }
       const path = await checkNewFile(file, 'dump');
       const dump = await withAdmin(ctx, (api) => api.debugDump());
       try {

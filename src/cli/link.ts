@@ -1,10 +1,17 @@
-/** `link create | delete | status`: links from this site to others (and theirs to it). */
+/** `link create | delete | update | list`: links from this site to others (and theirs to it). */
 import type { Command } from 'commander';
-import { ErrorCode, SkiffError } from '../errors.js';
 import { contextOf, withAdmin } from './context.js';
 import { printAction, printItem, printList } from './output.js';
 import { parseLinkCost, parseName, readTokenFile } from './validate.js';
-import { linkCreatedText, linkDeletedText, linkDetail, linkTable } from './views/link.js';
+import { type DeleteFlags, deleteVerb, deleting, listVerb, pickOne } from './verbs.js';
+import {
+  linkAbsentText,
+  linkCreatedText,
+  linkDeletedText,
+  linkDetail,
+  linkTable,
+  linkUpdatedText,
+} from './views/link.js';
 
 interface CreateFlags {
   name?: string;
@@ -31,20 +38,32 @@ export function registerLink(program: Command): void {
       printAction(ctx.output, 'Link', 'created', info, linkCreatedText);
     });
 
-  link
-    .command('delete')
-    .description('end a link and revoke its credential')
-    .argument('<NAME>', 'the link name, as `skiff link status` shows it')
-    .action(async (name: string, _flags: unknown, command: Command) => {
+  deleteVerb(link, 'end a link and revoke its credential')
+    .argument('<NAME>', 'the link name, as `skiff link list` shows it')
+    .action(async (name: string, flags: DeleteFlags, command: Command) => {
       const ctx = contextOf(command);
       parseName(name, 'link name');
-      await withAdmin(ctx, (api) => api.deleteLink(name));
-      printAction(ctx.output, 'Link', 'deleted', { name }, linkDeletedText);
+      if (await deleting(flags, () => withAdmin(ctx, (api) => api.deleteLink(name)))) {
+        printAction(ctx.output, 'Link', 'deleted', { name }, linkDeletedText);
+      } else {
+        printAction(ctx.output, 'Link', 'unchanged', { name }, linkAbsentText);
+      }
     });
 
   link
-    .command('status')
-    .description('show the links, or one link')
+    .command('update')
+    .description("change an outgoing link's cost; streams keep flowing, routes follow")
+    .argument('<NAME>', 'the link name, as `skiff link list` shows it')
+    .requiredOption('--cost <N>', 'the new path cost; lower is preferred')
+    .action(async (name: string, flags: { cost: string }, command: Command) => {
+      const ctx = contextOf(command);
+      parseName(name, 'link name');
+      const cost = parseLinkCost(flags.cost, '--cost');
+      const item = await withAdmin(ctx, (api) => api.updateLink({ name, cost }));
+      printAction(ctx.output, 'Link', 'updated', item, linkUpdatedText);
+    });
+
+  listVerb(link, 'show the links, or one link')
     .argument('[NAME]', 'only this link')
     .action(async (name: string | undefined, _flags: unknown, command: Command) => {
       const ctx = contextOf(command);
@@ -54,13 +73,11 @@ export function registerLink(program: Command): void {
         printList(ctx.output, 'Link', links, linkTable);
         return;
       }
-      const one = links.find((l) => l.name === name);
-      if (!one) {
-        throw new SkiffError(
-          ErrorCode.NOT_FOUND,
-          `no link named ${name}; see the links with: skiff link status`,
-        );
-      }
+      const one = pickOne(
+        links,
+        (l) => l.name === name,
+        `no link named ${name}; see the links with: skiff link list`,
+      );
       printItem(ctx.output, 'Link', one, (l) => linkDetail(l));
     });
 }

@@ -1,10 +1,11 @@
 /**
- * `site create` and `site run`: the two commands that work on the state dir directly
- * rather than through a running router's admin API.
+ * `site create`, `site run` and `site delete` (site-delete.ts): the commands that work on
+ * the state dir directly rather than through a running router's admin API.
  */
 import type { Command } from 'commander';
 import { contextOf } from './context.js';
 import { printAction } from './output.js';
+import { registerSiteDelete } from './site-delete.js';
 import { parseHost, parsePort } from './validate.js';
 import { siteCreatedText } from './views/site.js';
 
@@ -16,7 +17,7 @@ interface CreateFlags {
 }
 
 export function registerSite(program: Command): void {
-  const site = program.command('site').description('create a site, or run its router');
+  const site = program.command('site').description('create a site, run its router, or delete it');
 
   site
     .command('create')
@@ -70,4 +71,6 @@ export function registerSite(program: Command): void {
         init: flags.init === true,
       });
     });
+
+  registerSiteDelete(site);
 }

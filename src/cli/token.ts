@@ -1,12 +1,28 @@
-/** `token create FILE`: asks the router for a token and writes it to a new file. */
+/**
+ * `token create FILE` (asks the router for a token and writes it to a new file), `token
+ * list [ID]` (alias status) and `token revoke ID`. A token's secret never reaches stdout.
+ */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { CreatedToken } from '../admin/api.js';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { contextOf, withAdmin } from './context.js';
-import { printAction } from './output.js';
-import { checkNewFile, fileProblem, parseDurationFlag, parsePositiveInt } from './validate.js';
-import { tokenCreatedText } from './views/token.js';
+import { printAction, printItem, printList } from './output.js';
+import {
+  checkNewFile,
+  fileProblem,
+  parseDurationFlag,
+  parsePositiveInt,
+  parseTokenId,
+} from './validate.js';
+import { type DeleteFlags, deleting, listVerb, pickOne, withIgnoreNotFound } from './verbs.js';
+import {
+  tokenAbsentText,
+  tokenCreatedText,
+  tokenDetail,
+  tokenRevokedText,
+  tokenTable,
+} from './views/token.js';
 
 interface CreateFlags {
   expiry: string;
@@ -37,6 +53,38 @@ export function registerToken(program: Command): void {
         tokenCreatedText(t, file),
       );
     });
+
+  listVerb(token, 'show the tokens this site issued (never their secrets), or one')
+    .argument('[ID]', 'only this token')
+    .action(async (id: string | undefined, _flags: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      if (id !== undefined) parseTokenId(id);
+      const tokens = await withAdmin(ctx, (api) => api.listTokens());
+      if (id === undefined) {
+        printList(ctx.output, 'Token', tokens, (t) => tokenTable(t));
+        return;
+      }
+      const one = pickOne(
+        tokens,
+        (t) => t.id === id,
+        `no token ${id} at this site (expired tokens are forgotten); see: skiff token list`,
+      );
+      printItem(ctx.output, 'Token', one, (t) => tokenDetail(t));
+    });
+
+  // Revoking is this resource's delete: the token stays listed, as revoked.
+  withIgnoreNotFound(
+    token
+      .command('revoke')
+      .description('refuse every later redemption of a token; links made from it stay')
+      .argument('<ID>', 'the token id, as `skiff token list` shows it'),
+  ).action(async (id: string, flags: DeleteFlags, command: Command) => {
+    const ctx = contextOf(command);
+    parseTokenId(id);
+    const revoked = await deleting(flags, () => withAdmin(ctx, (api) => api.revokeToken(id)));
+    if (revoked) printAction(ctx.output, 'Token', 'updated', revoked.result, tokenRevokedText);
+    else printAction(ctx.output, 'Token', 'unchanged', { id }, tokenAbsentText);
+  });
 }
 
 /** Mode 0600 from the first byte, and `wx` so a file that appeared meanwhile is not replaced. */

@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseDuration } from '../config/duration.js';
-import { hostProblem, nameProblem, portProblem, quote } from '../config/rules.js';
+import { hostProblem, nameProblem, portProblem, quote, tokenIdProblem } from '../config/rules.js';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { isLinkCost, LINK_COST_RULE } from '../routing/cost.js';
 
@@ -23,6 +23,13 @@ export function parseName(text: string, what: string): string {
 
 export function parseAddress(text: string): string {
   return parseName(text, 'address');
+}
+
+/** A token id, as `token create` printed it (config/rules.ts). */
+export function parseTokenId(text: string): string {
+  const problem = tokenIdProblem(text, 'token id');
+  if (problem !== undefined) throw invalid(problem);
+  return text;
 }
 
 /** A TCP port, 1-65535, written in decimal. */

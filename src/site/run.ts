@@ -59,7 +59,9 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
   const socketPath = adminSocketPath(opts.stateDir);
   await refuseIfRunning(socketPath, opts.stateDir);
   const store = new FileStore(opts.stateDir);
-  await store.init();
+  // Only a site being created may make the directory: a mistyped --state-dir is refused
+  // (openSite) and leaves nothing behind.
+  if (opts.init === true) await store.init();
   const settings = await loadSettings(opts.stateDir);
   const site = await openSite(store, {
     stateDir: opts.stateDir,

@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { link, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
+/** The temporary sibling a write makes (below); one left behind is a write cut short. */
+export const TEMP_FILE = /^\.[0-9a-f]{12}\.tmp$/;
+
 /**
  * Writes a file so that a crash leaves either the old or the new contents, never a torn
  * mix: write a temporary sibling, fsync it, rename over the target, fsync the directory.

@@ -1,7 +1,7 @@
-import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { TEMP_FILE, writeFileAtomic } from './atomic-file.js';
 import {
   checkedKey,
   checkedRecord,
@@ -11,7 +11,7 @@ import {
   keyExists,
   readEach,
 } from './checked.js';
-import type { RecordTypes } from './schema.js';
+import { RECORD_KINDS, type RecordTypes } from './schema.js';
 import { type RecordKind, StateProblems, type StateStore } from './store.js';
 
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -136,6 +136,38 @@ export class FileStore implements StateStore {
     const removed = await removeIfExists(path);
     this.problems.clear(path);
     return removed;
+  }
+
+  /**
+   * The top-level entries of the state dir that this store writes and that exist now:
+   * site records, the record and key directories, temporaries of writes cut short.
+   */
+  async ownEntries(): Promise<string[]> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const dirs = new Set([
+      'secrets',
+      ...RECORD_KINDS.filter((k) => k !== 'site').map((k) => `${k}s`),
+    ]);
+    return entries.filter((e) => dirs.has(e) || e === 'site.json' || TEMP_FILE.test(e)).sort();
+  }
+
+  /**
+   * Removes all of it (`site delete`), site.json first so that a removal cut short leaves
+   * no site a router would start; files the store did not write stay.
+   */
+  async removeAll(): Promise<void> {
+    const entries = await this.ownEntries();
+    const order = [
+      ...entries.filter((e) => e === 'site.json'),
+      ...entries.filter((e) => e !== 'site.json'),
+    ];
+    for (const entry of order) await rm(join(this.dir, entry), { recursive: true, force: true });
   }
 }
 

@@ -126,6 +126,9 @@ const schemas: { [K in keyof RecordTypes]: Schema } = {
   listener: { address: { check: name }, host: { check: host }, port: { check: port } },
 };
 
+/** Every record kind, for code that walks all of them (`site delete`). */
+export const RECORD_KINDS = Object.keys(schemas) as Array<keyof RecordTypes>;
+
 /**
  * The value as a record of `kind` named `key`, or the problem with it. Fields beyond the
  * schema are kept: a newer version may have added them.

@@ -39,3 +39,17 @@ export function exposedText(c: ConnectorInfo): string {
 export function unexposedText(c: { address: string }): string {
   return `${c.address} is no longer exposed from this site`;
 }
+
+/** `unexpose --ignore-not-found` of an address that is not exposed. */
+export function connectorAbsentText(c: { address: string }): string {
+  return `${c.address} is not exposed at this site; nothing deleted`;
+}
+
+/** `expose --replace` of an address that had a connector. */
+export function reexposedText(c: ConnectorInfo): string {
+  return `exposed ${c.address} -> ${hostPort(c.host, c.port)}, replacing its previous target`;
+}
+
+export function connectorUpdatedText(c: ConnectorInfo): string {
+  return `connector for ${c.address} updated: ${c.address} -> ${hostPort(c.host, c.port)}`;
+}

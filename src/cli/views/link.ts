@@ -49,3 +49,12 @@ export function linkCreatedText(l: LinkInfo): string {
 export function linkDeletedText(l: { name: string }): string {
   return `link ${l.name} deleted`;
 }
+
+/** `link delete --ignore-not-found` of a link that is not there. */
+export function linkAbsentText(l: { name: string }): string {
+  return `no link named ${l.name}; nothing deleted`;
+}
+
+export function linkUpdatedText(l: LinkInfo): string {
+  return `link ${l.name} updated: cost ${l.cost}`;
+}

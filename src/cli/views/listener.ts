@@ -37,3 +37,23 @@ export function listenerCreatedText(l: ListenerInfo): string {
 export function listenerDeletedText(l: { address: string }): string {
   return `listener for ${l.address} deleted`;
 }
+
+/** `listener delete --ignore-not-found` of a listener that is not there. */
+export function listenerAbsentText(l: { address: string }): string {
+  return `no listener for ${l.address}; nothing deleted`;
+}
+
+/** Where a listener is now after `update` or `create --replace`, and its state if not bound. */
+function nowOn(l: ListenerInfo): string {
+  const state = l.state === 'bound' ? '' : `, state ${l.state}: ${l.error ?? 'unknown error'}`;
+  return `now on ${hostPort(l.host, l.port)}${state}`;
+}
+
+/** `listener create --replace` of an address that had a listener. */
+export function listenerMovedText(l: ListenerInfo): string {
+  return `listener for ${l.address} replaced: ${nowOn(l)}`;
+}
+
+export function listenerUpdatedText(l: ListenerInfo): string {
+  return `listener for ${l.address} updated: ${nowOn(l)}`;
+}

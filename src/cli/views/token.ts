@@ -36,3 +36,8 @@ export function tokenCreatedText(t: Omit<CreatedToken, 'yaml'>, file: string): s
 export function tokenRevokedText(t: TokenInfo): string {
   return `token ${t.id} revoked: it can no longer be redeemed (links made from it stay)`;
 }
+
+/** `token revoke --ignore-not-found` of a token the site does not have. */
+export function tokenAbsentText(t: { id: string }): string {
+  return `no token ${t.id} at this site; nothing revoked`;
+}

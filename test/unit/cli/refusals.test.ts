@@ -32,19 +32,23 @@ describe('skiff CLI without a router', () => {
     assertCliError(result, new RegExp(`for state dir ${dir};`));
   });
 
-  it('prints the package version, with or without -o json', async () => {
+  it('prints the package version and that no router runs, with or without -o json; --version too', async () => {
     const pkg = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as {
       version: string;
     };
     const text = await runCli(dir, ['version']);
     assert.equal(text.code, 0);
-    assert.equal(text.stdout, `skiff ${pkg.version}\n`);
+    assert.equal(text.stdout, `skiff ${pkg.version}\nno router runs for state dir ${dir}\n`);
     const json = await runCli(dir, ['-o', 'json', 'version']);
     assert.deepEqual(JSON.parse(json.stdout), {
       apiVersion: 'skiff.dev/v1',
       kind: 'Version',
       version: pkg.version,
+      stateDir: dir,
     });
+    const flag = await runCli(dir, ['--version']);
+    assert.equal(flag.code, 0);
+    assert.equal(flag.stdout, `${pkg.version}\n`);
   });
 
   // Each is refused before the router would be asked, so exit 2 (bad input), not 3.
@@ -123,6 +127,16 @@ describe('skiff CLI without a router', () => {
       /^skiff: the kubernetes platform is not available yet; use --platform local$/,
     ],
     [
+      'a namespace on the local platform',
+      () => ['-n', 'prod', 'status'],
+      /-n\/--namespace and --context are for --platform kubernetes/,
+    ],
+    [
+      'a kubernetes-only expose flag',
+      () => ['connector', 'create', 'api', '--target-port', '80'],
+      /--platform kubernetes/,
+    ],
+    [
       'a bad site link port',
       () => ['site', 'create', 'west', '--link-port', '99999'],
       /--link-port "99999"/,
@@ -143,7 +157,7 @@ describe('skiff CLI without a router', () => {
     [
       'a group without a command',
       ['listener'],
-      /missing command; use one of: create, delete, list/,
+      /missing command; use one of: create, delete, update, list/,
     ],
     ['no command at all', [], /missing command/],
     ['an unknown option', ['status', '--verbose'], /unknown option '--verbose'/],
