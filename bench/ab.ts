@@ -7,7 +7,7 @@
  * Gbit/s and router CPU seconds per GiB per round (RTT=1 adds a sockperf ping-pong).
  * `streams` may be a list ("1,8,64"): each round runs every count, and RSS is read after all.
  */
-import { freePort } from '../test/helpers/ports.js';
+import { pickPort as freePort } from '../test/helpers/ports.js';
 import { assignments } from '../test/helpers/router.js';
 import { measuredIperf, startIperfServer } from './iperf.js';
 import { rssMiB } from './proc.js';

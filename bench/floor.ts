@@ -4,7 +4,7 @@
  * run, interleaved round by round: iperf3 1 and 8 streams, sockperf 64-byte ping-pong, CPU
  * seconds per GiB and RSS. It answers: how much of skiff's gap to stunnel is Node's own.
  */
-import { freePort } from '../test/helpers/ports.js';
+import { pickPort as freePort } from '../test/helpers/ports.js';
 import { iperfClient, measuredIperf, startIperfServer } from './iperf.js';
 import { startNodeFloor } from './node-floor.js';
 import { rssMiB } from './proc.js';

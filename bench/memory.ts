@@ -4,7 +4,7 @@
  * mappings, glibc's malloc heap), idle and after iperf3 with 1, 8 and 64 streams.
  */
 import { readFileSync } from 'node:fs';
-import { freePort } from '../test/helpers/ports.js';
+import { pickPort as freePort } from '../test/helpers/ports.js';
 import { iperfClient, startIperfServer } from './iperf.js';
 import { startRouterPair } from './router-pair.js';
 

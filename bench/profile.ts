@@ -6,7 +6,7 @@
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort } from '../test/helpers/ports.js';
+import { pickPort as freePort } from '../test/helpers/ports.js';
 import { iperfClient, startIperfServer } from './iperf.js';
 import { startRouterPair } from './router-pair.js';
 

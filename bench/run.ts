@@ -15,7 +15,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../test/helpers/ports.js';
+import { pickPort as freePort } from '../test/helpers/ports.js';
 import { connectionRate, startEchoServer } from './conn-rate.js';
 import { idleStreamsRss } from './idle-streams.js';
 import { iperfClient, measuredIperf, startIperfServer } from './iperf.js';
