@@ -39,10 +39,16 @@ export const PORT_POOL = { low: POOL_LOW, high: POOL_HIGH } as const;
 const picked = new Set<number>();
 
 /**
- * How many ports withFreePort() tries. Each was bindable a moment before its use, so a
- * second one taken is already rare; ten taken in a row means something grabs every port.
+ * How many ports withFreePort() tries by default. Each was bindable a moment before its
+ * use, so a second one taken is already rare; ten in a row means something grabs every port.
  */
 export const PORT_ATTEMPTS = 10;
+let defaultAttempts = PORT_ATTEMPTS;
+
+/** Changes withFreePort()'s default: the race stress script's --attempts 1 is the old helper. */
+export function setPortAttempts(attempts: number): void {
+  defaultAttempts = attempts;
+}
 
 /** Thrown by a withFreePort() callback when its port turned out to be in use. */
 export class PortTaken extends Error {
@@ -109,7 +115,7 @@ export async function pickPort(): Promise<number> {
  */
 export async function withFreePort<T>(
   use: (port: number) => Promise<T>,
-  { attempts = PORT_ATTEMPTS, first }: { attempts?: number; first?: number } = {},
+  { attempts = defaultAttempts, first }: { attempts?: number; first?: number } = {},
 ): Promise<T> {
   const taken: number[] = [];
   for (;;) {
