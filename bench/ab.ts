@@ -7,7 +7,6 @@
  * Gbit/s and router CPU seconds per GiB per round (RTT=1 adds a sockperf ping-pong).
  * `streams` may be a list ("1,8,64"): each round runs every count, and RSS is read after all.
  */
-import { freePort } from '../test/helpers/ports.js';
 import { assignments } from '../test/helpers/router.js';
 import { measuredIperf, startIperfServer } from './iperf.js';
 import { rssMiB } from './proc.js';
@@ -30,8 +29,8 @@ interface Side {
   results: Map<number, string[]>;
 }
 
-const iperf = await startIperfServer(await freePort());
-const sockperf = await startSockperfServer(await freePort());
+const iperf = await startIperfServer();
+const sockperf = await startSockperfServer();
 const sides: Side[] = [];
 try {
   for (const [name, dir] of [

@@ -4,7 +4,6 @@
  * run, interleaved round by round: iperf3 1 and 8 streams, sockperf 64-byte ping-pong, CPU
  * seconds per GiB and RSS. It answers: how much of skiff's gap to stunnel is Node's own.
  */
-import { freePort } from '../test/helpers/ports.js';
 import { iperfClient, measuredIperf, startIperfServer } from './iperf.js';
 import { startNodeFloor } from './node-floor.js';
 import { rssMiB } from './proc.js';
@@ -24,8 +23,8 @@ interface Path {
   cpu: { seconds: number; gib: number };
 }
 
-const iperf = await startIperfServer(await freePort());
-const sockperf = await startSockperfServer(await freePort());
+const iperf = await startIperfServer();
+const sockperf = await startSockperfServer();
 const targets = [iperf.port, sockperf.port];
 const stunnel = await startStunnelPair(targets);
 const floor = await startNodeFloor(targets);

@@ -1,6 +1,6 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import { execFile, spawn } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
+import { startOnFreePorts } from './listening.js';
 import { totalCpuSeconds } from './proc.js';
 
 /** An `iperf3 -s` on 127.0.0.1, the target of every throughput workload. */
@@ -9,30 +9,12 @@ export interface IperfServer {
   stop(): void;
 }
 
-/** Resolves once something accepts TCP connections on 127.0.0.1:port (or throws after ms). */
-export async function waitForPort(port: number, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ port, host: '127.0.0.1' });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
-    await delay(50);
-  }
-}
-
-export async function startIperfServer(port: number): Promise<IperfServer> {
-  const child: ChildProcess = spawn('iperf3', ['-s', '-B', '127.0.0.1', '-p', String(port)], {
-    stdio: 'ignore',
-  });
-  await waitForPort(port);
-  return { port, stop: () => void child.kill('SIGTERM') };
+/** `iperf3 -s` on a picked port (another one if that was taken before iperf3 bound it). */
+export async function startIperfServer(): Promise<IperfServer> {
+  const { ports, child } = await startOnFreePorts('iperf3 -s', 1, ([port]) =>
+    spawn('iperf3', ['-s', '-B', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' }),
+  );
+  return { port: ports[0]!, stop: () => void child.kill('SIGTERM') };
 }
 
 /**

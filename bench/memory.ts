@@ -4,7 +4,6 @@
  * mappings, glibc's malloc heap), idle and after iperf3 with 1, 8 and 64 streams.
  */
 import { readFileSync } from 'node:fs';
-import { freePort } from '../test/helpers/ports.js';
 import { iperfClient, startIperfServer } from './iperf.js';
 import { startRouterPair } from './router-pair.js';
 
@@ -35,7 +34,7 @@ function breakdown(pid: number): string {
 }
 
 const pair = await startRouterPair();
-const iperf = await startIperfServer(await freePort());
+const iperf = await startIperfServer();
 try {
   const port = await pair.expose('iperf', iperf.port);
   const [a, b] = pair.pids() as [number, number];

@@ -2,9 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../test/helpers/ports.js';
 import { routerLaunch } from '../test/helpers/router.js';
-import { waitForPort } from './iperf.js';
+import { startOnFreePorts } from './listening.js';
 import { makeCerts } from './stunnel.js';
 
 /**
@@ -24,28 +23,35 @@ export async function startNodeFloor(targets: number[]): Promise<NodeFloor> {
   makeCerts(dir);
   const script = join(import.meta.dirname, 'node-relay.js');
   const children: ChildProcess[] = [];
-  const ports = new Map<number, number>();
-  const sides = { client: [] as string[], server: [] as string[] };
-  for (const target of targets) {
-    const tlsPort = await freePort();
-    const plainPort = await freePort();
-    ports.set(target, plainPort);
-    sides.server.push(`${tlsPort}:${target}`);
-    sides.client.push(`${plainPort}:${tlsPort}`);
-  }
   const launch = routerLaunch();
-  for (const role of ['server', 'client'] as const) {
-    const args = [...launch.nodeArgs, script, role, dir, ...sides[role]];
-    const env = { ...process.env, ...launch.env };
-    children.push(spawn(process.execPath, args, { stdio: 'inherit', env }));
-    for (const pair of sides[role]) await waitForPort(Number(pair.split(':')[0]));
-  }
-  return {
-    portFor: (t: number) => ports.get(t)!,
-    pids: () => children.map((c) => c.pid!),
-    stop: async () => {
-      for (const c of children) c.kill('SIGTERM');
-      await rm(dir, { recursive: true, force: true });
-    },
+  const stop = async () => {
+    for (const c of children) c.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
   };
+  /** One relay process listening on picked ports, the i-th forwarding to `to[i]`. */
+  const side = async (role: 'server' | 'client', to: readonly number[]) => {
+    const { ports, child } = await startOnFreePorts(`node-relay ${role}`, to.length, (ps) => {
+      const pairs = ps.map((port, i) => `${port}:${to[i]}`);
+      const args = [...launch.nodeArgs, script, role, dir, ...pairs];
+      return spawn(process.execPath, args, {
+        stdio: 'inherit',
+        env: { ...process.env, ...launch.env },
+      });
+    });
+    children.push(child);
+    return ports;
+  };
+  try {
+    const tlsPorts = await side('server', targets);
+    const plainPorts = await side('client', tlsPorts);
+    const ports = new Map(targets.map((target, i) => [target, plainPorts[i]!]));
+    return {
+      portFor: (t: number) => ports.get(t)!,
+      pids: () => children.map((c) => c.pid!),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }

@@ -6,7 +6,6 @@
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort } from '../test/helpers/ports.js';
 import { iperfClient, startIperfServer } from './iperf.js';
 import { startRouterPair } from './router-pair.js';
 
@@ -47,7 +46,7 @@ async function main(): Promise<void> {
   const pair = await startRouterPair({
     env: { NODE_OPTIONS: `--import=${preload}`, SKIFF_CPU_PROF_DIR: dir },
   });
-  const iperf = await startIperfServer(await freePort());
+  const iperf = await startIperfServer();
   try {
     const port = await pair.expose('iperf', iperf.port);
     const gbps = await iperfClient(port, streams, seconds);

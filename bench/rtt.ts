@@ -1,5 +1,5 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { waitForPort } from './iperf.js';
+import { execFile, spawn } from 'node:child_process';
+import { startOnFreePorts } from './listening.js';
 
 /** Round-trip percentiles in microseconds. */
 export interface Rtt {
@@ -9,14 +9,13 @@ export interface Rtt {
 }
 
 /** A `sockperf server` (TCP) on 127.0.0.1: it answers each ping-pong message. */
-export async function startSockperfServer(port: number): Promise<{ port: number; stop(): void }> {
-  const child: ChildProcess = spawn(
-    'sockperf',
-    ['server', '--tcp', '-i', '127.0.0.1', '-p', String(port)],
-    { stdio: 'ignore' },
+export async function startSockperfServer(): Promise<{ port: number; stop(): void }> {
+  const { ports, child } = await startOnFreePorts('sockperf server', 1, ([port]) =>
+    spawn('sockperf', ['server', '--tcp', '-i', '127.0.0.1', '-p', String(port)], {
+      stdio: 'ignore',
+    }),
   );
-  await waitForPort(port);
-  return { port, stop: () => void child.kill('SIGTERM') };
+  return { port: ports[0]!, stop: () => void child.kill('SIGTERM') };
 }
 
 /** `sockperf ping-pong --tcp -m 64 --full-rtt` for `seconds`: full round-trip percentiles. */

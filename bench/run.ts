@@ -15,7 +15,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../test/helpers/ports.js';
 import { connectionRate, startEchoServer } from './conn-rate.js';
 import { idleStreamsRss } from './idle-streams.js';
 import { iperfClient, measuredIperf, startIperfServer } from './iperf.js';
@@ -50,11 +49,9 @@ async function main(): Promise<void> {
   if (!tools.has('iperf3')) throw new Error('iperf3 is required for the throughput workloads');
   const cleanup: (() => unknown)[] = [];
   try {
-    const iperf = await startIperfServer(await freePort());
+    const iperf = await startIperfServer();
     cleanup.push(() => iperf.stop());
-    const sockperf = tools.has('sockperf')
-      ? await startSockperfServer(await freePort())
-      : undefined;
+    const sockperf = tools.has('sockperf') ? await startSockperfServer() : undefined;
     if (sockperf) cleanup.push(() => sockperf.stop());
     const echo = await startEchoServer();
     cleanup.push(() => echo.server.close());

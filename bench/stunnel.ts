@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../test/helpers/ports.js';
-import { waitForPort } from './iperf.js';
+import { startOnFreePorts } from './listening.js';
 
 /**
  * The C baseline: a stunnel4 mutual-TLS pair, as a user would run it between two sites.
@@ -82,42 +82,45 @@ const common = [
 export async function startStunnelPair(targets: number[]): Promise<StunnelPair> {
   const dir = await mkdtemp(join(tmpdir(), 'skiff-bench-stunnel-'));
   makeCerts(dir);
-  const clientPorts = new Map<number, number>();
-  const tlsPorts: number[] = [];
-  const server = [...common, `cert = ${dir}/server.pem`, `key = ${dir}/server.key`];
-  const client = [...common, 'client = yes', `cert = ${dir}/client.pem`, `key = ${dir}/client.key`];
-  for (const target of targets) {
-    const tlsPort = await freePort();
-    const plainPort = await freePort();
-    clientPorts.set(target, plainPort);
-    tlsPorts.push(tlsPort);
-    server.push(`[t${target}]`, `accept = 127.0.0.1:${tlsPort}`, `connect = 127.0.0.1:${target}`);
-    server.push(`CAfile = ${dir}/ca.pem`, 'verifyChain = yes', 'requireCert = yes');
-    client.push(
-      `[t${target}]`,
-      `accept = 127.0.0.1:${plainPort}`,
-      `connect = 127.0.0.1:${tlsPort}`,
-    );
-    client.push(`CAfile = ${dir}/ca.pem`, 'verifyChain = yes', 'checkHost = server');
-  }
-  await writeFile(join(dir, 'server.conf'), `${server.join('\n')}\n`);
-  await writeFile(join(dir, 'client.conf'), `${client.join('\n')}\n`);
-  const children: ChildProcess[] = ['server', 'client'].map((side) =>
-    spawn('stunnel4', [join(dir, `${side}.conf`)], { stdio: 'ignore' }),
-  );
+  const children: ChildProcess[] = [];
   const stop = async () => {
     for (const child of children) child.kill('SIGTERM');
     await rm(dir, { recursive: true, force: true });
   };
+  /** One stunnel4 with a service per target, accepting on picked ports. */
+  const side = async (name: string, settings: string[], service: (i: number) => string[]) => {
+    const { ports, child } = await startOnFreePorts(`stunnel4 (${name})`, targets.length, (ps) => {
+      const conf = [...common, ...settings];
+      for (const [i, port] of ps.entries()) {
+        conf.push(`[t${targets[i]}]`, `accept = 127.0.0.1:${port}`, ...service(i));
+        conf.push(`CAfile = ${dir}/ca.pem`, 'verifyChain = yes');
+      }
+      const file = join(dir, `${name}.conf`);
+      writeFileSync(file, `${conf.join('\n')}\n`);
+      return spawn('stunnel4', [file], { stdio: 'ignore' });
+    });
+    children.push(child);
+    return ports;
+  };
   try {
-    for (const port of [...tlsPorts, ...clientPorts.values()]) await waitForPort(port);
+    const tlsPorts = await side(
+      'server',
+      [`cert = ${dir}/server.pem`, `key = ${dir}/server.key`],
+      (i) => [`connect = 127.0.0.1:${targets[i]}`, 'requireCert = yes'],
+    );
+    const plainPorts = await side(
+      'client',
+      ['client = yes', `cert = ${dir}/client.pem`, `key = ${dir}/client.key`],
+      (i) => [`connect = 127.0.0.1:${tlsPorts[i]}`, 'checkHost = server'],
+    );
+    const clientPorts = new Map(targets.map((target, i) => [target, plainPorts[i]!]));
+    return {
+      portFor: (target) => clientPorts.get(target)!,
+      pids: () => children.map((c) => c.pid).filter((p): p is number => p !== undefined),
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
   }
-  return {
-    portFor: (target) => clientPorts.get(target)!,
-    pids: () => children.map((c) => c.pid).filter((p): p is number => p !== undefined),
-    stop,
-  };
 }

@@ -6,10 +6,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, get } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { PortTaken, saysPortInUse, withFreePort } from '../test/helpers/ports.js';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
 const keep = process.argv.includes('--keep');
@@ -27,7 +27,10 @@ function skiff(stateDir: string, ...args: string[]): Promise<string> {
   });
 }
 
-/** Starts `site run` in the background and resolves once it logs "router ready". */
+/**
+ * Starts `site run` in the background and resolves once it logs "router ready"; rejects
+ * with its `skiff: ...` line if it exits first.
+ */
 function startRouter(stateDir: string): Promise<void> {
   out(`$ skiff --state-dir ${stateDir} site run &`);
   // Run as a user runs it, so its shebang's flags and environment apply.
@@ -37,23 +40,55 @@ function startRouter(stateDir: string): Promise<void> {
   routers.push(child);
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stderr! });
+    let refusal = '';
     lines.on('line', (line) => {
       if (line.includes('"router ready"')) resolve();
+      if (line.startsWith('skiff: ')) refusal = line;
       if (line.includes('"level":50') || line.includes('"level":60'))
         process.stderr.write(`  ${line}\n`);
     });
-    child.once('exit', (code) => reject(new Error(`router for ${stateDir} exited with ${code}`)));
+    lines.once('close', () =>
+      reject(new Error(refusal || `router for ${stateDir} exited before it was ready`)),
+    );
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createNetServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.once('error', reject);
+/**
+ * Runs a step that binds `port`, on another port if something took this one since it was
+ * picked (a port is free when picked, not reserved): `undo` removes what the step made.
+ */
+async function onFreePort(step: (port: number) => Promise<void>, undo: () => Promise<void>) {
+  return withFreePort(async (port) => {
+    try {
+      await step(port);
+      return port;
+    } catch (err) {
+      if (!(err instanceof Error) || !saysPortInUse(err.message, port)) throw err;
+      out(`  (port ${port} was taken meanwhile: again on another port)`);
+      await undo();
+      throw new PortTaken(port, err.message);
+    }
   });
+}
+
+/** `site create NAME --link-port P` then `site run`, another P if P was taken meanwhile. */
+function createAndRun(stateDir: string, name: string): Promise<number> {
+  return onFreePort(
+    async (port) => {
+      await skiff(
+        stateDir,
+        'site',
+        'create',
+        name,
+        '--link-host',
+        '127.0.0.1',
+        '--link-port',
+        String(port),
+      );
+      await startRouter(stateDir);
+    },
+    () => rm(stateDir, { recursive: true, force: true }),
+  );
 }
 
 function fetchText(url: string): Promise<string> {
@@ -90,48 +125,29 @@ async function main(): Promise<void> {
   const east = join(root, 'east');
   const service = createServer((_req, res) => res.end('hello from the east site\n'));
   try {
-    const [westPort, eastPort, listenerPort] = [
-      await freePort(),
-      await freePort(),
-      await freePort(),
-    ];
     await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
     const servicePort = (service.address() as { port: number }).port;
 
-    out('\n# 1. Create two sites (each gets its own CA and link certificate)');
-    await skiff(
-      west,
-      'site',
-      'create',
-      'west',
-      '--link-host',
-      '127.0.0.1',
-      '--link-port',
-      String(westPort),
+    out(
+      '\n# 1. Create two sites (each gets its own CA and link certificate) and run their routers',
     );
-    await skiff(
-      east,
-      'site',
-      'create',
-      'east',
-      '--link-host',
-      '127.0.0.1',
-      '--link-port',
-      String(eastPort),
-    );
-    out('\n# 2. Run their routers');
-    await startRouter(west);
-    await startRouter(east);
-    out('\n# 3. West issues a one-time token; east redeems it to link to west');
+    await createAndRun(west, 'west');
+    await createAndRun(east, 'east');
+    out('\n# 2. West issues a one-time token; east redeems it to link to west');
     const token = join(root, 'west.token');
     await skiff(west, 'token', 'create', token, '--expiry', '15m');
     await skiff(east, 'link', 'create', token);
-    out(`\n# 4. East exposes its HTTP service (127.0.0.1:${servicePort}) as "hello"`);
+    out(`\n# 3. East exposes its HTTP service (127.0.0.1:${servicePort}) as "hello"`);
     await skiff(east, 'expose', 'hello', '--target', `127.0.0.1:${servicePort}`);
-    out('\n# 5. West listens for "hello" on a local port');
-    await skiff(west, 'listener', 'create', 'hello', '--port', String(listenerPort));
+    out('\n# 4. West listens for "hello" on a local port');
+    const listenerPort = await onFreePort(
+      async (port) => {
+        await skiff(west, 'listener', 'create', 'hello', '--port', String(port));
+      },
+      async () => undefined, // a refused listener create changed nothing
+    );
     await waitForAddress(west, 'hello');
-    out(`\n# 6. A client at west fetches through the link`);
+    out(`\n# 5. A client at west fetches through the link`);
     out(`$ curl http://127.0.0.1:${listenerPort}/`);
     const body = await fetchText(`http://127.0.0.1:${listenerPort}/`);
     process.stdout.write(`  ${body}`);

@@ -101,6 +101,12 @@ export class LinkServer<G> {
     );
   }
 
+  /** The port bound by listen(): the OS's choice when `port` was 0 (tests bind that way). */
+  get port(): number {
+    const address = this.server.address();
+    return typeof address === 'object' && address !== null ? address.port : this.opts.port;
+  }
+
   /** What the port holds and refused, for status. */
   stats(): AdmissionStats {
     return this.admission.stats();

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { LinkInfo } from '../../src/admin/api.js';
 import { expose, linkSites, listen } from './pair.js';
-import { freePort } from './ports.js';
 import { type CuttableProxy, startProxy } from './proxy.js';
 import { type RouterEvent, RouterProcess } from './router.js';
 import { destroyClients } from './tcp.js';
@@ -177,20 +176,23 @@ export class Network {
     settings: Record<string, number>,
     env: NodeJS.ProcessEnv,
   ): Promise<void> {
-    const bindPort = proxied ? await freePort() : undefined;
+    // A proxied site's tokens advertise the proxy's port: the proxy binds first (port 0,
+    // held until dispose) and forwards to the port the router binds once it has started.
+    const proxy = proxied
+      ? await startProxy({ port: 0, targetPort: () => router.bindPort })
+      : undefined;
+    if (proxy) {
+      this.cleanup.add(() => proxy.close());
+      this.proxies.set(name, proxy);
+    }
     const router = await RouterProcess.create({
       name,
       settings,
       env,
-      ...(bindPort === undefined ? {} : { siteArgs: ['--link-bind-port', String(bindPort)] }),
+      ...(proxy ? { advertisedPort: proxy.port } : {}),
     });
     this.cleanup.add(() => router.dispose());
     this.routers.set(name, router);
-    if (bindPort !== undefined) {
-      const proxy = await startProxy({ port: router.linkPort, targetPort: bindPort });
-      this.cleanup.add(() => proxy.close());
-      this.proxies.set(name, proxy);
-    }
     await router.start();
   }
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { ConnectorInfo, LinkInfo, ListenerInfo } from '../../src/admin/api.js';
-import { cliOk } from './cli.js';
-import { freePort } from './ports.js';
+import { cliOk, json } from './cli.js';
+import { PortTaken, saysPortInUse, withFreePort } from './ports.js';
 import { match, RouterProcess } from './router.js';
 import { destroyClients } from './tcp.js';
 import { Cleanup, pollUntil } from './wait.js';
@@ -247,20 +247,35 @@ export async function expose(
   return connector;
 }
 
-/** `listener create ADDRESS --port P` at `site` on a free port; asserts it is bound, returns P. */
-export async function listen(site: RouterProcess, address: string): Promise<number> {
-  const port = await freePort();
-  const listener = await site.json<ListenerInfo>([
-    'listener',
-    'create',
-    address,
-    '--port',
-    String(port),
-  ]);
-  assert.equal(listener.address, address);
-  assert.equal(listener.port, port);
-  assert.equal(listener.state, 'bound', `listener ${address}: ${listener.error ?? ''}`);
-  return port;
+/**
+ * `listener create ADDRESS --port P` at `site` on a picked port, another one if P was taken
+ * meanwhile; asserts it is bound, returns P.
+ */
+export function listen(site: RouterProcess, address: string): Promise<number> {
+  return withFreePort(async (port) => {
+    const result = await site.cli([
+      '-o',
+      'json',
+      'listener',
+      'create',
+      address,
+      '--port',
+      `${port}`,
+    ]);
+    if (result.code !== 0 && saysPortInUse(result.stderr, port)) {
+      throw new PortTaken(port, result.stderr.trim());
+    }
+    const listener = json<ListenerInfo>(result);
+    assert.equal(listener.address, address);
+    assert.equal(listener.port, port);
+    // A router may keep a listener whose port is taken, retrying it: not one to test through.
+    if (listener.state !== 'bound' && saysPortInUse(listener.error ?? '', port)) {
+      await cliOk(site.stateDir, ['listener', 'delete', address]);
+      throw new PortTaken(port, listener.error ?? '');
+    }
+    assert.equal(listener.state, 'bound', `listener ${address}: ${listener.error ?? ''}`);
+    return port;
+  });
 }
 
 /**

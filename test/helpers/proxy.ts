@@ -1,9 +1,10 @@
-import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { createServer, connect as netConnect, type Socket } from 'node:net';
 
 /**
  * A TCP proxy on 127.0.0.1 that a test can cut and restore, to take a link down without
  * touching either router: put it on the port a site's tokens advertise (`--link-port P`)
- * and point it at the port the site's link server binds (`--link-bind-port Q`).
+ * and point it at the port the site's link server binds (`--link-bind-port Q`). It holds
+ * its port from start to close, through cuts, so no other process can take it meanwhile.
  */
 export interface CuttableProxy {
   /** The port it listens on (P). */
@@ -16,12 +17,13 @@ export interface CuttableProxy {
   readonly open: number;
   /**
    * Resets every proxied connection at both ends (RST, as a dropped network would look to
-   * TLS) and stops accepting: new connections are refused until restore(). Idempotent.
+   * TLS) and, until restore(), resets each new connection as soon as it is accepted.
+   * Idempotent.
    */
   cut(): Promise<void>;
-  /** Accepts connections again on the same port. Idempotent. */
+  /** Proxies new connections again. Idempotent. */
   restore(): Promise<void>;
-  /** cut() for good. Safe to call twice. */
+  /** cut() for good and release the port. Safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -30,21 +32,28 @@ interface Pair {
   upstream: Socket;
 }
 
-/** Starts a proxy listening on `port` (0: an OS-chosen one) and forwarding to 127.0.0.1:targetPort. */
+/**
+ * Starts a proxy listening on `port` (0: an OS-chosen one) and forwarding to
+ * 127.0.0.1:targetPort(), asked at each connection (the target may be known only later).
+ */
 export async function startProxy({
   port,
   targetPort,
 }: {
   port: number;
-  targetPort: number;
+  targetPort: () => number;
 }): Promise<CuttableProxy> {
   const pairs = new Set<Pair>();
-  let server: Server | undefined;
-  let listenPort = port;
-  let closed = false;
+  let cut = false;
+  let closing: Promise<void> | undefined;
 
-  const onConnection = (client: Socket): void => {
-    const upstream = netConnect({ host: '127.0.0.1', port: targetPort });
+  const server = createServer({ allowHalfOpen: true }, (client: Socket): void => {
+    if (cut) {
+      client.on('error', () => client.destroy());
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = netConnect({ host: '127.0.0.1', port: targetPort() });
     const pair = { client, upstream };
     pairs.add(pair);
     const drop = (): void => {
@@ -56,54 +65,50 @@ export async function startProxy({
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream);
     upstream.pipe(client);
-  };
-
-  const listen = async (): Promise<void> => {
-    const next = createServer({ allowHalfOpen: true }, onConnection);
-    await new Promise<void>((resolve, reject) => {
-      next.once('error', reject);
-      next.listen({ host: '127.0.0.1', port: listenPort }, () => {
-        next.off('error', reject);
-        resolve();
-      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port }, () => {
+      server.off('error', reject);
+      resolve();
     });
-    const address = next.address();
-    if (address === null || typeof address === 'string') throw new Error('proxy has no address');
-    listenPort = address.port;
-    server = next;
-  };
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('proxy has no address');
 
-  const cut = async (): Promise<void> => {
-    const current = server;
-    server = undefined;
+  const cutAll = (): void => {
+    cut = true;
     for (const { client, upstream } of pairs) {
       client.resetAndDestroy();
       upstream.resetAndDestroy();
     }
     pairs.clear();
-    if (current) await new Promise<void>((resolve) => current.close(() => resolve()));
   };
 
-  await listen();
   return {
-    get port() {
-      return listenPort;
+    port: address.port,
+    get targetPort() {
+      return targetPort();
     },
-    targetPort,
     get isCut() {
-      return server === undefined;
+      return cut;
     },
     get open() {
       return pairs.size;
     },
-    cut,
-    async restore() {
-      if (closed) throw new Error('proxy is closed');
-      if (!server) await listen();
+    cut() {
+      cutAll();
+      return Promise.resolve();
     },
-    async close() {
-      closed = true;
-      await cut();
+    restore() {
+      if (closing) return Promise.reject(new Error('proxy is closed'));
+      cut = false;
+      return Promise.resolve();
+    },
+    close() {
+      cutAll();
+      closing ??= new Promise<void>((resolve) => server.close(() => resolve()));
+      return closing;
     },
   };
 }

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LinkInfo, ListenerInfo, SiteStatus } from '../../src/admin/api.js';
 import { NO_REEXEC_ENV, TUNED_ENV, TUNED_NODE_FLAGS } from '../../src/runtime/tuned-runtime.js';
+import { CA_SECRET, SERVER_SECRET, SITE_KEY } from '../../src/site/records.js';
+import { FileStore } from '../../src/state/file-store.js';
 import { killWithTestProcess } from './children.js';
 import {
   type CliOptions,
@@ -15,7 +17,7 @@ import {
   runCli,
   skiffBin,
 } from './cli.js';
-import { freePort } from './ports.js';
+import { PortTaken, pickPort, saysPortInUse, withFreePort } from './ports.js';
 import { withTimeout } from './wait.js';
 
 /** One pino line from a router's stderr. Only `msg` and the fields the contract names are relied on. */
@@ -44,8 +46,13 @@ export interface RouterOptions {
   settings?: Record<string, number>;
   /** Extra environment for `site run` (e.g. SKIFF_LOG_LEVEL). */
   env?: NodeJS.ProcessEnv;
-  /** Extra arguments for `site create`, after the name and link host/port (e.g. --link-bind-port). */
+  /** Extra arguments for `site create`, after the name and link host/port. */
   siteArgs?: readonly string[];
+  /**
+   * The link port tokens advertise, when it is not the one the router binds: a proxy's in
+   * front of it. The router then binds a picked port (`--link-bind-port`, `bindPort`).
+   */
+  advertisedPort?: number;
   /**
    * How `site run` is started: 'tuned' (default) node with the tuned runtime's flags and
    * environment; 'shebang' bin/skiff.js as the executable; 'node' plain `node bin/skiff.js`.
@@ -80,11 +87,16 @@ export class RouterProcess {
   private readonly waiters = new Set<Waiter>();
   private child: ChildProcessWithoutNullStreams | undefined;
   private closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
+  /** Set once a start() saw `router ready`: from then on the link port is the site's for good. */
+  private everReady = false;
 
   private constructor(
     readonly name: string,
     readonly stateDir: string,
-    readonly linkPort: number,
+    /** The port the link server binds, picked here. */
+    private pickedBindPort: number,
+    /** Set when tokens advertise another port than the bound one (a proxy's). */
+    private readonly advertisedPort: number | undefined,
     private readonly env: NodeJS.ProcessEnv,
     private readonly siteArgs: readonly string[],
     private readonly launch: NonNullable<RouterOptions['launch']>,
@@ -94,13 +106,16 @@ export class RouterProcess {
 
   /**
    * Makes a temp state dir and runs `site create NAME --link-host H --link-port P
-   * [...siteArgs]` in it. P (`linkPort`) is what tokens advertise.
+   * [--link-bind-port Q] [...siteArgs]` in it. P (`linkPort`) is what tokens advertise;
+   * the router binds Q (`bindPort`), or P without `advertisedPort`. The bound port is a
+   * picked one, so the first start() may find it taken and create the site again on another.
    */
   static async create({
     name,
     settings,
     env = {},
     siteArgs = [],
+    advertisedPort,
     launch = 'tuned',
     wrapper = [],
     linkHost = '127.0.0.1',
@@ -109,7 +124,8 @@ export class RouterProcess {
     const router = new RouterProcess(
       name,
       stateDir,
-      await freePort(),
+      await pickPort(),
+      advertisedPort,
       env,
       siteArgs,
       launch,
@@ -136,6 +152,16 @@ export class RouterProcess {
       throw err;
     }
     return router;
+  }
+
+  /** The link port tokens advertise. */
+  get linkPort(): number {
+    return this.advertisedPort ?? this.pickedBindPort;
+  }
+
+  /** The port the link server binds: linkPort, unless a proxy holds that. */
+  get bindPort(): number {
+    return this.pickedBindPort;
   }
 
   get linkUrl(): string {
@@ -169,8 +195,23 @@ export class RouterProcess {
       this.linkHost,
       '--link-port',
       String(this.linkPort),
+      ...(this.advertisedPort === undefined ? [] : ['--link-bind-port', String(this.bindPort)]),
       ...this.siteArgs,
     ]);
+  }
+
+  /**
+   * Undoes `site create` (the site record and its keys; settings and anything else in the
+   * state dir stay) and creates the site again binding `port`. Only before the first
+   * `router ready`: until then no token or link names the old port.
+   */
+  private async recreateSite(port: number): Promise<void> {
+    const store = new FileStore(this.stateDir);
+    await store.delete('site', SITE_KEY);
+    await store.deleteSecret(CA_SECRET);
+    await store.deleteSecret(SERVER_SECRET);
+    this.pickedBindPort = port;
+    await this.createSite();
   }
 
   /** Replaces `<stateDir>/settings.json`; read by the router at its next start. */
@@ -178,8 +219,32 @@ export class RouterProcess {
     await writeFile(join(this.stateDir, 'settings.json'), `${JSON.stringify(settings)}\n`);
   }
 
-  /** Spawns `site run` (creating the site first if the state dir has none) and awaits `router ready`. */
+  /**
+   * Spawns `site run` (creating the site first if the state dir has none) and awaits
+   * `router ready`. At the first start the picked link port may have been bound by another
+   * process since the pick: the site is then created again on another port, and started.
+   */
   async start(timeoutMs = 20_000): Promise<void> {
+    if (this.everReady) return this.spawnRouter(timeoutMs);
+    await withFreePort(
+      async (port) => {
+        if (port !== this.bindPort) await this.recreateSite(port);
+        try {
+          await this.spawnRouter(timeoutMs);
+        } catch (err) {
+          // Each try has a port of its own, so a refusal naming this one is this try's.
+          if (!this.running && saysPortInUse(this.tail(), port)) {
+            throw new PortTaken(port, (err as Error).message);
+          }
+          throw err;
+        }
+      },
+      { first: this.bindPort },
+    );
+    this.everReady = true;
+  }
+
+  private async spawnRouter(timeoutMs: number): Promise<void> {
     if (this.child) throw new Error(`router ${this.name} is already running`);
     if (!existsSync(join(this.stateDir, 'site.json'))) await this.createSite();
     const since = this.mark();

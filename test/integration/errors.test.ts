@@ -19,7 +19,7 @@ import {
   SITE_A,
   twoLinkedSites,
 } from '../helpers/pair.js';
-import { freePort } from '../helpers/ports.js';
+import { pickPort } from '../helpers/ports.js';
 import { RouterProcess } from '../helpers/router.js';
 import { startServer, type TcpServer } from '../helpers/tcp.js';
 import { Cleanup, pollUntil, withTimeout } from '../helpers/wait.js';
@@ -58,7 +58,7 @@ describe('errors the CLI reports', { timeout: 180_000 }, () => {
       ['link', 'status'],
       ['link', 'delete', 'nothing'],
       ['listener', 'list'],
-      ['listener', 'create', 'svc', '--port', String(await freePort())],
+      ['listener', 'create', 'svc', '--port', String(await pickPort())], // refused before any bind
       ['expose', 'svc', '--target', '127.0.0.1:9'],
       ['unexpose', 'svc'],
       ['token', 'create', tokenFile],

@@ -18,7 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import type { ListenerInfo } from '../../src/admin/api.js';
 import { NetnsLab, type NsProcess } from '../helpers/netns.js';
 import { awaitLinkUp, expose, linkSites, SITE_A, SITE_B, waitForAddress } from '../helpers/pair.js';
-import { freePort } from '../helpers/ports.js';
+import { pickPort } from '../helpers/ports.js';
 import { match, RouterProcess } from '../helpers/router.js';
 import { download, TargetProcess, upload } from '../helpers/target.js';
 import { GiB, MiB } from '../helpers/tcp.js';
@@ -40,17 +40,19 @@ interface Sites {
 
 /**
  * Routers A (listener) in lab.nsA and B (connector, dialling A) in lab.nsB, the target in
- * nsB on its loopback, the listener on A's loopback, reached through a unix-socket bridge. With `bindPort` A's link server binds that port while tokens
- * advertise `a.linkPort`, where `beforeLink` can put a proxy.
+ * nsB on its loopback, the listener on A's loopback, reached through a unix-socket bridge.
+ * With `advertisedPort` tokens advertise that port while A's link server binds `a.bindPort`,
+ * and `beforeLink` can put a proxy between them. Ports inside the lab's namespaces are
+ * bound by nothing but the test's own processes, so a picked one cannot be taken there.
  */
 async function startSites(
   lab: NetnsLab,
   cleanup: Cleanup,
   settings: Record<string, number>,
   {
-    bindPort,
+    advertisedPort,
     beforeLink,
-  }: { bindPort?: number; beforeLink?: (a: RouterProcess) => Promise<void> } = {},
+  }: { advertisedPort?: number; beforeLink?: (a: RouterProcess) => Promise<void> } = {},
 ): Promise<Sites> {
   const workDir = await mkdtemp(join(tmpdir(), 'skiff-it-netns-'));
   cleanup.add(() => rm(workDir, { recursive: true, force: true }));
@@ -61,7 +63,7 @@ async function startSites(
     settings,
     linkHost: lab.linkA,
     wrapper: lab.prefix(lab.nsA),
-    siteArgs: bindPort === undefined ? [] : ['--link-bind-port', String(bindPort)],
+    ...(advertisedPort === undefined ? {} : { advertisedPort }),
   });
   cleanup.add(() => a.dispose());
   await a.start();
@@ -77,7 +79,7 @@ async function startSites(
   await linkSites(a, b, workDir);
   await expose(b, 'bulk', target.port);
   await waitForAddress(a, 'bulk', SITE_B);
-  const port = await freePort();
+  const port = await pickPort();
   const listener = await a.json<ListenerInfo>([
     'listener',
     'create',
@@ -239,14 +241,13 @@ describe('partitions, loss and delay between routers in network namespaces', {
     let proxy: NsProcess | undefined;
     before(
       async () => {
-        const bindPort = await freePort();
         sites = await startSites(lab!, cleanup, FAST, {
-          bindPort,
+          advertisedPort: await pickPort(),
           beforeLink: async (a) => {
             proxy = await lab!.delayProxy(
               lab!.nsA,
               { host: lab!.linkA, port: a.linkPort },
-              { host: lab!.linkA, port: bindPort },
+              { host: lab!.linkA, port: a.bindPort },
               300,
             );
             cleanup.add(() => proxy?.close());

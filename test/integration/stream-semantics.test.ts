@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { exposeAndListen, type LinkedSites, useLinkedSites } from '../helpers/pair.js';
-import { freePort } from '../helpers/ports.js';
+import { pickPort } from '../helpers/ports.js';
 import {
   connect,
   KiB,
@@ -153,7 +153,7 @@ describe('stream semantics through two routers', { timeout: 180_000 }, () => {
     timeout: 30_000,
   }, async () => {
     const { a, b } = sites();
-    const closedPort = await freePort(); // nothing listens here
+    const closedPort = await pickPort(); // nothing listens here
     const port = await exposeAndListen(b, a, 'refused', closedPort);
 
     // The client sends nothing: unread bytes at the router would turn its close into an RST.

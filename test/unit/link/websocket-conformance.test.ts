@@ -8,7 +8,6 @@ import { LINK_PATH, LinkServer } from '../../../src/link/server.js';
 import { silentLogger } from '../../../src/log.js';
 import { type CertKey, createCa, createServerCert } from '../../../src/pki/index.js';
 import { clientCert } from '../../helpers/pki.js';
-import { freePort } from '../../helpers/ports.js';
 import { withTimeout } from '../../helpers/wait.js';
 
 // RFC 6455 close handling of the production acceptor (LinkServer with whichever WebSocket
@@ -57,10 +56,9 @@ describe('WebSocket close conformance of the link acceptor (raw frames over mutu
       clientCert(ca, 'east', 1),
     ]);
     pki = { ca, server: srv, client };
-    port = await freePort();
     server = new LinkServer<string>({
       host: '127.0.0.1',
-      port,
+      port: 0,
       certPem: pki.server.certPem,
       keyPem: pki.server.keyPem,
       caPem: pki.ca.certPem,
@@ -77,6 +75,7 @@ describe('WebSocket close conformance of the link acceptor (raw frames over mutu
       logger: silentLogger,
     });
     await server.listen();
+    port = server.port;
   }, T);
   after(() => server.close(), T);
 

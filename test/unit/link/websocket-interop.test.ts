@@ -13,7 +13,6 @@ import { maxLinkMessage } from '../../../src/link/websocket/ws-socket.js';
 import { silentLogger } from '../../../src/log.js';
 import { type CertKey, createCa, createServerCert } from '../../../src/pki/index.js';
 import { clientCert } from '../../helpers/pki.js';
-import { freePort } from '../../helpers/ports.js';
 import { withTimeout } from '../../helpers/wait.js';
 
 // The link's transport as production builds it (dialLink, LinkServer) against a plain ws peer
@@ -260,10 +259,9 @@ describe('WebSocket interop with the ws package over mutual TLS', () => {
     let port: number;
     let onAccepted: (end: OurEnd) => void = () => undefined;
     before(async () => {
-      port = await freePort();
       server = new LinkServer<string>({
         host: '127.0.0.1',
-        port,
+        port: 0,
         certPem: pki.server.certPem,
         keyPem: pki.server.keyPem,
         caPem: pki.ca.certPem,
@@ -276,6 +274,7 @@ describe('WebSocket interop with the ws package over mutual TLS', () => {
         logger: silentLogger,
       });
       await server.listen();
+      port = server.port;
     }, T);
     after(() => server.close(), T);
 
