@@ -15,7 +15,7 @@ import { type CliResult, runCli } from '../helpers/cli.js';
 import { loadCliOutputSchema, type SchemaFile, schemaProblems } from '../helpers/json-schema.js';
 import { useNetwork } from '../helpers/network.js';
 import { awaitLinkUp, waitForAddress } from '../helpers/pair.js';
-import { freePort } from '../helpers/ports.js';
+import { pickPort } from '../helpers/ports.js';
 import type { RouterProcess } from '../helpers/router.js';
 import { type EchoServer, startEchoServer } from '../helpers/tcp.js';
 
@@ -136,7 +136,7 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
           'create',
           'nothing',
           '--port',
-          String(await freePort()),
+          String(await pickPort()),
         ]);
       assert.equal(nothing.state, 'no-route');
     },
@@ -233,7 +233,7 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
     const unexposed = await doc(c, 'yaml', ['unexpose', 'echo-c'], 'Connector');
     assert.deepEqual([unexposed.action, unexposed.body.address], ['deleted', 'echo-c']);
 
-    const port = await freePort();
+    const port = await pickPort();
     const listener = await doc(
       c,
       'yaml',

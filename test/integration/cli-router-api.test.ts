@@ -14,7 +14,7 @@ import type { ConnectorInfo, CreatedToken, TokenInfo } from '../../src/admin/api
 import { type AdminClient, connectAdmin } from '../../src/admin/client.js';
 import { ErrorCode, isSkiffError } from '../../src/errors.js';
 import { type TwoSites, twoSites } from '../helpers/pair.js';
-import { freePort } from '../helpers/ports.js';
+import { pickPort } from '../helpers/ports.js';
 import { connect, readAll, startEchoServer, startServer } from '../helpers/tcp.js';
 import { Cleanup } from '../helpers/wait.js';
 
@@ -100,7 +100,7 @@ describe('admin API: create refuses what exists, replace, update, NOT_FOUND, tok
     timeout: 45_000,
   }, async () => {
     const { a } = sites;
-    const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
+    const [p1, p2, p3] = [await pickPort(), await pickPort(), await pickPort()];
     const first = await a.cli(['listener', 'create', 'web', '--port', String(p1)]);
     assert.equal(first.code, 0, first.stderr);
     const again = await a.cli(['listener', 'create', 'web', '--port', String(p2)]);

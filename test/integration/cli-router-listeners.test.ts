@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ConnectorInfo, ListenerInfo } from '../../src/admin/api.js';
 import { type AdminClient, connectAdmin } from '../../src/admin/client.js';
-import { freePort } from '../helpers/ports.js';
+import { pickPort } from '../helpers/ports.js';
 import { RouterProcess } from '../helpers/router.js';
 import {
   connect,
@@ -70,7 +70,7 @@ describe('listener retry and listener/connector state', { timeout: 180_000 }, ()
   test('a port taken at start: retrying with the error, then bound by itself once it frees', {
     timeout: 60_000,
   }, async () => {
-    const port = await freePort();
+    const port = await pickPort();
     const created = await router.json<ListenerInfo>([
       'listener',
       'create',
@@ -100,7 +100,7 @@ describe('listener retry and listener/connector state', { timeout: 180_000 }, ()
   test('a port taken at create: created retrying, bound once it frees', {
     timeout: 60_000,
   }, async () => {
-    const port = await freePort();
+    const port = await pickPort();
     const blocker = await startServer(() => {}, { port });
     try {
       const created = await router.json<ListenerInfo>([
@@ -125,7 +125,7 @@ describe('listener retry and listener/connector state', { timeout: 180_000 }, ()
   test('a listener whose address nothing serves says so, until it is exposed', {
     timeout: 30_000,
   }, async () => {
-    const port = await freePort();
+    const port = await pickPort();
     const created = await router.json<ListenerInfo>([
       'listener',
       'create',
@@ -146,8 +146,8 @@ describe('listener retry and listener/connector state', { timeout: 180_000 }, ()
   test('a connector whose target refuses shows failing with the dial error and when; a good dial clears it', {
     timeout: 30_000,
   }, async () => {
-    const deadPort = await freePort(); // bindable, so nothing listens there
-    const listenPort = await freePort();
+    const deadPort = await pickPort(); // bindable, so nothing listens there
+    const listenPort = await pickPort();
     for (const args of [
       ['expose', 'dead', '--target', `127.0.0.1:${deadPort}`],
       ['listener', 'create', 'dead', '--port', String(listenPort)],

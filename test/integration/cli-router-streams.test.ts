@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../helpers/ports.js';
+import { pickPort } from '../helpers/ports.js';
 import { type RouterEvent, RouterProcess } from '../helpers/router.js';
 import { connect, destroyClients, outcome } from '../helpers/tcp.js';
 import { Cleanup, pollUntil } from '../helpers/wait.js';
@@ -38,7 +38,7 @@ describe('failed streams are logged with their reason, rate-limited', { timeout:
     async () => {
       router = await RouterProcess.started({ name: 'site-s' });
       cleanup.add(() => router.dispose());
-      deadPort = await freePort(); // bindable, so nothing listens there
+      deadPort = await pickPort(); // bindable, so nothing listens there
     },
     { timeout: 60_000 },
   );
@@ -47,7 +47,7 @@ describe('failed streams are logged with their reason, rate-limited', { timeout:
   test('a stream with no reachable connector: one info line naming the address and why', {
     timeout: 30_000,
   }, async () => {
-    const port = await freePort();
+    const port = await pickPort();
     const created = await router.cli(['listener', 'create', 'nowhere', '--port', String(port)]);
     assert.equal(created.code, 0, created.stderr);
     const since = router.mark();
@@ -63,7 +63,7 @@ describe('failed streams are logged with their reason, rate-limited', { timeout:
   test(`${STORM} refused streams give a bounded number of lines that account for every failure`, {
     timeout: 150_000,
   }, async (t) => {
-    const port = await freePort();
+    const port = await pickPort();
     for (const args of [
       ['expose', 'refused', '--target', `127.0.0.1:${deadPort}`],
       ['listener', 'create', 'refused', '--port', String(port)],

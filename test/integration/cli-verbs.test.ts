@@ -28,7 +28,7 @@ import {
 } from '../helpers/cli.js';
 import { useNetwork } from '../helpers/network.js';
 import { createToken, waitForAddress } from '../helpers/pair.js';
-import { freePort } from '../helpers/ports.js';
+import { pickPort } from '../helpers/ports.js';
 import { RouterProcess } from '../helpers/router.js';
 import { connect, KiB, startEchoServer } from '../helpers/tcp.js';
 import { echoStream } from '../helpers/traffic.js';
@@ -46,7 +46,7 @@ describe('one set of verbs for every resource', { timeout: 180_000 }, () => {
   test('list and its alias status print the same items; list NAME prints one, an unknown NAME exits 4', async () => {
     const west = net().site('west');
     await cliOk(dir(), ['expose', 'api', '--target', '127.0.0.1:9']);
-    await cliOk(dir(), ['listener', 'create', 'db', '--port', String(await freePort())]);
+    await cliOk(dir(), ['listener', 'create', 'db', '--port', String(await pickPort())]);
     for (const [group, key, name] of [
       ['link', 'name', 'east'],
       ['listener', 'address', 'db'],
@@ -171,7 +171,7 @@ describe('one set of verbs for every resource', { timeout: 180_000 }, () => {
     assertCliError(absent, /nothing-here/);
     assert.equal(absent.code, 4);
 
-    const [first, second] = [await freePort(), await freePort()];
+    const [first, second] = [await pickPort(), await pickPort()];
     await cliOk(dir(), ['listener', 'create', 'db', '--port', String(first)]);
     const taken = await runCli(dir(), ['listener', 'create', 'db', '--port', String(second)]);
     assertCliError(taken, new RegExp(`already exists on 127\\.0\\.0\\.1:${first}; pass --replace`));
@@ -207,7 +207,7 @@ describe('one set of verbs for every resource', { timeout: 180_000 }, () => {
     const server = net().track(await startEchoServer({ greeting: 'east' }));
     await cliOk(east.stateDir, ['expose', 'echo', '--target', `127.0.0.1:${server.port}`]);
     await waitForAddress(west, 'echo', 'east');
-    const first = await freePort();
+    const first = await pickPort();
     await cliOk(dir(), ['listener', 'create', 'echo', '--port', String(first)]);
     const stream = async (port: number, seed: number) => {
       const report = await echoStream(port, { bytes: 256 * KiB, seed, deadlineMs: 15_000 });
@@ -217,7 +217,7 @@ describe('one set of verbs for every resource', { timeout: 180_000 }, () => {
     };
     await stream(first, 1);
     const pid = west.pid;
-    const second = await freePort();
+    const second = await pickPort();
     const moved = await cliOk(dir(), ['listener', 'update', 'echo', '--port', String(second)]);
     assert.equal(moved.stdout, `listener for echo updated: now on 127.0.0.1:${second}\n`);
     await stream(second, 2);
