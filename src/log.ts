@@ -1,12 +1,9 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { defaultLogFormat, type LogFormat } from './log-format.js';
 import { prettyLine } from './log-pretty.js';
 import type { LogRing } from './log-ring.js';
 
 export type { Logger };
-
-/** `json`: one pino JSON object per line (for machines); `pretty`: log-pretty.ts (for people). */
-export const LOG_FORMATS = ['json', 'pretty'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Paths pino blanks out wherever they appear in a log object: keys, secrets, token text. */
 const redactPaths = [
@@ -31,11 +28,6 @@ export interface LoggerOptions {
   format?: LogFormat;
   /** Also keeps each line (as JSON, after redaction) here, for `debug dump`. */
   recent?: LogRing;
-}
-
-/** What a log line looks like when nobody chose: a terminal gets pretty lines. */
-export function defaultLogFormat(): LogFormat {
-  return process.stderr.isTTY ? 'pretty' : 'json';
 }
 
 /**
