@@ -1,15 +1,15 @@
 /**
  * The admin API as the CLI sees it: the same AdminApi the router implements, reached over
  * the unix socket in the state dir. Every call has a deadline; failures come back as the
- * SkiffError the router raised, or NO_ROUTER when nothing answers on the socket.
+ * SkiffError the router raised, or NO_ROUTER when nothing answers on the socket. Calls go
+ * through unary-channel.ts and codec.ts, not grpc-js: a CLI run stays cheap to start.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { adminSocketPath } from '../config/paths.js';
 import { ErrorCode, SkiffError } from '../errors.js';
 import type { AdminApi } from './api.js';
-import { fromServiceError } from './grpc-status.js';
+import { fromCallStatus } from './grpc-status.js';
 import {
   toConnectorInfo,
   toConnectorList,
@@ -24,7 +24,8 @@ import {
   toTokenList,
   type Wire,
 } from './mapping.js';
-import { adminService } from './proto.js';
+import { adminMethods } from './methods.js';
+import { CallFailure, unixChannel } from './unary-channel.js';
 
 export interface AdminClientOptions {
   /** Deadline of each call (default 30 s). */
@@ -38,6 +39,8 @@ export interface AdminClientOptions {
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_LINK_TIMEOUT_MS = 120_000;
+/** Enough for a debug dump of a large site (the router sends at most as much). */
+const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
 
 export type AdminClient = AdminApi & {
   /** Releases the connection; calls made afterwards fail. */
@@ -56,46 +59,36 @@ export function connectAdmin(stateDir: string, opts: AdminClientOptions = {}): A
   const socketPath = adminSocketPath(dir);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const linkTimeoutMs = opts.linkTimeoutMs ?? Math.max(DEFAULT_LINK_TIMEOUT_MS, timeoutMs);
-  const Service = adminService();
+  const methods = adminMethods();
   // No connection is made until the first call.
-  const client = new Service(`unix://${socketPath}`, credentials.createInsecure(), {
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-  });
+  const channel = unixChannel(socketPath, { maxReceiveBytes: MAX_RECEIVE_BYTES });
+  let closed = false;
 
-  function call<T>(
+  async function call<T>(
     method: string,
     request: object,
     map: (w: Wire) => T,
     ms = timeoutMs,
   ): Promise<T> {
+    if (closed) throw new SkiffError(ErrorCode.INTERNAL, 'the admin client is closed');
     // A missing socket is the common case (router never started, or stopped cleanly): say
-    // so at once instead of waiting for the channel to fail.
-    if (!existsSync(socketPath)) return Promise.reject(noRouterError(dir));
-    const def = Service.service[method];
-    if (!def) {
-      return Promise.reject(
-        new SkiffError(ErrorCode.INTERNAL, `admin method ${method} is unknown`),
-      );
+    // so at once instead of waiting for the connection to fail.
+    if (!existsSync(socketPath)) throw noRouterError(dir);
+    const def = methods[method];
+    if (!def) throw new SkiffError(ErrorCode.INTERNAL, `admin method ${method} is unknown`);
+    let reply: Buffer;
+    try {
+      reply = await channel.call(def.path, def.request.encode(request), ms);
+    } catch (err) {
+      if (!(err instanceof CallFailure)) throw err;
+      throw fromCallStatus(err.status, () => unreachable(err), err);
     }
-    return new Promise((resolvePromise, reject) => {
-      client.makeUnaryRequest(
-        def.path,
-        def.requestSerialize,
-        def.responseDeserialize,
-        request,
-        new Metadata(),
-        { deadline: Date.now() + ms },
-        (err: ServiceError | null, value?: unknown) => {
-          if (err) reject(fromServiceError(err, () => unreachable(err)));
-          else resolvePromise(map((value ?? {}) as Wire));
-        },
-      );
-    });
+    return map(def.response.decode(reply));
   }
 
   /** Nothing answered: usually no router, but a socket of another user is worth telling apart. */
-  function unreachable(err: ServiceError): SkiffError {
-    if (/\b(EACCES|EPERM)\b/.test(err.details)) {
+  function unreachable(err: CallFailure): SkiffError {
+    if (/\b(EACCES|EPERM)\b/.test(err.status.details)) {
       return new SkiffError(
         ErrorCode.INTERNAL,
         `permission denied on the admin socket ${socketPath}; run skiff as the user that runs the router`,
@@ -126,6 +119,9 @@ export function connectAdmin(stateDir: string, opts: AdminClientOptions = {}): A
     listListeners: () => call('ListListeners', {}, toListenerList),
     networkStatus: () => call('NetworkStatus', {}, toNetworkStatus),
     debugDump: () => call('DebugDump', {}, (w) => (typeof w.json === 'string' ? w.json : '')),
-    close: () => client.close(),
+    close: () => {
+      closed = true;
+      channel.close();
+    },
   };
 }

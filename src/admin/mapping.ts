@@ -1,8 +1,8 @@
 /**
- * Loaded proto messages -> the TypeScript types of admin/api.ts. proto-loader fills unset
- * scalars with defaults, leaves unset sub-messages null, adds a `_field` key for each set
- * proto3 `optional` field and leaves unset ones absent. These functions drop those marker
- * keys and leave absent optional fields absent (not '' or 0), so what the client returns
+ * Decoded proto messages -> the TypeScript types of admin/api.ts. codec.ts fills unset
+ * scalars with defaults, leaves unset sub-messages null and unset proto3 `optional` fields
+ * absent. These functions keep only the known keys and leave absent optional fields
+ * absent (not '' or 0), so what the client returns
  * is exactly what the router returned, and `-o json` prints the same object.
  *
  * The other direction needs no code: the serializer reads the known fields of the plain
@@ -30,7 +30,7 @@ import type {
   TokenState,
 } from './api.js';
 
-/** A message as proto-loader hands it over. */
+/** A message as codec.ts decodes it. */
 export type Wire = Record<string, unknown>;
 
 function str(value: unknown): string {

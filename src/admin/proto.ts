@@ -1,51 +1,34 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  type GrpcObject,
-  loadPackageDefinition,
-  type ServiceClientConstructor,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { ErrorCode, SkiffError } from '../errors.js';
-
-/** The admin API's proto, relative to the repository's proto/ directory. */
-export const ADMIN_PROTO_FILE = 'skiff/admin/v1/admin.proto';
-
 /**
- * The proto/ directory. Compiled code runs from dist/src/admin/ (three levels below the
- * repository root); the second candidate covers running the TypeScript source directly.
+ * The admin service as grpc-js wants it, for the router's server (and tests that play a
+ * generic gRPC client). Messages go through codec.ts, like the CLI's calls (client.ts),
+ * so both ends read the schema the same way.
  */
-export function protoDir(): string {
-  for (const relative of ['../../../proto/', '../../proto/']) {
-    const dir = fileURLToPath(new URL(relative, import.meta.url));
-    if (existsSync(join(dir, ADMIN_PROTO_FILE))) return dir;
-  }
-  throw new SkiffError(
-    ErrorCode.INTERNAL,
-    `cannot find ${ADMIN_PROTO_FILE} near ${fileURLToPath(import.meta.url)}; the installation is incomplete`,
-  );
-}
+import {
+  makeGenericClientConstructor,
+  type ServiceClientConstructor,
+  type ServiceDefinition,
+} from '@grpc/grpc-js';
+import { adminMethods } from './methods.js';
 
 let cached: ServiceClientConstructor | undefined;
 
-/**
- * The `skiff.admin.v1.Admin` service, loaded once. Field names come out camelCase (as in
- * admin/api.ts), 64-bit integers as numbers, scalars with their defaults, and proto3
- * `optional` fields absent when unset (see mapping.ts).
- */
+/** The `skiff.admin.v1.Admin` service, built once; handlers are keyed by method name (`Status`). */
 export function adminService(): ServiceClientConstructor {
   if (cached) return cached;
-  const definition = loadSync(ADMIN_PROTO_FILE, {
-    includeDirs: [protoDir()],
-    keepCase: false,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
-  const root = loadPackageDefinition(definition);
-  const v1 = ((root.skiff as GrpcObject).admin as GrpcObject).v1 as GrpcObject;
-  cached = v1.Admin as ServiceClientConstructor;
+  const definition: ServiceDefinition = Object.fromEntries(
+    Object.entries(adminMethods()).map(([name, m]) => [
+      name,
+      {
+        path: m.path,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: (value: object) => m.request.encode(value),
+        requestDeserialize: (bytes: Buffer) => m.request.decode(bytes),
+        responseSerialize: (value: object) => m.response.encode(value),
+        responseDeserialize: (bytes: Buffer) => m.response.decode(bytes),
+      },
+    ]),
+  );
+  cached = makeGenericClientConstructor(definition, 'Admin');
   return cached;
 }

@@ -16,7 +16,6 @@ import {
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AdminApi } from './api.js';
-import { toServiceError } from './grpc-status.js';
 import type { Wire } from './mapping.js';
 import { adminService } from './proto.js';
 import {
@@ -29,6 +28,7 @@ import {
   tokenIdRequest,
   updateLinkRequest,
 } from './requests.js';
+import { toServiceError } from './server-status.js';
 
 export interface AdminServer {
   /** Stops accepting calls, lets running ones finish briefly, and removes the socket. */

@@ -10,9 +10,11 @@ import { outputFormatOf, printError } from './output.js';
 import { buildProgram } from './program.js';
 
 async function main(argv: string[]): Promise<number> {
-  const format = outputFormatOf(argv.slice(2));
+  const args = argv.slice(2);
+  const format = outputFormatOf(args);
   try {
-    await buildProgram(format).parseAsync(argv);
+    // Built for this command line: only the module of the command it runs is loaded.
+    await (await buildProgram(format, args)).parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {

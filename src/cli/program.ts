@@ -6,12 +6,7 @@
 import { Command, Option } from 'commander';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { registerCompletion } from './completion.js';
-import { registerConnector } from './connector.js';
-import { registerDebug } from './debug.js';
-import { registerExpose } from './expose.js';
-import { registerLink } from './link.js';
-import { registerListener } from './listener.js';
+import { invokedCommand } from './invoked.js';
 import {
   OUTPUT_FORMATS,
   type OutputFormat,
@@ -20,17 +15,41 @@ import {
   writeErr,
   writeOut,
 } from './output.js';
-import { registerSite } from './site.js';
-import { registerStatus } from './status.js';
-import { registerToken } from './token.js';
-import { registerVersion } from './version.js';
+
+type Register = (program: Command) => void;
+
+/**
+ * The module that defines each top-level command, in help order. A run loads only the
+ * module of the command it names (every module costs start-up time); a run that names none
+ * (`skiff --help`), an unknown one, or one missing here (`completion` walks the whole tree)
+ * loads all of them. test/unit/cli/program.test.ts checks `names` against what each registers.
+ */
+export const COMMAND_MODULES: readonly {
+  names: readonly string[];
+  load: () => Promise<Register>;
+}[] = [
+  { names: ['site'], load: async () => (await import('./site.js')).registerSite },
+  { names: ['token'], load: async () => (await import('./token.js')).registerToken },
+  { names: ['link'], load: async () => (await import('./link.js')).registerLink },
+  { names: ['expose', 'unexpose'], load: async () => (await import('./expose.js')).registerExpose },
+  { names: ['connector'], load: async () => (await import('./connector.js')).registerConnector },
+  { names: ['listener'], load: async () => (await import('./listener.js')).registerListener },
+  { names: ['status', 'network'], load: async () => (await import('./status.js')).registerStatus },
+  { names: ['debug'], load: async () => (await import('./debug.js')).registerDebug },
+  { names: ['version'], load: async () => (await import('./version.js')).registerVersion },
+];
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-/** `format`: the -o value read from argv before parsing, for commander's own errors. */
-export function buildProgram(format: OutputFormat = 'text'): Command {
-  // Settings made here, before any subcommand exists, are inherited by every subcommand:
-  // each one's --help lists the global options, and an unknown subcommand names the nearest.
+/**
+ * `format`: the -o value read from argv before parsing, for commander's own errors. `args`
+ * (argv after node and the script): the command line to build the tree for; without it, or
+ * when it names no known command, the whole tree.
+ */
+export async function buildProgram(
+  format: OutputFormat = 'text',
+  args?: readonly string[],
+): Promise<Command> {
   const program = new Command('skiff')
     .description('a service interconnect: link sites, expose services, reach them by name')
     .version(VERSION, '--version', 'print the skiff version')
@@ -64,16 +83,12 @@ export function buildProgram(format: OutputFormat = 'text'): Command {
         .env('SKIFF_LOG_LEVEL'),
     );
 
-  registerSite(program);
-  registerToken(program);
-  registerLink(program);
-  registerExpose(program);
-  registerConnector(program);
-  registerListener(program);
-  registerStatus(program);
-  registerDebug(program);
-  registerVersion(program);
-  registerCompletion(program);
+  const name = args === undefined ? undefined : invokedCommand(program, args);
+  const only = COMMAND_MODULES.filter((m) => name !== undefined && m.names.includes(name));
+  const modules = only.length > 0 ? only : COMMAND_MODULES;
+  for (const register of await Promise.all(modules.map((m) => m.load()))) register(program);
+  // Completion describes the whole tree, so it is there only when the whole tree is.
+  if (only.length === 0) (await import('./completion.js')).registerCompletion(program);
 
   configureOutput(program, 'skiff', format);
   return program;

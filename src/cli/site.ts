@@ -2,7 +2,8 @@
  * `site create`, `site run` and `site delete` (site-delete.ts): the commands that work on
  * the state dir directly rather than through a running router's admin API.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { LOG_FORMATS, type LogFormat } from '../log-format.js';
 import { contextOf } from './context.js';
 import { printAction } from './output.js';
 import { registerSiteDelete } from './site-delete.js';
@@ -58,7 +59,15 @@ export function registerSite(program: Command): void {
     .command('run')
     .description('run the router in the foreground until SIGTERM or SIGINT')
     .option('--init', 'create the site with defaults if the state dir holds none')
-    .action(async (flags: { init?: boolean }, command: Command) => {
+    .addOption(
+      new Option(
+        '--log-format <FORMAT>',
+        'pretty for people, json for machines (default: pretty on a terminal, else json)',
+      )
+        .choices(LOG_FORMATS)
+        .env('SKIFF_LOG_FORMAT'),
+    )
+    .action(async (flags: { init?: boolean; logFormat?: LogFormat }, command: Command) => {
       const ctx = contextOf(command);
       // However it was started (a unit running `node bin/skiff.js`), the router runs in the
       // tuned runtime: the flags and environment are only taken at process start.
@@ -69,6 +78,7 @@ export function registerSite(program: Command): void {
         stateDir: ctx.stateDir,
         logLevel: ctx.logLevel ?? process.env.SKIFF_LOG_LEVEL ?? 'info',
         init: flags.init === true,
+        ...(flags.logFormat === undefined ? {} : { logFormat: flags.logFormat }),
       });
     });
 

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Settings } from '../config/settings.js';
 import { describe, ErrorCode, isSkiffError, SkiffError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { childLogger, type Logger } from '../log.js';
 import { decodeCodeReason, decodeJsonObject, FrameDecoder, isWindow } from '../protocol/decode.js';
 import {
   encodeControl,
@@ -125,7 +125,7 @@ export class Mux implements StreamHost {
     this.settings = opts.settings;
     this.meter = opts.meter;
     this.linkId = opts.linkId;
-    this.logger = opts.logger.child({ link: opts.linkId });
+    this.logger = childLogger(opts.logger, { link: opts.linkId });
     this.nextId = opts.role === 'dialer' ? 1 : 2;
     this.transport = opts.transport;
     this.limits = new PeerLimits(opts.settings, this.lastActivity);

@@ -36,6 +36,8 @@ export interface RouterOptions {
   logger: Logger;
   /** The site CA key: signs this site's adverts (read once at start, see run.ts). */
   caKeyPem: string;
+  /** The router's recent log lines, for debugDump (log-ring.ts). */
+  recentLog?: () => unknown[];
 }
 
 /**
@@ -295,6 +297,7 @@ export class Router implements AdminApi {
       settings: this.opts.settings,
       node: process.version,
       memory: process.memoryUsage(),
+      log: this.opts.recentLog?.() ?? [],
     };
     return `${JSON.stringify(dump, null, 2)}\n`;
   }

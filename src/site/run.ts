@@ -6,18 +6,22 @@ import { adminSocketPath, settingsPath } from '../config/paths.js';
 import { resolveSettings, type Settings } from '../config/settings.js';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { createLogger } from '../log.js';
+import type { LogFormat } from '../log-format.js';
+import { LogRing } from '../log-ring.js';
 import { installCrashPolicy } from '../runtime/crash-policy.js';
 import { startIdleCollector } from '../runtime/idle-collector.js';
 import { signalsForwarded } from '../runtime/tuned-runtime.js';
 import { FileStore } from '../state/file-store.js';
 import { checkSiteId, linkUrl } from './create.js';
 import { openSite } from './open.js';
-import { CA_SECRET } from './records.js';
+import { CA_SECRET, type SiteRecord } from './records.js';
 import { Router, requireSecret } from './router.js';
 
 export interface RunSiteOptions {
   stateDir: string;
   logLevel: string;
+  /** Default: pretty on a terminal, else json (log.ts). */
+  logFormat?: LogFormat;
   /** Create the site with defaults when the state dir holds none (`site run --init`). */
   init?: boolean;
 }
@@ -27,7 +31,11 @@ export interface RunSiteOptions {
  * site with defaults on an empty state dir only with `init` (the container's entrypoint).
  */
 export async function runSite(opts: RunSiteOptions): Promise<void> {
-  const logger = createLogger(opts.logLevel);
+  const recentLog = new LogRing();
+  const logger = createLogger(opts.logLevel, {
+    ...(opts.logFormat === undefined ? {} : { format: opts.logFormat }),
+    recent: recentLog,
+  });
   installCrashPolicy(logger);
   // The first SIGTERM or SIGINT drains (settings.drainTimeoutMs), a second one ends the
   // drain at once; what is still open then is reset by stop(). Behind a launcher that
@@ -76,6 +84,7 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
     settings,
     logger: logger.child({ site: site.name }),
     caKeyPem: await requireSecret(store, CA_SECRET),
+    recentLog: () => recentLog.entries(),
   });
   try {
     await router.start();
@@ -93,6 +102,7 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
     },
     'router ready',
   );
+  if (process.stdout.isTTY) process.stdout.write(`${readyLine(site, socketPath)}\n`);
   await stopping;
   stopIdleCollector();
   await router.drain(settings.drainTimeoutMs, hurry);
@@ -101,6 +111,14 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
   await unlink(socketPath).catch(() => undefined);
   logger.info({ site: site.name }, 'router stopped');
   logger.flush();
+}
+
+/** What a person at a terminal sees once the router serves (the log says more, on stderr). */
+export function readyLine(site: SiteRecord, socketPath: string): string {
+  const links = site.linkAccess
+    ? `link port ${site.linkBindPort ?? site.linkPort}`
+    : 'accepts no links';
+  return `site ${site.name}: ${links}, admin socket ${socketPath}; Ctrl-C to stop`;
 }
 
 /** A second delivery of one signal comes within milliseconds; a person's second Ctrl-C does not. */

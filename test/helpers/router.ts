@@ -83,6 +83,7 @@ export class RouterProcess {
   readonly events: RouterEvent[] = [];
   private lastStart = 0;
   private readonly receivedAt = new WeakMap<RouterEvent, number>();
+  private readonly lineOf = new WeakMap<RouterEvent, string>();
   private readonly stderrTail: string[] = [];
   private readonly waiters = new Set<Waiter>();
   private child: ChildProcessWithoutNullStreams | undefined;
@@ -303,6 +304,7 @@ export class RouterProcess {
     if (typeof (event as RouterEvent).msg !== 'string') return;
     this.events.push(event as RouterEvent);
     this.receivedAt.set(event as RouterEvent, performance.now());
+    this.lineOf.set(event as RouterEvent, line);
     for (const waiter of this.waiters) {
       if (waiter.predicate(event as RouterEvent)) {
         this.waiters.delete(waiter);
@@ -316,6 +318,13 @@ export class RouterProcess {
     const at = this.receivedAt.get(event);
     if (at === undefined) throw new Error(`not an event of router ${this.name}`);
     return at;
+  }
+
+  /** The stderr line `event` was parsed from: JSON.parse hides what it holds twice. */
+  rawLine(event: RouterEvent): string {
+    const line = this.lineOf.get(event);
+    if (line === undefined) throw new Error(`not an event of router ${this.name}`);
+    return line;
   }
 
   /** The last stderr lines, for failure messages. */

@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import {
-  fromServiceError,
+  type CallStatus,
+  fromCallStatus,
   grpcStatusFor,
   SKIFF_CODE_KEY,
-  toServiceError,
 } from '../../../src/admin/grpc-status.js';
 import { adminService } from '../../../src/admin/proto.js';
 import { startAdminServer } from '../../../src/admin/server.js';
+import { toServiceError } from '../../../src/admin/server-status.js';
 import { adminSocketPath } from '../../../src/config/paths.js';
 import { ErrorCode, SkiffError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
@@ -51,26 +52,27 @@ describe('SkiffError <-> gRPC status', () => {
   });
 
   it('reads transport failures without a skiff-code as what they are', () => {
-    const failure = (code: status, details: string, metadata = new Metadata()) =>
-      Object.assign(new Error(details), { code, details, metadata }) as ServiceError;
+    const failure = (code: status, details: string, skiffCode?: string): CallStatus => ({
+      code,
+      details,
+      ...(skiffCode === undefined ? {} : { skiffCode }),
+    });
     const noRouter = () => new SkiffError(ErrorCode.NO_ROUTER, 'no router');
     assert.equal(
-      fromServiceError(failure(status.UNAVAILABLE, 'ECONNREFUSED'), noRouter).code,
+      fromCallStatus(failure(status.UNAVAILABLE, 'ECONNREFUSED'), noRouter).code,
       ErrorCode.NO_ROUTER,
     );
     assert.equal(
-      fromServiceError(failure(status.DEADLINE_EXCEEDED, 'late'), noRouter).code,
+      fromCallStatus(failure(status.DEADLINE_EXCEEDED, 'late'), noRouter).code,
       ErrorCode.TIMEOUT,
     );
     assert.equal(
-      fromServiceError(failure(status.UNIMPLEMENTED, 'no such method'), noRouter).code,
+      fromCallStatus(failure(status.UNIMPLEMENTED, 'no such method'), noRouter).code,
       ErrorCode.INTERNAL,
     );
     // An unknown skiff-code (a newer router) is not trusted as a code.
-    const md = new Metadata();
-    md.set(SKIFF_CODE_KEY, 'SKIFF_ERR_FROM_THE_FUTURE');
     assert.equal(
-      fromServiceError(failure(status.UNKNOWN, 'new', md), noRouter).code,
+      fromCallStatus(failure(status.UNKNOWN, 'new', 'SKIFF_ERR_FROM_THE_FUTURE'), noRouter).code,
       ErrorCode.INTERNAL,
     );
   });
