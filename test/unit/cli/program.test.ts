@@ -16,7 +16,8 @@ describe('the command tree, built per command line', () => {
   });
 
   it('builds only the named command, or the whole tree when unsure', async () => {
-    const all = COMMAND_MODULES.flatMap((m) => m.names);
+    // Completion describes the whole tree, so it comes with it, last.
+    const all = [...COMMAND_MODULES.flatMap((m) => m.names), 'completion'];
     assert.deepStrictEqual(names(await buildProgram('text')), all);
     const cases: Array<[string[], string[]]> = [
       [['status'], ['status', 'network']],
@@ -32,6 +33,7 @@ describe('the command tree, built per command line', () => {
       [['--help'], all],
       [[], all],
       [['staus'], all],
+      [['completion', 'bash'], all],
       [['--no-such-flag', 'status'], all],
     ];
     for (const [args, expected] of cases) {
