@@ -45,11 +45,21 @@ export function registerToken(program: Command): void {
       const expiryMs = parseDurationFlag(flags.expiry, '--expiry');
       const uses = parsePositiveInt(flags.uses, '--uses');
       const path = await checkNewFile(file, 'token');
-      const created = await withAdmin(ctx, (api) => api.createToken({ expiryMs, uses }));
-      await writeToken(path, file, created);
+      // CreatedToken lacks used/created/state; the list has them, so the item printed is
+      // the one `token list` shows (docs/cli-output.md: one shape per kind).
+      const { created, listed } = await withAdmin(ctx, async (api) => {
+        const created = await api.createToken({ expiryMs, uses });
+        return { created, listed: (await api.listTokens()).find((t) => t.id === created.id) };
+      });
       // The token's text holds its secret: it goes to the file only, never to stdout.
-      const { yaml: _secret, ...shown } = created;
-      printAction(ctx.output, 'Token', 'created', { file: path, ...shown }, (t) =>
+      await writeToken(path, file, created);
+      if (listed === undefined) {
+        throw new SkiffError(
+          ErrorCode.INTERNAL,
+          `token ${created.id} was written to ${file}, but the router does not list it`,
+        );
+      }
+      printAction(ctx.output, 'Token', 'created', { ...listed, file: path }, (t) =>
         tokenCreatedText(t, file),
       );
     });

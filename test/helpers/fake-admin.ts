@@ -127,7 +127,8 @@ export const sampleNetwork: NetworkStatus = {
 
 export const sampleToken: CreatedToken = {
   yaml: 'kind: skiff-token\nsecret: not-a-real-secret\n',
-  id: 'tok-1',
+  // The token listTokens returns first: `token create` prints the listed item.
+  id: '0123456789abcdef0123456789abcdef',
   expires: '2025-01-01T00:15:00.000Z',
   uses: 1,
 };

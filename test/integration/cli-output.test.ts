@@ -146,21 +146,27 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
   });
   after(() => rm(work, { recursive: true, force: true }));
 
-  const reads: Array<[string, string[], string]> = [
-    ['status', ['status'], 'Status'],
-    ['network status', ['network', 'status'], 'Network'],
-    ['link status', ['link', 'status'], 'LinkList'],
-    ['link status NAME', ['link', 'status', 'out-b'], 'Link'],
-    ['listener list', ['listener', 'list'], 'ListenerList'],
-    ['version', ['version'], 'Version'],
+  // [what, site, args, kind]: every command that reads, at a site where it has something to show.
+  const reads: Array<[string, string, string[], string]> = [
+    ['status', 'out-a', ['status'], 'Status'],
+    ['network status', 'out-a', ['network', 'status'], 'Network'],
+    ['link status', 'out-a', ['link', 'status'], 'LinkList'],
+    ['link list NAME', 'out-a', ['link', 'list', 'out-b'], 'Link'],
+    ['listener list', 'out-a', ['listener', 'list'], 'ListenerList'],
+    ['listener status ADDRESS', 'out-a', ['listener', 'status', 'echo'], 'Listener'],
+    ['connector list', 'out-b', ['connector', 'list'], 'ConnectorList'],
+    ['connector list ADDRESS', 'out-b', ['connector', 'list', 'echo'], 'Connector'],
+    ['token list', 'out-a', ['token', 'list'], 'TokenList'],
+    ['version', 'out-a', ['version'], 'Version'],
   ];
-  for (const [what, args, kind] of reads) {
+  for (const [what, site, args, kind] of reads) {
     test(`${what}: one ${kind} document in json and in yaml, every field documented`, {
       timeout: 30_000,
     }, async () => {
-      const a = net().site('out-a');
-      const [json, yaml] = await Promise.all(FORMATS.map((f) => doc(a, f, args, kind)));
+      const router = net().site(site);
+      const [json, yaml] = await Promise.all(FORMATS.map((f) => doc(router, f, args, kind)));
       assert.deepEqual(shape(yaml!.body), shape(json!.body), 'yaml holds what json holds');
+      if (kind.endsWith('List')) assert.notDeepEqual(json!.body.items, [], `${what}: not empty`);
     });
   }
 
@@ -179,22 +185,32 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
     assert.equal(yaml.stdout, `apiVersion: ${API_VERSION}\nkind: LinkList\nitems: []\n`);
   });
 
-  test('one link has the fields it has in the list, and the same values', {
-    timeout: 30_000,
-  }, async () => {
-    const a = net().site('out-a');
-    const list = await doc(a, 'json', ['link', 'status'], 'LinkList');
-    const one = await doc(a, 'json', ['link', 'status', 'out-b'], 'Link');
-    const inList = (list.body.items as Array<Record<string, unknown>>).find(
-      (l) => l.name === 'out-b',
-    );
-    assert.ok(inList, 'out-b is in the list');
-    // The RTT is measured again between the two commands; everything else holds still.
-    const { rttMs: _a, ...fromList } = inList;
-    const { rttMs: _b, ...alone } = one.body;
-    assert.deepEqual(alone, fromList);
-    assert.deepEqual(Object.keys(one.body).sort(), Object.keys(inList).sort());
-  });
+  // [resource, site, key field, key value or undefined for the list's first item]
+  const ones: Array<[string, string, string, string | undefined]> = [
+    ['link', 'out-a', 'name', 'out-b'],
+    ['listener', 'out-a', 'address', 'echo'],
+    ['connector', 'out-b', 'address', 'echo'],
+    ['token', 'out-a', 'id', undefined],
+  ];
+  for (const [resource, site, key, value] of ones) {
+    test(`one ${resource} has the fields it has in the list, and the same values`, {
+      timeout: 30_000,
+    }, async () => {
+      const router = net().site(site);
+      const kind = resource[0]!.toUpperCase() + resource.slice(1);
+      const list = await doc(router, 'json', [resource, 'list'], `${kind}List`);
+      const items = list.body.items as Array<Record<string, unknown>>;
+      const name = value ?? String(items[0]?.[key]);
+      const inList = items.find((item) => item[key] === name);
+      assert.ok(inList, `${name} is in the list`);
+      const one = await doc(router, 'json', [resource, 'list', name], kind);
+      assert.deepEqual(Object.keys(one.body).sort(), Object.keys(inList).sort());
+      // A link's RTT is measured again between the two commands; everything else holds still.
+      const { rttMs: _a, ...fromList } = inList;
+      const { rttMs: _b, ...alone } = one.body;
+      assert.deepEqual(alone, fromList);
+    });
+  }
 
   test('create and delete commands print the item and what they did', {
     timeout: 60_000,
@@ -213,6 +229,8 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
     assert.equal(link.action, 'created');
     assert.equal(link.body.name, 'out-a');
     await awaitLinkUp(a, c, 'out-a', { sinceIssuer: sinceA, sinceDialler: sinceC });
+    const costly = await doc(c, 'yaml', ['link', 'update', 'out-a', '--cost', '3'], 'Link');
+    assert.deepEqual([costly.action, costly.body.cost], ['updated', 3]);
     const deleted = await doc(c, 'yaml', ['link', 'delete', 'out-a'], 'Link');
     assert.deepEqual(
       { action: deleted.action, name: deleted.body.name },
@@ -222,6 +240,14 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
       },
     );
 
+    const absentLink = await doc(
+      c,
+      'json',
+      ['link', 'delete', 'out-a', '--ignore-not-found'],
+      'Link',
+    );
+    assert.deepEqual([absentLink.action, absentLink.body], ['unchanged', { name: 'out-a' }]);
+
     const exposed = await doc(
       c,
       'json',
@@ -230,8 +256,17 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
     );
     assert.equal(exposed.action, 'created');
     assert.deepEqual([exposed.body.host, exposed.body.port], ['127.0.0.1', target.port]);
+    const retargeted = await doc(
+      c,
+      'json',
+      ['connector', 'update', 'echo-c', '--target', '127.0.0.1:9'],
+      'Connector',
+    );
+    assert.deepEqual([retargeted.action, retargeted.body.port], ['updated', 9]);
     const unexposed = await doc(c, 'yaml', ['unexpose', 'echo-c'], 'Connector');
     assert.deepEqual([unexposed.action, unexposed.body.address], ['deleted', 'echo-c']);
+    const absent = await doc(c, 'yaml', ['unexpose', 'echo-c', '--ignore-not-found'], 'Connector');
+    assert.deepEqual([absent.action, absent.body], ['unchanged', { address: 'echo-c' }]);
 
     const port = await pickPort();
     const listener = await doc(
@@ -241,8 +276,27 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
       'Listener',
     );
     assert.deepEqual([listener.action, listener.body.port], ['created', port]);
+    const port2 = await freePort();
+    const moved = await doc(
+      c,
+      'json',
+      ['listener', 'update', 'echo', '--port', String(port2)],
+      'Listener',
+    );
+    assert.deepEqual([moved.action, moved.body.port], ['updated', port2]);
     const gone = await doc(c, 'json', ['listener', 'delete', 'echo'], 'Listener');
     assert.deepEqual([gone.action, gone.body.address], ['deleted', 'echo']);
+
+    const revoked = await doc(a, 'json', ['token', 'revoke', String(token.body.id)], 'Token');
+    assert.deepEqual([revoked.action, revoked.body.state], ['updated', 'revoked']);
+    const noToken = 'f'.repeat(32);
+    const unrevoked = await doc(
+      a,
+      'yaml',
+      ['token', 'revoke', noToken, '--ignore-not-found'],
+      'Token',
+    );
+    assert.deepEqual([unrevoked.action, unrevoked.body], ['unchanged', { id: noToken }]);
 
     const dumpFile = join(work, 'dump.json');
     const dump = await doc(c, 'json', ['debug', 'dump', dumpFile], 'DebugDump');
@@ -255,6 +309,15 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
       'Site',
     );
     assert.deepEqual([site.action, site.body.name], ['created', 'fresh']);
+    const siteGone = await doc(join(work, 'new-site'), 'json', ['site', 'delete', '--yes'], 'Site');
+    assert.deepEqual([siteGone.action, siteGone.body.name], ['deleted', 'fresh']);
+    const noSite = await doc(
+      join(work, 'new-site'),
+      'yaml',
+      ['site', 'delete', '--yes', '--ignore-not-found'],
+      'Site',
+    );
+    assert.equal(noSite.action, 'unchanged');
   });
 
   test('failures are one error document on stderr with the documented exit code', {
@@ -271,6 +334,7 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
         ['a missing option', a.stateDir, ['listener', 'create', 'x'], 'INVALID_ARGUMENT', 2],
         ['no router', noRouter, ['status'], 'NO_ROUTER', 3],
         ['not found', a.stateDir, ['link', 'status', 'nosuch'], 'NOT_FOUND', 4],
+        ['a delete of nothing', a.stateDir, ['listener', 'delete', 'nosuch'], 'NOT_FOUND', 4],
         ['anything else', a.stateDir, ['token', 'create', existing], 'ALREADY_EXISTS', 1],
       ];
       for (const [what, dir, args, code, exit] of cases) {

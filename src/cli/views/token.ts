@@ -1,5 +1,5 @@
 /** Text views of tokens: the table, one token's details, what create and revoke say. */
-import type { CreatedToken, TokenInfo } from '../../admin/api.js';
+import type { TokenInfo } from '../../admin/api.js';
 import { details, formatRelative, formatUntil, plural, table } from '../format.js';
 
 /** ID STATE USED EXPIRES CREATED, one row per token; "no tokens" when none. */
@@ -29,7 +29,7 @@ export function tokenDetail(t: TokenInfo, now: number = Date.now()): string {
 }
 
 /** `file` as the user wrote it, not the absolute path the item carries. */
-export function tokenCreatedText(t: Omit<CreatedToken, 'yaml'>, file: string): string {
+export function tokenCreatedText(t: TokenInfo, file: string): string {
   return `token written to ${file} (${plural(t.uses, 'use')}, expires ${t.expires}); redeem it at the other site with: skiff link create ${file}`;
 }
 

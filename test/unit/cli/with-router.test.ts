@@ -16,6 +16,7 @@ import {
   sampleNetwork,
   sampleStatus,
   sampleToken,
+  sampleTokens,
 } from '../../helpers/fake-admin.js';
 
 // The real `skiff` binary against the real admin server, whose AdminApi is a stand-in:
@@ -113,20 +114,21 @@ describe('skiff CLI against an admin server', () => {
   it('token create writes the token with mode 0600 and asks for the given expiry and uses', async () => {
     const file = join(dir, 'west.token.yaml');
     const { stdout } = await cliOk(dir, ['token', 'create', file, '--expiry', '2h', '--uses', '3']);
-    assert.match(stdout, /^token written to .*west\.token\.yaml \(3 uses, expires /);
+    // The fake lists sampleTokens[0] (2 uses) for the token it creates, whatever was asked.
+    assert.match(stdout, /^token written to .*west\.token\.yaml \(2 uses, expires /);
     assert.equal(await readFile(file, 'utf8'), sampleToken.yaml);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     assert.deepStrictEqual(fake.calls, [
       { method: 'createToken', args: [{ expiryMs: 7_200_000, uses: 3 }] },
+      { method: 'listTokens', args: [] },
     ]);
   });
 
   it('token create defaults to 15m and 1 use, and prints the result with -o json, without the token text', async () => {
     const file = join(dir, 'default.token.yaml');
     const created = await cliJson(dir, ['token', 'create', file]);
-    const { yaml, ...shown } = sampleToken;
-    assert.deepStrictEqual(created, { file, ...shown });
-    assert.equal(await readFile(file, 'utf8'), yaml);
+    assert.deepStrictEqual(created, { ...sampleTokens[0], file });
+    assert.equal(await readFile(file, 'utf8'), sampleToken.yaml);
     assert.deepStrictEqual(fake.calls[0]?.args, [{ expiryMs: 900_000, uses: 1 }]);
   });
 
