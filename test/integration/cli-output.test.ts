@@ -276,7 +276,7 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
       'Listener',
     );
     assert.deepEqual([listener.action, listener.body.port], ['created', port]);
-    const port2 = await freePort();
+    const port2 = await pickPort();
     const moved = await doc(
       c,
       'json',
