@@ -185,6 +185,21 @@ describe('--wait, --no-wait and --timeout on link create, expose and listener cr
     await east.cli(['link', 'delete', 'north-c']);
   });
 
+  test('Ctrl-C during a wait on a terminal erases the spinner and ends the command by SIGINT', {
+    timeout: 30_000,
+  }, async () => {
+    const east = net().site('east');
+    await oneShotNorth(net());
+    const file = await token('north');
+    const run = await PtyRun.start(east.stateDir, ['link', 'create', file, '--name', 'north-e']);
+    await run.waitForTerminal('the spinner', (t) => t.includes('waiting for link north-e'));
+    run.type(CTRL_C);
+    const done = await run.done;
+    assert.equal(done.code, 128 + 2, 'killed by SIGINT (script -e reports 128 + signal)');
+    assert.deepEqual(screen(done.terminal), [], 'the spinner is erased');
+    await east.cli(['link', 'delete', 'north-e']);
+  });
+
   test('link create --no-wait returns at once, the link not up yet', {
     timeout: 30_000,
   }, async () => {
