@@ -17,7 +17,7 @@ import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import type { ConnectorInfo, LinkInfo, ListenerInfo } from '../../src/admin/api.js';
 import { killWithTestProcess } from '../helpers/children.js';
-import { type CliResult, childEnv, skiffBin } from '../helpers/cli.js';
+import { assertCliJsonError, type CliResult, childEnv, skiffBin } from '../helpers/cli.js';
 import { type Network, useNetwork } from '../helpers/network.js';
 import { createToken } from '../helpers/pair.js';
 import { pickPort } from '../helpers/ports.js';
@@ -140,7 +140,7 @@ describe('--wait, --no-wait and --timeout on link create, expose and listener cr
     await east.cli(['link', 'delete', 'north-a']);
   });
 
-  test('with -o json off a terminal the timeout is the only stderr line and stdout stays empty', {
+  test('with -o json off a terminal the timeout is the only stderr line, a JSON error; stdout stays empty', {
     timeout: 30_000,
   }, async () => {
     const east = net().site('east');
@@ -148,10 +148,10 @@ describe('--wait, --no-wait and --timeout on link create, expose and listener cr
     const args = ['-o', 'json', 'link', 'create', await token('north'), '--name', 'north-b'];
     const result = await east.cli([...args, '--timeout', '1s']);
     assert.equal(result.code, 1);
-    assert.equal(result.stdout, '');
+    const error = assertCliJsonError(result, 'SKIFF_ERR_TIMEOUT');
     assert.match(
-      result.stderr,
-      /^skiff: timed out after 1s waiting for link north-b to come up: [^\n]*connect ECONNREFUSED [^\n]+\n$/,
+      error.message,
+      /^timed out after 1s waiting for link north-b to come up: .*connect ECONNREFUSED /,
     );
     await east.cli(['link', 'delete', 'north-b']);
   });
