@@ -132,8 +132,10 @@ export class PtyRun {
           }),
         ]),
         timeoutMs,
-        `${what}; terminal: ${JSON.stringify(this.terminal)}`,
-      );
+        what,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; terminal: ${JSON.stringify(this.terminal)}`);
+      });
     } finally {
       this.changed.delete(notify);
     }

@@ -465,9 +465,12 @@ describe('--watch on status and link status', { timeout: 120_000 }, () => {
   }, async () => {
     const [south, hub] = [net().site('south'), net().site('hub')];
     const run = await PtyRun.start(hub.stateDir, ['link', 'status', '--watch']);
-    await run.waitForTerminal('the first drawing', (t) => /NAME\s+DIR/.test(t));
+    await run.waitForTerminal('the first drawing', (t) => /NAME\s+ID\s+DIR/.test(t));
     assert.deepEqual(
-      screen(run.terminal).map((l) => l.split(/\s+/).slice(0, 4).join(' ')),
+      screen(run.terminal).map((l) => {
+        const [name, , dir, peer, state] = l.split(/\s+/);
+        return [name, dir, peer, state].join(' ');
+      }),
       ['NAME DIR PEER STATE', 'south in south up'],
     );
     await south.cli(['link', 'delete', 'hub']);
