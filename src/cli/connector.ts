@@ -8,6 +8,7 @@ import { Option } from 'commander';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { contextOf, withAdmin } from './context.js';
 import { printAction, printItem, printList } from './output.js';
+import { waitForConnector } from './ready.js';
 import { parseAddress, parseHostPort } from './validate.js';
 import {
   creating,
@@ -28,8 +29,9 @@ import {
   reexposedText,
   unexposedText,
 } from './views/connector.js';
+import { addWaitOptions, type WaitFlags, waitTimeout } from './wait.js';
 
-interface CreateFlags extends ReplaceFlags {
+interface CreateFlags extends ReplaceFlags, WaitFlags {
   target?: string;
   port?: string;
   address?: string;
@@ -40,9 +42,13 @@ interface CreateFlags extends ReplaceFlags {
 export function connectorCreateCommand(command: Command): Command {
   return (
     withReplace(
-      command
-        .argument('<ADDRESS>', 'the address other sites use')
-        .option('--target <HOST:PORT>', 'where the service listens'),
+      addWaitOptions(
+        command
+          .argument('<ADDRESS>', 'the address other sites use')
+          .option('--target <HOST:PORT>', 'where the service listens'),
+        'its target accepts connections',
+        false,
+      ),
       'connector',
     )
       // The kubernetes platform's form (`expose deployment/NAME --port P`): parsed, so it
@@ -73,9 +79,12 @@ async function createConnector(address: string, flags: CreateFlags, command: Com
     );
   }
   const { host, port } = parseHostPort(flags.target, '--target');
-  const { item, action } = await withAdmin(ctx, (api) =>
-    creating(flags, (replace) => api.expose({ address, host, port, replace })),
-  );
+  const timeoutMs = waitTimeout(flags);
+  const { item, action } = await withAdmin(ctx, async (api) => {
+    const made = await creating(flags, (replace) => api.expose({ address, host, port, replace }));
+    if (timeoutMs === undefined) return made;
+    return { ...made, item: await waitForConnector(ctx, api, made.item, timeoutMs) };
+  });
   printAction(
     ctx.output,
     'Connector',

@@ -1,7 +1,9 @@
 /** `link create | delete | update | list`: links from this site to others (and theirs to it). */
 import type { Command } from 'commander';
+import type { LinkInfo } from '../admin/api.js';
 import { contextOf, withAdmin } from './context.js';
-import { printAction, printItem, printList } from './output.js';
+import { printAction, renderItem, renderList, writeOut } from './output.js';
+import { waitForLink } from './ready.js';
 import { parseLinkCost, parseName, readTokenFile } from './validate.js';
 import { type DeleteFlags, deleteVerb, deleting, listVerb, pickOne } from './verbs.js';
 import {
@@ -12,8 +14,10 @@ import {
   linkTable,
   linkUpdatedText,
 } from './views/link.js';
+import { addWaitOptions, type WaitFlags, waitTimeout } from './wait.js';
+import { STEADY, watch } from './watch.js';
 
-interface CreateFlags {
+interface CreateFlags extends WaitFlags {
   name?: string;
   cost: string;
 }
@@ -21,8 +25,7 @@ interface CreateFlags {
 export function registerLink(program: Command): void {
   const link = program.command('link').description('links between this site and others');
 
-  link
-    .command('create')
+  addWaitOptions(link.command('create'), 'the link is up', true)
     .description('redeem a token and link this site to the site that issued it')
     .argument('<FILE>', 'the token file, from `skiff token create` at the other site')
     .option('--name <NAME>', 'the link name (default: the issuing site name)')
@@ -31,10 +34,16 @@ export function registerLink(program: Command): void {
       const ctx = contextOf(command);
       const name = flags.name === undefined ? undefined : parseName(flags.name, 'link name');
       const cost = parseLinkCost(flags.cost, '--cost');
+      const timeoutMs = waitTimeout(flags);
       const token = await readTokenFile(file);
-      const info = await withAdmin(ctx, (api) =>
-        api.createLink({ token, cost, ...(name === undefined ? {} : { name }) }),
-      );
+      const info = await withAdmin(ctx, async (api) => {
+        const created = await api.createLink({
+          token,
+          cost,
+          ...(name === undefined ? {} : { name }),
+        });
+        return timeoutMs === undefined ? created : waitForLink(ctx, api, created, timeoutMs);
+      });
       printAction(ctx.output, 'Link', 'created', info, linkCreatedText);
     });
 
@@ -65,19 +74,25 @@ export function registerLink(program: Command): void {
 
   listVerb(link, 'show the links, or one link')
     .argument('[NAME]', 'only this link')
-    .action(async (name: string | undefined, _flags: unknown, command: Command) => {
+    .option('-w, --watch', 'print again whenever they change, until Ctrl-C')
+    .action(async (name: string | undefined, flags: { watch?: boolean }, command: Command) => {
       const ctx = contextOf(command);
       if (name !== undefined) parseName(name, 'link name');
-      const links = await withAdmin(ctx, (api) => api.listLinks());
-      if (name === undefined) {
-        printList(ctx.output, 'Link', links, linkTable);
+      const render = (links: LinkInfo[]): string => {
+        if (name === undefined) return renderList(ctx.output, 'Link', links, linkTable);
+        const one = pickOne(
+          links,
+          (l) => l.name === name,
+          `no link named ${name}; see the links with: skiff link list`,
+        );
+        return renderItem(ctx.output, 'Link', one, (l) => linkDetail(l));
+      };
+      if (flags.watch) {
+        await withAdmin(ctx, (api) =>
+          watch(ctx, { fetch: () => api.listLinks(), render, steady: STEADY.links }),
+        );
         return;
       }
-      const one = pickOne(
-        links,
-        (l) => l.name === name,
-        `no link named ${name}; see the links with: skiff link list`,
-      );
-      printItem(ctx.output, 'Link', one, (l) => linkDetail(l));
+      writeOut(render(await withAdmin(ctx, (api) => api.listLinks())));
     });
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { contextOf, withAdmin } from './context.js';
 import { printAction, printItem, printList } from './output.js';
+import { waitForListener } from './ready.js';
 import { parseAddress, parseHost, parsePort } from './validate.js';
 import {
   creating,
@@ -23,8 +24,9 @@ import {
   listenerTable,
   listenerUpdatedText,
 } from './views/listener.js';
+import { addWaitOptions, type WaitFlags, waitTimeout } from './wait.js';
 
-interface CreateFlags extends ReplaceFlags {
+interface CreateFlags extends ReplaceFlags, WaitFlags {
   port: string;
   host: string;
 }
@@ -38,8 +40,7 @@ export function registerListener(program: Command): void {
   const listener = program.command('listener').description('local ports that lead to an address');
 
   withReplace(
-    listener
-      .command('create')
+    addWaitOptions(listener.command('create'), 'a reachable site serves ADDRESS', false)
       .description('listen on a local port and carry each connection to ADDRESS')
       .argument('<ADDRESS>', 'the address to reach')
       .requiredOption('--port <P>', 'the local port, 1-65535')
@@ -50,9 +51,14 @@ export function registerListener(program: Command): void {
     parseAddress(address);
     const port = parsePort(flags.port, '--port');
     const host = parseHost(flags.host, '--host');
-    const { item, action } = await withAdmin(ctx, (api) =>
-      creating(flags, (replace) => api.createListener({ address, host, port, replace })),
-    );
+    const timeoutMs = waitTimeout(flags);
+    const { item, action } = await withAdmin(ctx, async (api) => {
+      const made = await creating(flags, (replace) =>
+        api.createListener({ address, host, port, replace }),
+      );
+      if (timeoutMs === undefined) return made;
+      return { ...made, item: await waitForListener(ctx, api, made.item, timeoutMs) };
+    });
     printAction(
       ctx.output,
       'Listener',
