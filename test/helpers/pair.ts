@@ -189,10 +189,13 @@ export async function awaitLinkUp(
     sinceIssuer,
     sinceDialler,
     timeoutMs = 15_000,
+    issuerLinkName = dialler.name,
   }: {
     sinceIssuer: number;
     sinceDialler: number;
     timeoutMs?: number;
+    /** The issuer's name for the link: the dialler's site name unless that was taken. */
+    issuerLinkName?: string;
   },
 ): Promise<void> {
   await Promise.all([
@@ -204,7 +207,7 @@ export async function awaitLinkUp(
       },
     ),
     issuer.waitForEvent(
-      match('link up', { link: dialler.name, direction: 'in', peer: dialler.name }),
+      match('link up', { link: issuerLinkName, direction: 'in', peer: dialler.name }),
       {
         since: sinceIssuer,
         timeoutMs,

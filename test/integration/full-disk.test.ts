@@ -88,7 +88,9 @@ describe('a full state disk', { timeout: 120_000 }, () => {
     const sinceIssuer = a.mark();
     const sinceDialler = b.mark();
     await b.json(['link', 'create', fresh]);
-    await awaitLinkUp(a, b, 'site-a', { sinceIssuer, sinceDialler });
+    // The refused attempt spent its token at a, whose grant keeps the name site-b: link
+    // names are unique at each end, so a calls the new link site-b-2.
+    await awaitLinkUp(a, b, 'site-a', { sinceIssuer, sinceDialler, issuerLinkName: 'site-b-2' });
     assert.equal((await b.links())[0]?.state, 'up');
   });
 });
