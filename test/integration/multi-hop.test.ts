@@ -59,16 +59,18 @@ describe('multi-hop: chains of 3 and 4 routers', { timeout: 150_000 }, () => {
    */
   async function bothEnds(first: string, last: string): Promise<{ ms: number }> {
     const n = net();
+    // Addresses per pair: each test's services are its own (an address is exposed once per site).
+    const served = (site: string): string => `${first}${last}-at-${site}`;
     const atFirst = n.track(await startSinkSourceServer(EACH_WAY, 101));
     const atLast = n.track(await startSinkSourceServer(EACH_WAY, 102));
-    await n.expose(first, `end-${first}`, atFirst.port);
-    await n.expose(last, `end-${last}`, atLast.port);
+    await n.expose(first, served(first), atFirst.port);
+    await n.expose(last, served(last), atLast.port);
     await Promise.all([
-      waitForRoutes(n.site(first), routesWhere({ served: { [`end-${last}`]: [last] } })),
-      waitForRoutes(n.site(last), routesWhere({ served: { [`end-${first}`]: [first] } })),
+      waitForRoutes(n.site(first), routesWhere({ served: { [served(last)]: [last] } })),
+      waitForRoutes(n.site(last), routesWhere({ served: { [served(first)]: [first] } })),
     ]);
-    const toLast = await n.listen(first, `end-${last}`);
-    const toFirst = await n.listen(last, `end-${first}`);
+    const toLast = await n.listen(first, served(last));
+    const toFirst = await n.listen(last, served(first));
 
     const started = performance.now();
     const [forward, backward] = await withTimeout(
