@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { asksTopLevelHelp, readHelpIndex, registerHelpIndex } from './help-index.js';
 import { invokedCommand } from './invoked.js';
 import {
   OUTPUT_FORMATS,
@@ -20,9 +21,10 @@ type Register = (program: Command) => void;
 
 /**
  * The module that defines each top-level command, in help order. A run loads only the
- * module of the command it names (every module costs start-up time); a run that names none
- * (`skiff --help`), an unknown one, or one missing here (`completion` walks the whole tree)
- * loads all of them. test/unit/cli/program.test.ts checks `names` against what each registers.
+ * module of the command it names (every module costs start-up time); `skiff --help` loads
+ * none (help-index.ts); a run that names none otherwise, an unknown one, or one missing here
+ * (`completion` walks the whole tree) loads all of them. test/unit/cli/program.test.ts
+ * checks `names` against what each registers.
  */
 export const COMMAND_MODULES: readonly {
   names: readonly string[];
@@ -84,6 +86,15 @@ export async function buildProgram(
     );
 
   const name = args === undefined ? undefined : invokedCommand(program, args);
+  const index =
+    name === undefined && args !== undefined && asksTopLevelHelp(args)
+      ? readHelpIndex()
+      : undefined;
+  if (index !== undefined) {
+    registerHelpIndex(program, index);
+    configureOutput(program, 'skiff', format);
+    return program;
+  }
   const only = COMMAND_MODULES.filter((m) => name !== undefined && m.names.includes(name));
   const modules = only.length > 0 ? only : COMMAND_MODULES;
   for (const register of await Promise.all(modules.map((m) => m.load()))) register(program);
