@@ -3,9 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import type { ConnectorInfo, LinkInfo, ListenerInfo } from '../../src/admin/api.js';
-import { cliOk, json } from './cli.js';
-import { PortTaken, saysPortInUse, withFreePort } from './ports.js';
+import type { ConnectorInfo, LinkInfo } from '../../src/admin/api.js';
+import { cliOk } from './cli.js';
+import { createListener } from './listeners.js';
 import { match, RouterProcess } from './router.js';
 import { destroyClients } from './tcp.js';
 import { Cleanup, pollUntil } from './wait.js';
@@ -254,31 +254,8 @@ export async function expose(
  * `listener create ADDRESS --port P` at `site` on a picked port, another one if P was taken
  * meanwhile; asserts it is bound, returns P.
  */
-export function listen(site: RouterProcess, address: string): Promise<number> {
-  return withFreePort(async (port) => {
-    const result = await site.cli([
-      '-o',
-      'json',
-      'listener',
-      'create',
-      address,
-      '--port',
-      `${port}`,
-    ]);
-    if (result.code !== 0 && saysPortInUse(result.stderr, port)) {
-      throw new PortTaken(port, result.stderr.trim());
-    }
-    const listener = json<ListenerInfo>(result);
-    assert.equal(listener.address, address);
-    assert.equal(listener.port, port);
-    // A router may keep a listener whose port is taken, retrying it: not one to test through.
-    if (listener.state !== 'bound' && saysPortInUse(listener.error ?? '', port)) {
-      await cliOk(site.stateDir, ['listener', 'delete', address]);
-      throw new PortTaken(port, listener.error ?? '');
-    }
-    assert.equal(listener.state, 'bound', `listener ${address}: ${listener.error ?? ''}`);
-    return port;
-  });
+export async function listen(site: RouterProcess, address: string): Promise<number> {
+  return (await createListener(site, address)).port;
 }
 
 /**

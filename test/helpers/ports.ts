@@ -7,7 +7,9 @@ import { createServer } from 'node:net';
  * a listener's port is what the user chose) and programs that do not report a chosen port.
  * A picked port is a candidate, not a reservation: any process on the machine may bind it
  * between the pick and the use. So every such use goes through withFreePort(), which tries
- * another port when the first was taken. Servers of the tests' own bind port 0.
+ * another port when the first was taken. Servers of the tests' own bind port 0, unless the
+ * test needs them on a port chosen before (a blocker of a router's port, a target named
+ * before it listens): those bind through bindOwn() in withFreePort().
  */
 
 /**
@@ -131,5 +133,20 @@ export async function withFreePort<T>(
         });
       }
     }
+  }
+}
+
+/**
+ * Runs `bind`, which binds a server of the test's own on `port`; its EADDRINUSE (someone
+ * bound the port since the pick) becomes PortTaken, for withFreePort() to try another.
+ */
+export async function bindOwn<T>(port: number, bind: () => Promise<T>): Promise<T> {
+  try {
+    return await bind();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new PortTaken(port, (err as Error).message);
+    }
+    throw err;
   }
 }

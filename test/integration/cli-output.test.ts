@@ -13,9 +13,9 @@ import { parse as parseYaml } from 'yaml';
 import { ErrorCode } from '../../src/errors.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
 import { loadCliOutputSchema, type SchemaFile, schemaProblems } from '../helpers/json-schema.js';
+import { createListener, listenerOnFreePort } from '../helpers/listeners.js';
 import { useNetwork } from '../helpers/network.js';
 import { awaitLinkUp, waitForAddress } from '../helpers/pair.js';
-import { pickPort } from '../helpers/ports.js';
 import type { RouterProcess } from '../helpers/router.js';
 import { type EchoServer, startEchoServer } from '../helpers/tcp.js';
 
@@ -90,7 +90,11 @@ async function doc(
   kind: string,
 ): Promise<Doc> {
   const dir = typeof router === 'string' ? router : router.stateDir;
-  const result = await runCli(dir, ['-o', format, ...args]);
+  return docOf(await runCli(dir, ['-o', format, ...args]), format, kind);
+}
+
+/** What doc() checks, of a command run already with `-o FORMAT`. */
+function docOf(result: CliResult, format: Format, kind: string): Doc {
   assert.equal(result.code, 0, `${result.command} exited ${result.code}: ${result.stderr}`);
   assert.equal(result.stderr, '', `${result.command}: nothing on stderr`);
   const d = checkDocument(parseAs(format, result.stdout, result.command), result.command);
@@ -129,16 +133,7 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
       await waitForAddress(n.site('out-a'), 'echo', 'out-b');
       await n.listen('out-a', 'echo');
       // Nothing serves this address: the listener binds and says so.
-      const nothing = await n
-        .site('out-a')
-        .json<{ state: string }>([
-          'listener',
-          'create',
-          'nothing',
-          '--port',
-          String(await pickPort()),
-        ]);
-      assert.equal(nothing.state, 'no-route');
+      await createListener(n.site('out-a'), 'nothing', { state: 'no-route' });
     },
   });
   before(async () => {
@@ -268,22 +263,12 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
     const absent = await doc(c, 'yaml', ['unexpose', 'echo-c', '--ignore-not-found'], 'Connector');
     assert.deepEqual([absent.action, absent.body], ['unchanged', { address: 'echo-c' }]);
 
-    const port = await pickPort();
-    const listener = await doc(
-      c,
-      'yaml',
-      ['listener', 'create', 'echo', '--port', String(port)],
-      'Listener',
-    );
-    assert.deepEqual([listener.action, listener.body.port], ['created', port]);
-    const port2 = await pickPort();
-    const moved = await doc(
-      c,
-      'json',
-      ['listener', 'update', 'echo', '--port', String(port2)],
-      'Listener',
-    );
-    assert.deepEqual([moved.action, moved.body.port], ['updated', port2]);
+    const created = await listenerOnFreePort(c, 'echo', { output: 'yaml' });
+    const listener = docOf(created.result, 'yaml', 'Listener');
+    assert.deepEqual([listener.action, listener.body.port], ['created', created.port]);
+    const updated = await listenerOnFreePort(c, 'echo', { verb: 'update', output: 'json' });
+    const moved = docOf(updated.result, 'json', 'Listener');
+    assert.deepEqual([moved.action, moved.body.port], ['updated', updated.port]);
     const gone = await doc(c, 'json', ['listener', 'delete', 'echo'], 'Listener');
     assert.deepEqual([gone.action, gone.body.address], ['deleted', 'echo']);
 

@@ -13,8 +13,9 @@ import { after, before, describe, test } from 'node:test';
 import type { ConnectorInfo, CreatedToken, TokenInfo } from '../../src/admin/api.js';
 import { type AdminClient, connectAdmin } from '../../src/admin/client.js';
 import { ErrorCode, isSkiffError } from '../../src/errors.js';
+import { createListener, moveOrTaken } from '../helpers/listeners.js';
 import { type TwoSites, twoSites } from '../helpers/pair.js';
-import { pickPort } from '../helpers/ports.js';
+import { bindOwn, withFreePort } from '../helpers/ports.js';
 import { connect, readAll, startEchoServer, startServer } from '../helpers/tcp.js';
 import { Cleanup } from '../helpers/wait.js';
 
@@ -100,40 +101,42 @@ describe('admin API: create refuses what exists, replace, update, NOT_FOUND, tok
     timeout: 45_000,
   }, async () => {
     const { a } = sites;
-    const [p1, p2, p3] = [await pickPort(), await pickPort(), await pickPort()];
-    const first = await a.cli(['listener', 'create', 'web', '--port', String(p1)]);
-    assert.equal(first.code, 0, first.stderr);
-    const again = await a.cli(['listener', 'create', 'web', '--port', String(p2)]);
-    assert.equal(again.code, 1, again.stderr);
-    assert.match(
-      again.stderr,
-      new RegExp(`a listener for "web" already exists on 127\\.0\\.0\\.1:${p1}; pass --replace`),
-    );
-    await echoThrough(p1, 'still on the first port');
+    const { port: p1 } = await createListener(a, 'web');
+    const [p2, moved] = await withFreePort(async (p2) => {
+      const again = await a.cli(['listener', 'create', 'web', '--port', String(p2)]);
+      assert.equal(again.code, 1, again.stderr);
+      assert.match(
+        again.stderr,
+        new RegExp(`a listener for "web" already exists on 127\\.0\\.0\\.1:${p1}; pass --replace`),
+      );
+      await echoThrough(p1, 'still on the first port');
 
-    const moved = await admin.createListener({
-      address: 'web',
-      host: '127.0.0.1',
-      port: p2,
-      replace: true,
+      const replaced = await moveOrTaken(p2, () =>
+        admin.createListener({ address: 'web', host: '127.0.0.1', port: p2, replace: true }),
+      );
+      return [p2, replaced] as const;
     });
     assert.deepEqual([moved.port, moved.state], [p2, 'bound']);
     await echoThrough(p2, 'moved by replace');
     await assert.rejects(connect(p1), /ECONNREFUSED/, 'the old port is let go');
 
-    const blocker = await startServer(() => {}, { port: p3 });
-    try {
-      await assert.rejects(
-        admin.updateListener({ address: 'web', port: p3 }),
-        code(ErrorCode.PORT_IN_USE, new RegExp(`port ${p3}\\b`)),
-      );
-    } finally {
-      await blocker.close();
-    }
-    assert.equal((await a.listeners())[0]?.port, p2, 'unchanged after the refusal');
-    await echoThrough(p2, 'still serving');
+    // The blocker is the test's own server on p3; once it is gone, anyone may take p3 first.
+    const [p3, updated] = await withFreePort(async (p3) => {
+      const blocker = await bindOwn(p3, () => startServer(() => {}, { port: p3 }));
+      try {
+        await assert.rejects(
+          admin.updateListener({ address: 'web', port: p3 }),
+          code(ErrorCode.PORT_IN_USE, new RegExp(`port ${p3}\\b`)),
+        );
+      } finally {
+        await blocker.close();
+      }
+      assert.equal((await a.listeners())[0]?.port, p2, 'unchanged after the refusal');
+      await echoThrough(p2, 'still serving');
 
-    const updated = await admin.updateListener({ address: 'web', port: p3 });
+      const moved = await moveOrTaken(p3, () => admin.updateListener({ address: 'web', port: p3 }));
+      return [p3, moved] as const;
+    });
     assert.deepEqual([updated.port, updated.state], [p3, 'bound']);
     await echoThrough(p3, 'moved by update');
 

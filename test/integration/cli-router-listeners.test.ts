@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ConnectorInfo, ListenerInfo } from '../../src/admin/api.js';
 import { type AdminClient, connectAdmin } from '../../src/admin/client.js';
-import { pickPort } from '../helpers/ports.js';
+import { createListener, createListenerOn } from '../helpers/listeners.js';
+import { bindOwn, PortTaken, pickPort, withFreePort } from '../helpers/ports.js';
 import { RouterProcess } from '../helpers/router.js';
 import {
   connect,
@@ -19,6 +20,7 @@ import {
   readAll,
   startEchoServer,
   startServer,
+  type TcpServer,
 } from '../helpers/tcp.js';
 import { Cleanup, pollUntil } from '../helpers/wait.js';
 
@@ -70,25 +72,30 @@ describe('listener retry and listener/connector state', { timeout: 180_000 }, ()
   test('a port taken at start: retrying with the error, then bound by itself once it frees', {
     timeout: 60_000,
   }, async () => {
-    const port = await pickPort();
-    const created = await router.json<ListenerInfo>([
-      'listener',
-      'create',
-      'echo',
-      '--port',
-      String(port),
-    ]);
-    assert.equal(created.state, 'bound');
-    await router.stop();
-    const blocker = await startServer(() => {}, { port });
-    try {
-      await router.start();
-      const retrying = await listener(router, 'echo');
-      assert.equal(retrying.state, 'retrying');
-      assert.match(retrying.error ?? '', new RegExp(`port ${port}\\b.*in use`));
-    } finally {
-      await blocker.close();
-    }
+    // The blocker takes the port the router let go; anyone else may have taken it first.
+    const port = await withFreePort(async (port) => {
+      await createListenerOn(router, 'echo', port);
+      await router.stop();
+      let blocker: TcpServer;
+      try {
+        blocker = await bindOwn(port, () => startServer(() => {}, { port }));
+      } catch (err) {
+        if (err instanceof PortTaken) {
+          await router.start();
+          await router.cli(['listener', 'delete', 'echo']);
+        }
+        throw err;
+      }
+      try {
+        await router.start();
+        const retrying = await listener(router, 'echo');
+        assert.equal(retrying.state, 'retrying');
+        assert.match(retrying.error ?? '', new RegExp(`port ${port}\\b.*in use`));
+      } finally {
+        await blocker.close();
+      }
+      return port;
+    });
     await pollUntil('the listener to bind once the port is free', async () => {
       return (await listener(router, 'echo')).state === 'bound';
     });
@@ -100,8 +107,10 @@ describe('listener retry and listener/connector state', { timeout: 180_000 }, ()
   test('a port taken at create: created retrying, bound once it frees', {
     timeout: 60_000,
   }, async () => {
-    const port = await pickPort();
-    const blocker = await startServer(() => {}, { port });
+    const blocker = await withFreePort((port) =>
+      bindOwn(port, () => startServer(() => {}, { port })),
+    );
+    const { port } = blocker;
     try {
       const created = await router.json<ListenerInfo>([
         'listener',
@@ -125,15 +134,9 @@ describe('listener retry and listener/connector state', { timeout: 180_000 }, ()
   test('a listener whose address nothing serves says so, until it is exposed', {
     timeout: 30_000,
   }, async () => {
-    const port = await pickPort();
-    const created = await router.json<ListenerInfo>([
-      'listener',
-      'create',
-      'lonely',
-      '--port',
-      String(port),
-    ]);
-    assert.equal(created.state, 'no-route');
+    const { port, listener: created } = await createListener(router, 'lonely', {
+      state: 'no-route',
+    });
     assert.match(created.error ?? '', /no reachable site has a connector for "lonely"/);
     const expose = await router.cli(['expose', 'lonely', '--target', `127.0.0.1:${echoPort}`]);
     assert.equal(expose.code, 0, expose.stderr);
@@ -147,14 +150,9 @@ describe('listener retry and listener/connector state', { timeout: 180_000 }, ()
     timeout: 30_000,
   }, async () => {
     const deadPort = await pickPort(); // bindable, so nothing listens there
-    const listenPort = await pickPort();
-    for (const args of [
-      ['expose', 'dead', '--target', `127.0.0.1:${deadPort}`],
-      ['listener', 'create', 'dead', '--port', String(listenPort)],
-    ]) {
-      const result = await router.cli(args);
-      assert.equal(result.code, 0, result.stderr);
-    }
+    const exposed = await router.cli(['expose', 'dead', '--target', `127.0.0.1:${deadPort}`]);
+    assert.equal(exposed.code, 0, exposed.stderr);
+    const { port: listenPort } = await createListener(router, 'dead');
     assert.equal((await connector(router, 'dead')).state, 'ready', 'no dial has failed yet');
 
     const before = Date.now();

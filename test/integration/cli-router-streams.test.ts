@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { createListener } from '../helpers/listeners.js';
 import { pickPort } from '../helpers/ports.js';
 import { type RouterEvent, RouterProcess } from '../helpers/router.js';
 import { connect, destroyClients, outcome } from '../helpers/tcp.js';
@@ -47,9 +48,7 @@ describe('failed streams are logged with their reason, rate-limited', { timeout:
   test('a stream with no reachable connector: one info line naming the address and why', {
     timeout: 30_000,
   }, async () => {
-    const port = await pickPort();
-    const created = await router.cli(['listener', 'create', 'nowhere', '--port', String(port)]);
-    assert.equal(created.code, 0, created.stderr);
+    const { port } = await createListener(router, 'nowhere', { state: 'no-route' });
     const since = router.mark();
     await refusedClient(port);
     const line = await router.waitForEvent(
@@ -63,14 +62,9 @@ describe('failed streams are logged with their reason, rate-limited', { timeout:
   test(`${STORM} refused streams give a bounded number of lines that account for every failure`, {
     timeout: 150_000,
   }, async (t) => {
-    const port = await pickPort();
-    for (const args of [
-      ['expose', 'refused', '--target', `127.0.0.1:${deadPort}`],
-      ['listener', 'create', 'refused', '--port', String(port)],
-    ]) {
-      const result = await router.cli(args);
-      assert.equal(result.code, 0, result.stderr);
-    }
+    const exposed = await router.cli(['expose', 'refused', '--target', `127.0.0.1:${deadPort}`]);
+    assert.equal(exposed.code, 0, exposed.stderr);
+    const { port } = await createListener(router, 'refused');
     const since = router.mark();
     const started = Date.now();
     let next = 0;

@@ -26,9 +26,10 @@ import {
   runCli,
   skiffBin,
 } from '../helpers/cli.js';
+import { createListener, listenerCommand, listenerOnFreePort } from '../helpers/listeners.js';
 import { useNetwork } from '../helpers/network.js';
 import { createToken, waitForAddress } from '../helpers/pair.js';
-import { pickPort } from '../helpers/ports.js';
+import { withFreePort } from '../helpers/ports.js';
 import { RouterProcess } from '../helpers/router.js';
 import { connect, KiB, startEchoServer } from '../helpers/tcp.js';
 import { echoStream } from '../helpers/traffic.js';
@@ -46,7 +47,7 @@ describe('one set of verbs for every resource', { timeout: 180_000 }, () => {
   test('list and its alias status print the same items; list NAME prints one, an unknown NAME exits 4', async () => {
     const west = net().site('west');
     await cliOk(dir(), ['expose', 'api', '--target', '127.0.0.1:9']);
-    await cliOk(dir(), ['listener', 'create', 'db', '--port', String(await pickPort())]);
+    await createListener(west, 'db', { state: 'no-route' });
     for (const [group, key, name] of [
       ['link', 'name', 'east'],
       ['listener', 'address', 'db'],
@@ -171,19 +172,18 @@ describe('one set of verbs for every resource', { timeout: 180_000 }, () => {
     assertCliError(absent, /nothing-here/);
     assert.equal(absent.code, 4);
 
-    const [first, second] = [await pickPort(), await pickPort()];
-    await cliOk(dir(), ['listener', 'create', 'db', '--port', String(first)]);
-    const taken = await runCli(dir(), ['listener', 'create', 'db', '--port', String(second)]);
-    assertCliError(taken, new RegExp(`already exists on 127\\.0\\.0\\.1:${first}; pass --replace`));
-    assert.equal(taken.code, 1);
-    const moved = await cliOk(dir(), [
-      'listener',
-      'create',
-      'db',
-      '--port',
-      String(second),
-      '--replace',
-    ]);
+    const west = net().site('west');
+    const { port: first } = await createListener(west, 'db', { state: 'no-route' });
+    const [second, moved] = await withFreePort(async (second) => {
+      const taken = await runCli(dir(), ['listener', 'create', 'db', '--port', String(second)]);
+      assertCliError(
+        taken,
+        new RegExp(`already exists on 127\\.0\\.0\\.1:${first}; pass --replace`),
+      );
+      assert.equal(taken.code, 1);
+      return [second, await listenerCommand(west, 'db', second, { args: ['--replace'] })] as const;
+    });
+    assert.equal(moved.code, 0, `${moved.command}: ${moved.stderr}`);
     assert.match(
       moved.stdout,
       new RegExp(`^listener for db replaced: now on 127\\.0\\.0\\.1:${second}`),
@@ -207,8 +207,7 @@ describe('one set of verbs for every resource', { timeout: 180_000 }, () => {
     const server = net().track(await startEchoServer({ greeting: 'east' }));
     await cliOk(east.stateDir, ['expose', 'echo', '--target', `127.0.0.1:${server.port}`]);
     await waitForAddress(west, 'echo', 'east');
-    const first = await pickPort();
-    await cliOk(dir(), ['listener', 'create', 'echo', '--port', String(first)]);
+    const { port: first } = await createListener(west, 'echo');
     const stream = async (port: number, seed: number) => {
       const report = await echoStream(port, { bytes: 256 * KiB, seed, deadlineMs: 15_000 });
       assert.equal(report.outcome, 'complete', `port ${port}: ${report.error ?? report.outcome}`);
@@ -217,8 +216,10 @@ describe('one set of verbs for every resource', { timeout: 180_000 }, () => {
     };
     await stream(first, 1);
     const pid = west.pid;
-    const second = await pickPort();
-    const moved = await cliOk(dir(), ['listener', 'update', 'echo', '--port', String(second)]);
+    const { port: second, result: moved } = await listenerOnFreePort(west, 'echo', {
+      verb: 'update',
+    });
+    assert.equal(moved.code, 0, `${moved.command}: ${moved.stderr}`);
     assert.equal(moved.stdout, `listener for echo updated: now on 127.0.0.1:${second}\n`);
     await stream(second, 2);
     await assert.rejects(connect(first), /ECONNREFUSED/, 'the old port no longer accepts');

@@ -15,12 +15,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
-import type { ConnectorInfo, LinkInfo, ListenerInfo } from '../../src/admin/api.js';
+import type { ConnectorInfo, LinkInfo } from '../../src/admin/api.js';
 import { killWithTestProcess } from '../helpers/children.js';
 import { assertCliJsonError, type CliResult, childEnv, skiffBin } from '../helpers/cli.js';
+import { createListener, listenerCommand, listenerOnFreePort } from '../helpers/listeners.js';
 import { type Network, useNetwork } from '../helpers/network.js';
 import { createToken } from '../helpers/pair.js';
-import { pickPort } from '../helpers/ports.js';
+import { bindOwn, PortTaken, pickPort, withFreePort } from '../helpers/ports.js';
 import { CTRL_C, PtyRun, runOnPty, screen } from '../helpers/pty.js';
 import { startEchoServer, startServer, type TcpServer } from '../helpers/tcp.js';
 import { withTimeout } from '../helpers/wait.js';
@@ -244,18 +245,44 @@ describe('--wait, --no-wait and --timeout on link create, expose and listener cr
     timeout: 30_000,
   }, async () => {
     const west = net().site('west');
-    const port = await pickPort();
-    const run = await PtyRun.start(
-      west.stateDir,
-      ['-o', 'json', 'expose', 'late', '--target', `127.0.0.1:${port}`, '--wait'],
-      {
-        stdout: 'file',
-      },
-    );
-    await run.waitForTerminal('the spinner naming the refusal', (t) =>
-      t.includes(`target 127.0.0.1:${port} does not accept connections: connect ECONNREFUSED`),
-    );
-    net().track(await startServer(() => {}, { port }));
+    // The target is the test's own server, started once the wait shows the refusal: another
+    // process on the port (before the first probe, or by then) makes this try another port.
+    const [port, run] = await withFreePort(async (port) => {
+      const run = await PtyRun.start(
+        west.stateDir,
+        ['-o', 'json', 'expose', 'late', '--target', `127.0.0.1:${port}`, '--wait'],
+        {
+          stdout: 'file',
+        },
+      );
+      let ended = false;
+      const done = run.done.finally(() => {
+        ended = true;
+      });
+      const spinner = run.waitForTerminal('the spinner naming the refusal', (t) =>
+        t.includes(`target 127.0.0.1:${port} does not accept connections: connect ECONNREFUSED`),
+      );
+      spinner.catch(() => {});
+      const refused = await Promise.race([spinner.then(() => true), done.then(() => false)]);
+      const taken = async (detail: string): Promise<never> => {
+        if (!ended) run.type(CTRL_C);
+        await done.catch(() => {});
+        await west.cli(['unexpose', 'late', '--ignore-not-found']);
+        throw new PortTaken(port, detail);
+      };
+      if (!refused) {
+        const early = await run.done;
+        assert.equal(early.code, 0, early.terminal);
+        return taken('the target accepted before the test listened there');
+      }
+      try {
+        net().track(await bindOwn(port, () => startServer(() => {}, { port })));
+      } catch (err) {
+        if (err instanceof PortTaken) return taken(err.message);
+        throw err;
+      }
+      return [port, run] as const;
+    });
     const done = await run.done;
     assert.equal(done.code, 0, done.terminal);
     assert.deepEqual(screen(done.terminal), []);
@@ -309,14 +336,8 @@ describe('--wait, --no-wait and --timeout on link create, expose and listener cr
       assert.equal(result.stdout, `exposed ${address} -> 127.0.0.1:${port}\n`);
       assert.equal(result.stderr, '');
     }
-    const listener = await west.json<ListenerInfo>([
-      'listener',
-      'create',
-      'unserved',
-      '--port',
-      String(await pickPort()),
-    ]);
-    assert.equal(listener.state, 'no-route', 'returned before anything serves it');
+    // Returned before anything serves it: no-route.
+    await createListener(west, 'unserved', { state: 'no-route' });
   });
 
   test('listener create --wait waits until a reachable site serves the address; a connection then works at once', {
@@ -325,16 +346,9 @@ describe('--wait, --no-wait and --timeout on link create, expose and listener cr
     const [west, east] = [net().site('west'), net().site('east')];
     const db = net().track(await startEchoServer({ greeting: 'db at west' }));
     await west.cli(['expose', 'db', '--target', `127.0.0.1:${db.port}`]);
-    const port = await pickPort();
-    const listener = await east.json<ListenerInfo>([
-      'listener',
-      'create',
-      'db',
-      '--port',
-      String(port),
-      '--wait',
-    ]);
-    assert.equal(listener.state, 'bound');
+    // A --timeout below the test's, so that a wait on a port taken meanwhile ends in time to
+    // try another; db is served, so the wait itself takes well under a second.
+    const { port } = await createListener(east, 'db', { args: ['--wait', '--timeout', '10s'] });
     const socket = connect({ host: '127.0.0.1', port });
     const greeting = await withTimeout(
       new Promise<string>((resolve, reject) => {
@@ -351,17 +365,9 @@ describe('--wait, --no-wait and --timeout on link create, expose and listener cr
     timeout: 30_000,
   }, async () => {
     const east = net().site('east');
-    const port = await pickPort();
-    const result = await east.cli([
-      'listener',
-      'create',
-      'nothing',
-      '--port',
-      String(port),
-      '--wait',
-      '--timeout',
-      '1s',
-    ]);
+    const { port, result } = await listenerOnFreePort(east, 'nothing', {
+      args: ['--wait', '--timeout', '1s'],
+    });
     const last = progressThenError(result, 'the listener for nothing to be ready');
     assert.equal(
       last,
@@ -444,13 +450,23 @@ describe('--watch on status and link status', { timeout: 120_000 }, () => {
     timeout: 45_000,
   }, async () => {
     const south = net().site('south');
-    const watch = spawnCli(south.stateDir, ['status', '--watch']);
-    await watch.until('the first print', (out) => out.includes('Connectors:'));
-    // Nothing changes for two polls (the uptime does, which does not count): no second print.
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    assert.equal(count(watch.stdout, 'Listeners:'), 1, watch.stdout);
-    const port = await pickPort();
-    await south.cli(['listener', 'create', 'watched', '--port', String(port), '--no-wait']);
+    // A listener on a port taken meanwhile is deleted again, which the watch would print
+    // too: each port gets a watch of its own.
+    const watch = await withFreePort(async (port) => {
+      const watch = spawnCli(south.stateDir, ['status', '--watch']);
+      try {
+        await watch.until('the first print', (out) => out.includes('Connectors:'));
+        // Nothing changes for two polls (the uptime does, which does not count): no second print.
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        assert.equal(count(watch.stdout, 'Listeners:'), 1, watch.stdout);
+        await listenerCommand(south, 'watched', port, { args: ['--no-wait'] });
+      } catch (err) {
+        watch.child.kill('SIGINT');
+        await watch.exited;
+        throw err;
+      }
+      return watch;
+    });
     await watch.until('a second print with the listener', (out) =>
       /\n--- \d{4}-\d\d-\d\dT[^\n]+Z\n[\s\S]*watched/.test(out),
     );
