@@ -20,7 +20,9 @@ export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.lo
  * node-lifecycle would taint the harness's Node. root-ca-certificate-publisher writes the
  * kube-root-ca.crt ConfigMap a kubelet mounts into every pod's service-account volume.
  * Service-account tokens come from the TokenRequest API, so no serviceaccount-token
- * controller (it only fills legacy token Secrets).
+ * controller (it only fills legacy token Secrets). clusterrole-aggregation fills the built-in
+ * `view`, `edit` and `admin` ClusterRoles from their aggregated parts: without it they have
+ * no rules, and a namespace admin bound to `admin` may do nothing.
  */
 export const CONTROLLERS = [
   'deployment-controller',
@@ -30,6 +32,7 @@ export const CONTROLLERS = [
   'namespace-controller',
   'serviceaccount-controller',
   'root-ca-certificate-publisher-controller',
+  'clusterrole-aggregation-controller',
 ] as const;
 
 const START_TIMEOUT_MS = 90_000;
