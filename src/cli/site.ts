@@ -17,6 +17,13 @@ interface CreateFlags {
   linkAccess: boolean;
 }
 
+interface RunFlags {
+  init?: boolean;
+  logFormat?: LogFormat;
+  healthPort?: string;
+  healthHost?: string;
+}
+
 export function registerSite(program: Command): void {
   const site = program.command('site').description('create a site, run its router, or delete it');
 
@@ -67,8 +74,20 @@ export function registerSite(program: Command): void {
         .choices(LOG_FORMATS)
         .env('SKIFF_LOG_FORMAT'),
     )
-    .action(async (flags: { init?: boolean; logFormat?: LogFormat }, command: Command) => {
+    .option(
+      '--health-port <PORT>',
+      'serve /livez and /readyz for probes on this port (default: the healthPort setting, 0: none)',
+    )
+    .option(
+      '--health-host <HOST>',
+      'the address the health port binds (default 127.0.0.1; 0.0.0.0 in a pod, which the kubelet probes on its IP)',
+    )
+    .action(async (flags: RunFlags, command: Command) => {
       const ctx = contextOf(command);
+      const healthPort =
+        flags.healthPort === undefined ? undefined : parsePort(flags.healthPort, '--health-port');
+      const healthHost =
+        flags.healthHost === undefined ? undefined : parseHost(flags.healthHost, '--health-host');
       // However it was started (a unit running `node bin/skiff.js`), the router runs in the
       // tuned runtime: the flags and environment are only taken at process start.
       const tuned = await import('../runtime/tuned-runtime.js');
@@ -79,6 +98,8 @@ export function registerSite(program: Command): void {
         logLevel: ctx.logLevel ?? process.env.SKIFF_LOG_LEVEL ?? 'info',
         init: flags.init === true,
         ...(flags.logFormat === undefined ? {} : { logFormat: flags.logFormat }),
+        ...(healthPort === undefined ? {} : { healthPort }),
+        ...(healthHost === undefined ? {} : { healthHost }),
       });
     });
 

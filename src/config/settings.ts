@@ -43,6 +43,11 @@ export interface Settings {
   redeemsPerSourcePerMinute: number;
   /** After SIGTERM, how long open streams may go on (no new ones are taken) before what is left is reset. */
   drainTimeoutMs: number;
+  /**
+   * The port of the health endpoint a kubelet probes (/livez, /readyz: src/site/health.ts);
+   * 0 serves none. `site run --health-port` overrides it; deploy/kubernetes turns it on.
+   */
+  healthPort: number;
   // mux: what one peer may make a link do per second (issue 9 point 6); beyond a rate, with
   // a burst of twice that, the link is closed and the reason shown in `link status`.
   /** OPENs a peer may send per second on one link. */
@@ -84,6 +89,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   maxUnauthenticated: 0,
   redeemsPerSourcePerMinute: 60,
   drainTimeoutMs: 30_000,
+  healthPort: 0,
   // mux (issue 9 point 6)
   peerOpenRate: 20_000,
   peerResetRate: 20_000,
@@ -113,6 +119,7 @@ const bounds: Record<keyof Settings, [number, number]> = {
   maxUnauthenticated: [0, 1_000_000],
   redeemsPerSourcePerMinute: [1, 1_000_000],
   drainTimeoutMs: [0, 3_600_000],
+  healthPort: [0, 65_535],
   // mux (issue 9 point 6)
   peerOpenRate: [1, 10_000_000],
   peerResetRate: [1, 10_000_000],

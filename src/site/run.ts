@@ -1,11 +1,11 @@
 import { readFile, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { hostname } from 'node:os';
-import { startAdminServer } from '../admin/server.js';
+import { type AdminServer, startAdminServer } from '../admin/server.js';
 import { adminSocketPath, settingsPath } from '../config/paths.js';
 import { resolveSettings, type Settings } from '../config/settings.js';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
-import { createLogger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
 import type { LogFormat } from '../log-format.js';
 import { LogRing } from '../log-ring.js';
 import { installCrashPolicy } from '../runtime/crash-policy.js';
@@ -13,6 +13,7 @@ import { startIdleCollector } from '../runtime/idle-collector.js';
 import { signalsForwarded } from '../runtime/tuned-runtime.js';
 import { FileStore } from '../state/file-store.js';
 import { checkSiteId, linkUrl } from './create.js';
+import { startHealthServer } from './health.js';
 import { openSite } from './open.js';
 import { CA_SECRET, type SiteRecord } from './records.js';
 import { Router, requireSecret } from './router.js';
@@ -24,7 +25,14 @@ export interface RunSiteOptions {
   logFormat?: LogFormat;
   /** Create the site with defaults when the state dir holds none (`site run --init`). */
   init?: boolean;
+  /** `--health-port`: overrides the `healthPort` setting (0 there: no health endpoint). */
+  healthPort?: number;
+  /** `--health-host`: where the health endpoint binds (default 127.0.0.1). */
+  healthHost?: string;
 }
+
+/** Locally only this machine probes; a pod's manifest says 0.0.0.0, as its kubelet probes the pod IP. */
+const DEFAULT_HEALTH_HOST = '127.0.0.1';
 
 /**
  * `skiff site run`: the router in the foreground until SIGTERM or SIGINT. Creates the
@@ -71,6 +79,62 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
   // (openSite) and leaves nothing behind.
   if (opts.init === true) await store.init();
   const settings = await loadSettings(opts.stateDir);
+  // First, so a kubelet sees the process live (and not ready) while the state loads.
+  const healthPort = opts.healthPort ?? settings.healthPort;
+  const health =
+    healthPort === 0
+      ? undefined
+      : await startHealthServer({
+          host: opts.healthHost ?? DEFAULT_HEALTH_HOST,
+          port: healthPort,
+          logger,
+        });
+  let started: Started;
+  try {
+    started = await startRouter(opts, store, settings, logger, recentLog, socketPath);
+  } catch (err) {
+    await health?.close();
+    throw err;
+  }
+  const { site, router, admin } = started;
+  health?.setState('ready');
+  const stopIdleCollector = startIdleCollector(logger, () => router.openStreams);
+  logger.info(
+    {
+      site: site.name,
+      linkUrl: site.linkAccess ? linkUrl(site) : undefined,
+      stateDir: opts.stateDir,
+    },
+    'router ready',
+  );
+  if (process.stdout.isTTY) process.stdout.write(`${readyLine(site, socketPath)}\n`);
+  await stopping;
+  stopIdleCollector();
+  health?.setState('draining');
+  await router.drain(settings.drainTimeoutMs, hurry);
+  await router.stop();
+  await admin.close();
+  await health?.close();
+  await unlink(socketPath).catch(() => undefined);
+  logger.info({ site: site.name }, 'router stopped');
+  logger.flush();
+}
+
+interface Started {
+  site: SiteRecord;
+  router: Router;
+  admin: AdminServer;
+}
+
+/** Opens the site, starts its router (state loaded, link port bound) and the admin server. */
+async function startRouter(
+  opts: RunSiteOptions,
+  store: FileStore,
+  settings: Settings,
+  logger: Logger,
+  recentLog: LogRing,
+  socketPath: string,
+): Promise<Started> {
   const site = await openSite(store, {
     stateDir: opts.stateDir,
     init: opts.init === true,
@@ -92,25 +156,7 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
     await router.stop().catch(() => undefined);
     throw err;
   }
-  const admin = await startAdminServer(router, socketPath, logger);
-  const stopIdleCollector = startIdleCollector(logger, () => router.openStreams);
-  logger.info(
-    {
-      site: site.name,
-      linkUrl: site.linkAccess ? linkUrl(site) : undefined,
-      stateDir: opts.stateDir,
-    },
-    'router ready',
-  );
-  if (process.stdout.isTTY) process.stdout.write(`${readyLine(site, socketPath)}\n`);
-  await stopping;
-  stopIdleCollector();
-  await router.drain(settings.drainTimeoutMs, hurry);
-  await router.stop();
-  await admin.close();
-  await unlink(socketPath).catch(() => undefined);
-  logger.info({ site: site.name }, 'router stopped');
-  logger.flush();
+  return { site, router, admin: await startAdminServer(router, socketPath, logger) };
 }
 
 /** What a person at a terminal sees once the router serves (the log says more, on stderr). */

@@ -48,6 +48,8 @@ export interface RouterOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra arguments for `site create`, after the name and link host/port. */
   siteArgs?: readonly string[];
+  /** Extra arguments for `site run` (e.g. --health-port). */
+  runArgs?: readonly string[];
   /**
    * The link port tokens advertise, when it is not the one the router binds: a proxy's in
    * front of it. The router then binds a picked port (`--link-bind-port`, `bindPort`).
@@ -100,6 +102,7 @@ export class RouterProcess {
     private readonly advertisedPort: number | undefined,
     private readonly env: NodeJS.ProcessEnv,
     private readonly siteArgs: readonly string[],
+    private readonly runArgs: readonly string[],
     private readonly launch: NonNullable<RouterOptions['launch']>,
     private readonly wrapper: readonly string[],
     readonly linkHost: string,
@@ -116,6 +119,7 @@ export class RouterProcess {
     settings,
     env = {},
     siteArgs = [],
+    runArgs = [],
     advertisedPort,
     launch = 'tuned',
     wrapper = [],
@@ -129,6 +133,7 @@ export class RouterProcess {
       advertisedPort,
       env,
       siteArgs,
+      runArgs,
       launch,
       wrapper,
       linkHost,
@@ -251,7 +256,7 @@ export class RouterProcess {
     const since = this.mark();
     this.lastStart = since;
     const tuned = routerLaunch();
-    const args = ['--state-dir', this.stateDir, 'site', 'run'];
+    const args = ['--state-dir', this.stateDir, 'site', 'run', ...this.runArgs];
     const command: string[] =
       this.launch === 'shebang'
         ? [skiffBin, ...args]
