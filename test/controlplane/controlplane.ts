@@ -7,7 +7,7 @@ import { type ControlPlaneBinaries, cachedBinaries, findGo, needsGoMessage } fro
 import { writeKubeconfig } from './kubeconfig.js';
 import { type KubectlOptions, type KubectlResult, runKubectl } from './kubectl.js';
 import { createClientCert, createControlPlanePki } from './pki.js';
-import { ControlPlaneProcess, type HttpTarget, healthy } from './process.js';
+import { ControlPlaneProcess, type HttpTarget, healthy, httpGet } from './process.js';
 
 /** Service ClusterIPs; the first, 10.96.0.1, is the `kubernetes` Service's, as in kubeadm's clusters. */
 const SERVICE_CIDR = '10.96.0.0/16';
@@ -306,8 +306,9 @@ async function startApiserver(
  * kube-controller-manager as a real cluster runs it: its own identity
  * (system:kube-controller-manager) and a service account per controller, so RBAC checks
  * each controller. It serves no port (--secure-port=0); it is ready once a controller has
- * acted: the serviceaccount controller made `default` in namespace default, and the CA
- * publisher its ConfigMap there.
+ * acted: the serviceaccount controller made `default` in namespace default, the CA
+ * publisher its ConfigMap there, and the aggregation controller filled `admin` (until then
+ * a namespace admin is refused everything).
  */
 async function startControllerManager(
   binaries: ControlPlaneBinaries,
@@ -335,7 +336,8 @@ async function startControllerManager(
       'running its controllers',
       async () =>
         (await exists('/api/v1/namespaces/default/serviceaccounts/default')()) &&
-        (await exists('/api/v1/namespaces/default/configmaps/kube-root-ca.crt')()),
+        (await exists('/api/v1/namespaces/default/configmaps/kube-root-ca.crt')()) &&
+        (await aggregated(apiserver, 'admin')),
       START_TIMEOUT_MS,
     );
   } catch (err) {
@@ -343,4 +345,19 @@ async function startControllerManager(
     throw err;
   }
   return kcm;
+}
+
+/** Whether the aggregation controller has filled the built-in ClusterRole `name`. */
+async function aggregated(apiserver: HttpTarget, name: string): Promise<boolean> {
+  try {
+    const { status, body } = await httpGet(
+      apiserver,
+      `/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`,
+    );
+    if (status !== 200) return false;
+    const rules = (JSON.parse(body) as { rules?: unknown }).rules;
+    return Array.isArray(rules) && rules.length > 0;
+  } catch {
+    return false;
+  }
 }
