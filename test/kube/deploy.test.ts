@@ -607,6 +607,25 @@ describe('deploy/kubernetes on a real control plane', {
     );
   }
 
+  test('a person refused is told which right to ask a namespace admin for, not to edit the Role', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(alice);
+    const store = new KubeStore(kc.makeApiClient(CoreV1Api), OTHER_NS);
+    await assert.rejects(store.list('connector'), (err) => {
+      assert.ok(isSkiffError(err, 'SKIFF_ERR_FORBIDDEN'), String(err));
+      const grant = { verb: 'list', resource: 'configmaps', group: '' };
+      for (const text of [
+        `refused to list configmaps in namespace ${OTHER_NS}`,
+        forbiddenText('alice', grant, OTHER_NS),
+        `alice needs verb "list" on "configmaps" in API group "" in namespace ${OTHER_NS}: ask a namespace admin for a RoleBinding`,
+      ]) {
+        assert.ok(err.message.includes(text), `${err.message}\nlacks: ${text}`);
+      }
+      assert.ok(!err.message.includes(`Role ${ROUTER_ROLE}`), err.message);
+      return true;
+    });
+  });
+
   test('kubectl delete -k removes the install and the controllers collect what it made', async () => {
     ok(await install());
     assert.ok((await installObjects(NS)).length > 0);
