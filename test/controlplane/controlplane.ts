@@ -154,12 +154,10 @@ export class ControlPlane {
     args: readonly string[],
     options: KubectlOptions & { kubeconfig?: string } = {},
   ): Promise<KubectlResult> {
-    return runKubectl(
-      this.binaries.kubectl,
-      options.kubeconfig ?? this.adminKubeconfig,
-      args,
-      { wrapper: this.wrapper, ...options },
-    );
+    return runKubectl(this.binaries.kubectl, options.kubeconfig ?? this.adminKubeconfig, args, {
+      wrapper: this.wrapper,
+      ...options,
+    });
   }
 
   /**
