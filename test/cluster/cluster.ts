@@ -45,7 +45,7 @@ export class Cluster {
 
   private constructor(
     readonly network: ClusterNetwork,
-    /** Holds the bridge's socket and the pods' directories; mode 0700. */
+    /** Holds the bridge's socket, the pods' directories and logs; mode 0700. */
     readonly workDir: string,
     readonly controlPlane: ControlPlane,
     readonly api: Api,
@@ -64,7 +64,8 @@ export class Cluster {
       const workDir = await mkdtemp(join(tmpdir(), `skiff-cluster-${process.pid}-`));
       cleanup.add(removeDirAtExit(workDir));
       const podsDir = join(workDir, 'pods');
-      await mkdir(podsDir);
+      const logsDir = join(workDir, 'logs');
+      await Promise.all([mkdir(podsDir), mkdir(logsDir)]);
       const socketPath = join(workDir, 'apiserver.sock');
       const bridge = await startBridge(network, socketPath);
       cleanup.add(() => stopChild(bridge));
@@ -91,6 +92,7 @@ export class Cluster {
         images: options.images,
         nodeIP: GATEWAY,
         podsDir,
+        logsDir,
         serviceEnv: kubernetesServiceEnv(),
         tokenAudience: SERVICE_ACCOUNT_ISSUER,
         lookup: dataLookup(api),

@@ -35,8 +35,13 @@ export interface NodeContext {
   images: Images;
   /** The node's address: the bridge's. */
   nodeIP: string;
-  /** Where pods' directories (volumes, logs) are made. */
+  /** Where pods' directories (volumes) are made; removed with each pod. */
   podsDir: string;
+  /**
+   * Where containers' logs go, a directory per pod as a kubelet's /var/log/pods/NS_NAME_UID:
+   * kept after the pod is gone (a test reads what it said on SIGTERM), removed with the cluster.
+   */
+  logsDir: string;
   /** The variables a kubelet gives every container for the `kubernetes` Service. */
   serviceEnv: Readonly<Record<string, string>>;
   /** The audience of projected tokens that name none. */
@@ -69,6 +74,7 @@ export class PodRunner {
   private readonly starting: Promise<void>;
   private net: PodNetwork | undefined;
   private dir: string | undefined;
+  private readonly logDir: string;
   private containers: ContainerRunner[] = [];
   private unstartable: V1ContainerStatus[] = [];
   private readonly conditions = new PodConditions();
@@ -86,6 +92,8 @@ export class PodRunner {
     private readonly node: NodeContext,
     private readonly onGone: () => void,
   ) {
+    const { namespace, name, uid } = pod.metadata ?? {};
+    this.logDir = join(node.logsDir, `${namespace}_${name}_${uid}`);
     this.starting = this.start().catch((err: unknown) => {
       // No network or directory: nothing runs, nothing can say so in the status.
       this.lastError = err;
@@ -131,9 +139,7 @@ export class PodRunner {
 
   /** Where a container's output goes (what `kubectl logs` would show). */
   logFile(container?: string): string {
-    if (!this.dir) throw new Error(`pod ${this.namespace}/${this.name} has no directory yet`);
-    const spec = this.containerSpec(container);
-    return join(this.dir, 'logs', `${spec.name}.log`);
+    return join(this.logDir, `${this.containerSpec(container).name}.log`);
   }
 
   /** A newer version of the Pod object: a deletion starts the graceful stop. */
@@ -202,7 +208,8 @@ export class PodRunner {
   private async start(): Promise<void> {
     const uid = this.pod.metadata?.uid ?? this.name;
     this.dir = join(this.node.podsDir, uid);
-    await mkdir(join(this.dir, 'logs'), { recursive: true });
+    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.logDir, { recursive: true });
     this.net = await this.node.network.addPod();
     const hostname = (this.pod.spec?.hostname ?? this.name).slice(0, 63);
     await this.node.proxy.add(this.net.ns, {
@@ -273,7 +280,7 @@ export class PodRunner {
           image: spec.image ?? '',
           argv,
           env,
-          logFile: join(this.dir!, 'logs', `${spec.name}.log`),
+          logFile: join(this.logDir, `${spec.name}.log`),
           restartPolicy,
           terminationGraceMs: graceMs,
           readiness: probe(spec.readinessProbe),
