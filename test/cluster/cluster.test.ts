@@ -645,10 +645,14 @@ describe('the test cluster: the real control plane, with the test as kubelet, ku
 
   it('leaves no network namespace, process or directory once stopped', {
     timeout: 60_000,
-  }, async () => {
+  }, async (t) => {
     const { pids, namespaces, dirs } = cluster;
     assert.ok(namespaces.length > 1, 'pods run in namespaces of their own');
+    const started = Date.now();
     await cluster.stop();
+    t.diagnostic(
+      `stopped ${pids.length} processes and ${namespaces.length} namespaces in ${Date.now() - started} ms`,
+    );
     const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
     for (const ns of namespaces) {
       assert.equal(left.includes(ns), false, `namespace ${ns} is still there`);

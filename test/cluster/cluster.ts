@@ -114,6 +114,15 @@ export class Cluster {
     return this.controlPlane.kubectl(args, options);
   }
 
+  /**
+   * Words that run a command in the cluster's namespace, where the API server's address
+   * (controlPlane.server) is reachable: e.g. the skiff CLI with a kubeconfig from
+   * controlPlane.userKubeconfig().
+   */
+  get wrapper(): string[] {
+    return this.network.wrapper;
+  }
+
   /** A pod running on the node now, e.g. to crash its process or exec in it. */
   pod(namespace: string, name: string): PodRunner {
     return this.kubelet.pod(namespace, name);
