@@ -96,6 +96,7 @@ export class Cluster {
         serviceEnv: kubernetesServiceEnv(),
         tokenAudience: SERVICE_ACCOUNT_ISSUER,
         lookup: dataLookup(api),
+        warn: (message) => process.stderr.write(`skiff test cluster: ${message}\n`),
       });
       cleanup.add(() => kubelet.stop());
       const helpers = [bridge.pid, prober.pid];

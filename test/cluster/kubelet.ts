@@ -1,6 +1,6 @@
 import { PatchStrategy, setHeaderOptions, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { Watched, type WatchVerb } from './informer.js';
-import { type NodeContext, PodRunner } from './pod-runner.js';
+import { isNotFound, type NodeContext, PodRunner } from './pod-runner.js';
 
 /** The one node of a test cluster. */
 export const NODE_NAME = 'skiff-test-node';
@@ -21,8 +21,6 @@ export class Kubelet {
   private readonly bound = new Set<string>();
   private stopped = false;
   private readonly watch: Watched<V1Pod>;
-  /** The last failure to bind a pod, for messages. */
-  lastError: unknown;
 
   private constructor(private readonly node: NodeContext) {
     this.watch = new Watched<V1Pod>(
@@ -102,8 +100,8 @@ export class Kubelet {
         },
       });
     } catch (err) {
-      // A pod deleted meanwhile, or bound already: the watch says what happened next.
-      this.lastError = new Error(`binding ${podKey(pod)}: ${String(err)}`);
+      // A pod deleted meanwhile is no news: the watch says so next.
+      if (!isNotFound(err)) this.node.warn(`binding ${podKey(pod)}: ${String(err)}`);
     }
   }
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -22,6 +21,7 @@ import { PodConfigError } from './errors.js';
 import type { KubeProxy } from './kube-proxy.js';
 import { launchArgv } from './launch.js';
 import type { ClusterNetwork, PodNetwork } from './network.js';
+import { type ExecResult, execIn } from './pod-exec.js';
 import { PodConditions, podStatus } from './pod-status.js';
 import { type Prober, probeRequest } from './probe.js';
 import { containerMounts, writeVolumes } from './volumes.js';
@@ -47,18 +47,12 @@ export interface NodeContext {
   /** The audience of projected tokens that name none. */
   tokenAudience: string;
   lookup: DataLookup;
-}
-
-/** The output of a command run in a pod (exec). */
-export interface ExecResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+  /** Says what went wrong where no caller can be told (a status patch, a deletion). */
+  warn: (message: string) => void;
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DEFAULT_GRACE_SECONDS = 30;
-const EXEC_TIMEOUT_MS = 60_000;
 
 type Phase = 'starting' | 'running' | 'terminating' | 'gone';
 
@@ -84,8 +78,6 @@ export class PodRunner {
   private readonly seenAt = Date.now();
   /** ms from the kubelet first seeing the pod to its Ready condition, once it has been Ready. */
   readyAfterMs: number | undefined;
-  /** The last failure to patch the status, for messages. */
-  lastError: unknown;
 
   constructor(
     private pod: V1Pod,
@@ -95,8 +87,8 @@ export class PodRunner {
     const { namespace, name, uid } = pod.metadata ?? {};
     this.logDir = join(node.logsDir, `${namespace}_${name}_${uid}`);
     this.starting = this.start().catch((err: unknown) => {
-      // No network or directory: nothing runs, nothing can say so in the status.
-      this.lastError = err;
+      // No network or directory: nothing runs, and the status cannot say so.
+      node.warn(`pod ${this.namespace}/${this.name} did not start: ${String(err)}`);
     });
   }
 
@@ -121,11 +113,6 @@ export class PodRunner {
   /** The pids of its containers' processes that run now. */
   get containerPids(): number[] {
     return this.containers.flatMap((c) => (c.pid === undefined ? [] : [c.pid]));
-  }
-
-  /** Resolves once the pod's containers have been started (or found unstartable). */
-  started(): Promise<void> {
-    return this.starting;
   }
 
   /** A container by name (default: the first). */
@@ -159,43 +146,16 @@ export class PodRunner {
     return this.terminate(0, false);
   }
 
-  /**
-   * Runs `argv` in a container as `kubectl exec` would: its network, mount and UTS
-   * namespaces (nsenter into its process), its user and environment.
-   */
+  /** Runs `argv` in a container (default: the first) as `kubectl exec` would (pod-exec.ts). */
   exec(argv: readonly string[], container?: string, input?: string): Promise<ExecResult> {
     const runner = this.container(container);
     const pid = runner.pid;
-    if (pid === undefined)
+    if (pid === undefined) {
       throw new Error(`container ${runner.name} of ${this.namespace}/${this.name} is not running`);
+    }
     const spec = this.containerSpec(runner.name);
     const user = runAs(this.pod, spec, imageFor(this.node.images, spec));
-    const words = ['nsenter', `--target=${pid}`, '--net', '--mount', '--uts'];
-    if (user.uid !== 0 || user.gid !== 0)
-      words.push(`--setuid=${user.uid}`, `--setgid=${user.gid}`);
-    const [command, ...args] = [...words, '--', ...argv];
-    return new Promise((resolve, reject) => {
-      const child = spawn(command!, args, {
-        env: { ...runner.env },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk;
-      });
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-        stderr += chunk;
-      });
-      const timer = setTimeout(() => child.kill('SIGKILL'), EXEC_TIMEOUT_MS);
-      child.once('error', reject);
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(input ?? '');
-    });
+    return execIn(pid, user, runner.env, argv, input);
   }
 
   private containerSpec(name?: string): V1Container {
@@ -320,7 +280,8 @@ export class PodRunner {
         body: { gracePeriodSeconds: 0, preconditions: { uid } },
       });
     } catch (err) {
-      if (!isNotFound(err)) this.lastError = err;
+      if (!isNotFound(err))
+        this.node.warn(`deleting pod ${this.namespace}/${this.name}: ${String(err)}`);
     }
   }
 
@@ -353,7 +314,9 @@ export class PodRunner {
             setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
           );
         } catch (err) {
-          if (!isNotFound(err)) this.lastError = err;
+          if (!isNotFound(err)) {
+            this.node.warn(`patching the status of ${this.namespace}/${this.name}: ${String(err)}`);
+          }
         }
       } while (this.patchAgain && this.phase !== 'gone');
     })().finally(() => {
