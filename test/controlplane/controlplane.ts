@@ -10,8 +10,8 @@ import { createClientCert, createControlPlanePki } from './pki.js';
 import { ControlPlaneProcess, type HttpTarget, healthy, httpGet } from './process.js';
 
 /** Service ClusterIPs; the first, 10.96.0.1, is the `kubernetes` Service's, as in kubeadm's clusters. */
-const SERVICE_CIDR = '10.96.0.0/16';
-const KUBERNETES_SERVICE_IP = '10.96.0.1';
+export const SERVICE_CIDR = '10.96.0.0/16';
+export const KUBERNETES_SERVICE_IP = '10.96.0.1';
 /** The issuer (and audience) of service-account tokens, as a kubeadm cluster names it. */
 export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
@@ -19,6 +19,8 @@ export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.lo
  * The controllers a namespace-scoped install relies on, and nothing that expects kubelets:
  * node-lifecycle would taint the harness's Node. root-ca-certificate-publisher writes the
  * kube-root-ca.crt ConfigMap a kubelet mounts into every pod's service-account volume.
+ * clusterrole-aggregation fills the built-in admin, edit and view ClusterRoles (they are
+ * aggregated: without it they grant nothing, and a RoleBinding to them is a no-op).
  * Service-account tokens come from the TokenRequest API, so no serviceaccount-token
  * controller (it only fills legacy token Secrets). clusterrole-aggregation fills the built-in
  * `view`, `edit` and `admin` ClusterRoles from their aggregated parts: without it they have
@@ -47,6 +49,22 @@ export interface ControlPlaneOptions {
    * and the words that run each process there (ProcessSpec.wrapper).
    */
   host?: string;
+  /**
+   * The API server's port. By default a free one on this machine, retried should something
+   * take it first; in a network namespace of its own nothing else binds, so a fixed one does.
+   */
+  port?: number;
+  /**
+   * Words in front of every control-plane process and every kubectl, each exec-ing the next,
+   * e.g. ['ip', 'netns', 'exec', NS] to run them all in a network namespace.
+   */
+  wrapper?: readonly string[];
+  /**
+   * Where this process dials the API server when it cannot reach host:port itself (the
+   * control plane is in a network namespace): a unix socket bridged to it. Only the health
+   * probes use it; kubectl runs through `wrapper`.
+   */
+  socketPath?: string;
 }
 
 /** Why the control-plane tests cannot run here, or undefined if they can (the binaries are built). */
@@ -75,26 +93,31 @@ export class ControlPlane {
     /** A kubeconfig for `kubernetes-admin` (group system:masters, so RBAC never stops it). */
     readonly adminKubeconfig: string,
     private readonly processes: ControlPlaneProcess[],
+    /** Words in front of kubectl (ControlPlaneOptions.wrapper). */
+    readonly wrapper: readonly string[],
   ) {}
 
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const binaries = options.binaries ?? cachedBinaries();
     if (!binaries) throw new Error(controlPlaneUnavailable());
     const host = options.host ?? '127.0.0.1';
+    const wrapper = options.wrapper ?? [];
     const workDir = await mkdtemp(join(tmpdir(), 'skiff-cp-'));
     const paths = layout(workDir);
     const processes: ControlPlaneProcess[] = [];
     try {
       await Promise.all([paths.pki, paths.logs, paths.kubeconfigs].map((dir) => mkdir(dir)));
       const files = await writePki(paths.pki, host);
-      processes.push(await startEtcd(binaries, paths));
+      processes.push(await startEtcd(binaries, paths, wrapper));
       const admin = await createClientCert(files.ca, 'kubernetes-admin', ['system:masters']);
       const probe = (port: number): HttpTarget => ({
         host,
         port,
+        ...(options.socketPath ? { socketPath: options.socketPath } : {}),
         tls: { ca: files.ca.certPem, cert: admin.certPem, key: admin.keyPem },
       });
-      const { apiserver, port } = await startApiserver(binaries, files, host, paths, probe);
+      const listen = { host, port: options.port, wrapper };
+      const { apiserver, port } = await startApiserver(binaries, files, listen, paths, probe);
       processes.push(apiserver);
       const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
       const adminKubeconfig = await writeKubeconfig(join(paths.kubeconfigs, 'admin.yaml'), {
@@ -110,9 +133,17 @@ export class ControlPlane {
         credential: { cert: await createClientCert(files.ca, 'system:kube-controller-manager') },
       });
       processes.push(
-        await startControllerManager(binaries, files, kcmKubeconfig, paths, probe(port)),
+        await startControllerManager(binaries, files, kcmKubeconfig, paths, probe(port), wrapper),
       );
-      return new ControlPlane(binaries, workDir, server, files.ca, adminKubeconfig, processes);
+      return new ControlPlane(
+        binaries,
+        workDir,
+        server,
+        files.ca,
+        adminKubeconfig,
+        processes,
+        wrapper,
+      );
     } catch (err) {
       for (const child of processes.reverse()) await child.stop();
       await rm(workDir, { recursive: true, force: true });
@@ -125,12 +156,10 @@ export class ControlPlane {
     args: readonly string[],
     options: KubectlOptions & { kubeconfig?: string } = {},
   ): Promise<KubectlResult> {
-    return runKubectl(
-      this.binaries.kubectl,
-      options.kubeconfig ?? this.adminKubeconfig,
-      args,
-      options,
-    );
+    return runKubectl(this.binaries.kubectl, options.kubeconfig ?? this.adminKubeconfig, args, {
+      wrapper: this.wrapper,
+      ...options,
+    });
   }
 
   /**
@@ -234,6 +263,7 @@ async function writePki(dir: string, host: string): Promise<PkiFiles> {
 async function startEtcd(
   binaries: ControlPlaneBinaries,
   paths: Layout,
+  wrapper: readonly string[],
 ): Promise<ControlPlaneProcess> {
   const socket = paths.etcdSocket;
   const etcd = ControlPlaneProcess.start({
@@ -249,9 +279,32 @@ async function startEtcd(
       '--unsafe-no-fsync=true',
     ],
     logFile: join(paths.logs, 'etcd.log'),
+    wrapper,
   });
   await etcd.waitUntil('ready', () => healthy({ socketPath: socket }, '/readyz'), START_TIMEOUT_MS);
   return etcd;
+}
+
+/** Where the API server listens, and what runs it there. */
+interface Listen {
+  host: string;
+  /** Fixed, or undefined for a free one. */
+  port: number | undefined;
+  wrapper: readonly string[];
+}
+
+/**
+ * The `kubernetes` Service's endpoint: a loopback address may not be one (EndpointSlice
+ * validation), so on loopback nothing keeps its endpoints; elsewhere the API server
+ * advertises its bind address and keeps them itself, as in a real cluster.
+ */
+function endpointFlags(host: string): string[] {
+  if (isLoopback(host)) return ['--endpoint-reconciler-type=none'];
+  return [`--advertise-address=${host}`, '--endpoint-reconciler-type=lease'];
+}
+
+function isLoopback(host: string): boolean {
+  return host === '::1' || host.startsWith('127.');
 }
 
 /**
@@ -261,12 +314,13 @@ async function startEtcd(
 async function startApiserver(
   binaries: ControlPlaneBinaries,
   files: PkiFiles,
-  host: string,
+  listen: Listen,
   paths: Layout,
   probe: (port: number) => HttpTarget,
 ): Promise<{ apiserver: ControlPlaneProcess; port: number }> {
+  const { host } = listen;
   for (let attempt = 1; ; attempt++) {
-    const port = await pickPort();
+    const port = listen.port ?? (await pickPort());
     const apiserver = ControlPlaneProcess.start({
       name: 'kube-apiserver',
       command: binaries.kubeApiserver,
@@ -284,10 +338,10 @@ async function startApiserver(
         `--service-account-key-file=${files.saPublicFile}`,
         `--service-account-signing-key-file=${files.saKeyFile}`,
         `--service-cluster-ip-range=${SERVICE_CIDR}`,
-        // No real node serves the `kubernetes` Service, so nothing keeps its endpoints.
-        '--endpoint-reconciler-type=none',
+        ...endpointFlags(host),
       ],
       logFile: join(paths.logs, 'kube-apiserver.log'),
+      wrapper: listen.wrapper,
     });
     const target = probe(port);
     try {
@@ -297,7 +351,7 @@ async function startApiserver(
     } catch (err) {
       await apiserver.stop();
       const taken = /address already in use/.test(apiserver.logTail(50));
-      if (!taken || attempt === APISERVER_PORT_ATTEMPTS) throw err;
+      if (!taken || listen.port !== undefined || attempt === APISERVER_PORT_ATTEMPTS) throw err;
     }
   }
 }
@@ -316,6 +370,7 @@ async function startControllerManager(
   kubeconfig: string,
   paths: Layout,
   apiserver: HttpTarget,
+  wrapper: readonly string[],
 ): Promise<ControlPlaneProcess> {
   const kcm = ControlPlaneProcess.start({
     name: 'kube-controller-manager',
@@ -329,6 +384,7 @@ async function startControllerManager(
       `--root-ca-file=${files.caFile}`,
     ],
     logFile: join(paths.logs, 'kube-controller-manager.log'),
+    wrapper,
   });
   const exists = (path: string) => () => healthy(apiserver, path);
   try {
