@@ -10,10 +10,14 @@ export interface KubeStatus {
 /**
  * The status of a failed call, or undefined when the server was not reached at all.
  * client-node throws ApiException with the response body as text: a `Status` object in
- * JSON from a real API server, nothing at all for a 401.
+ * JSON from a real API server, nothing at all for a 401. A watch (Watch, informers) fails
+ * with a plain Error carrying only `statusCode`.
  */
 export function kubeError(err: unknown): KubeStatus | undefined {
-  if (!(err instanceof ApiException)) return undefined;
+  if (!(err instanceof ApiException)) {
+    const code = (err as { statusCode?: unknown } | null)?.statusCode;
+    return typeof code === 'number' ? { code, message: `HTTP ${code}` } : undefined;
+  }
   const code = err.code;
   let message = code === 401 ? 'Unauthorized: the credentials were refused' : `HTTP ${code}`;
   if (typeof err.body === 'string' && err.body !== '') {
