@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { SiteStatus } from '../../src/admin/api.js';
 import { killWithTestProcess } from '../helpers/children.js';
 import { type CliResult, childEnv, cliJson, runCli, skiffBin } from '../helpers/cli.js';
-import { PortTaken, saysPortInUse, withFreePort } from '../helpers/ports.js';
+import { PortTaken, pickPort, saysPortInUse, withFreePort } from '../helpers/ports.js';
 import { type EventPredicate, type RouterEvent, routerLaunch } from '../helpers/router.js';
 import { withTimeout } from '../helpers/wait.js';
 import { ok, type SiteNamespace } from './site-namespace.js';
@@ -20,6 +20,8 @@ export interface KubeRouterOptions {
   ns: SiteNamespace;
   /** Extra environment (SKIFF_SITE_NAME...). */
   env?: NodeJS.ProcessEnv;
+  /** Global options before `site run` (e.g. -o json). */
+  globalArgs?: readonly string[];
 }
 
 /**
@@ -44,11 +46,12 @@ export class KubeRouter {
     readonly ns: SiteNamespace,
     readonly runDir: string,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly globalArgs: readonly string[],
   ) {}
 
   static async create(opts: KubeRouterOptions): Promise<KubeRouter> {
     const runDir = await mkdtemp(join(tmpdir(), `skiff-kube-${opts.ns.name}-`));
-    return new KubeRouter(opts.ns, runDir, opts.env ?? {});
+    return new KubeRouter(opts.ns, runDir, opts.env ?? {}, opts.globalArgs ?? []);
   }
 
   /** create() then start(). */
@@ -106,6 +109,8 @@ export class KubeRouter {
 
   /** Runs the router until it exits by itself (a refusal at start): its result. */
   async runToExit(timeoutMs = 30_000): Promise<{ code: number | null; stderr: string }> {
+    // Nothing is bound when the start is refused; a site made before keeps its own port.
+    if (this.linkPort === 0) this.linkPort = await pickPort();
     this.spawn();
     const { code } = await withTimeout(this.closed!, timeoutMs, 'the router to exit');
     return { code, stderr: this.tail() };
@@ -125,6 +130,7 @@ export class KubeRouter {
     const args = [
       ...tuned.nodeArgs,
       skiffBin,
+      ...this.globalArgs,
       '--platform',
       'kubernetes',
       '--state-dir',
