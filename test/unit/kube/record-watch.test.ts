@@ -92,13 +92,10 @@ describe('RecordWatch (stand-in)', () => {
     api.put('configmaps', connector('kept', 1));
     api.put('configmaps', connector('gone', 2));
     await start();
-    assert.deepEqual(
-      [...target.state.connector].sort(),
-      [
-        ['gone', '127.0.0.1:2'],
-        ['kept', '127.0.0.1:1'],
-      ],
-    );
+    assert.deepEqual([...target.state.connector].sort(), [
+      ['gone', '127.0.0.1:2'],
+      ['kept', '127.0.0.1:1'],
+    ]);
 
     // The watch ends and is refused for a while: the router goes on, and says so.
     api.deny('configmaps', 'watch');
