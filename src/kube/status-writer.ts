@@ -11,7 +11,11 @@ import {
   statusDocument,
 } from './status-doc.js';
 
-/** How often the status is looked at: it is rewritten at most this often. */
+/**
+ * The pause between one look at the status (and its write, if any) and the next: writes
+ * are at least this far apart, counted from the end of one to the start of the next, so
+ * the server stores them at least this far apart however long each takes.
+ */
 const TICK_MS = 1_000;
 /** Unchanged status is rewritten this often anyway, so its age shows the router is alive. */
 const REFRESH_MS = 60_000;
@@ -28,15 +32,16 @@ export interface StatusWriterOptions {
 }
 
 /**
- * Keeps the `skiff-status` ConfigMap (status-doc.ts) current: looked at every second and
- * rewritten when something other than times, RTTs and counters changed, or once a minute
- * regardless. Never more than one write at a time; a failed write is logged once per
+ * Keeps the `skiff-status` ConfigMap (status-doc.ts) current: looked at a second after the
+ * last look ended, and rewritten when something other than times, RTTs and counters
+ * changed, or once a minute regardless. One write at a time; a failed write is logged once per
  * distinct error and tried again at the next tick. Its label kind `status` keeps it out
  * of the record watch, so the router's own status never comes back to it.
  */
 export class StatusWriter {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
+  private stopped = false;
   private lastKey = '';
   private lastWriteAt = 0;
   private lastError = '';
@@ -47,13 +52,12 @@ export class StatusWriter {
 
   start(): void {
     this.tick();
-    this.timer = setInterval(() => this.tick(), this.opts.tickMs ?? TICK_MS);
-    this.timer.unref();
   }
 
   /** Stops the ticks and writes the status one last time, as stopped. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
     await this.writing;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -66,9 +70,11 @@ export class StatusWriter {
   }
 
   private tick(): void {
-    if (this.writing) return;
     this.writing = this.write('running', false).finally(() => {
       this.writing = undefined;
+      if (this.stopped) return;
+      this.timer = setTimeout(() => this.tick(), this.opts.tickMs ?? TICK_MS);
+      this.timer.unref();
     });
   }
 
