@@ -571,7 +571,7 @@ describe('the router on kubernetes', { skip: unavailable ?? false, timeout: 900_
         { timeoutMs: 20_000, intervalMs: 250 },
       );
       t.diagnostic(
-        `status: ${bytes} bytes; connectors ${doc.connectors.items.length} + ${doc.connectors.more} more, addresses ${doc.addresses.items.length} + ${doc.addresses.more} more`,
+        `status: ${bytes} bytes; connectors ${doc.connectors.items.length} + ${doc.connectors.more ?? 0} more, addresses ${doc.addresses.items.length} + ${doc.addresses.more ?? 0} more`,
       );
       assert.ok(bytes <= 128 * 1024, `${bytes} bytes`);
       assert.ok(bytes < 256 * 1024);
