@@ -2,6 +2,7 @@
  * What every command needs from the global options, and the admin connection for the
  * commands that talk to a running router.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { AdminClient, AdminClientOptions } from '../admin/client.js';
 import { resolveStateDir } from '../config/paths.js';
@@ -46,6 +47,32 @@ export function contextOf(command: Command): CliContext {
     stateDir: resolveStateDir(opts.stateDir),
     output: opts.output,
     logLevel: opts.logLevel,
+  };
+}
+
+/** `site run`'s context: the one command that runs on the kubernetes platform so far. */
+export type RunContext =
+  | (CliContext & { platform: 'local' })
+  | {
+      platform: 'kubernetes';
+      /** Absolute; where the admin socket goes. Absent: the router picks a run dir. */
+      stateDir: string | undefined;
+      output: OutputFormat;
+      logLevel: string | undefined;
+      namespace: string | undefined;
+      context: string | undefined;
+    };
+
+export function runContextOf(command: Command): RunContext {
+  const opts = command.optsWithGlobals<GlobalOptions>();
+  if (opts.platform !== 'kubernetes') return { ...contextOf(command), platform: 'local' };
+  return {
+    platform: 'kubernetes',
+    stateDir: opts.stateDir === undefined ? undefined : resolve(opts.stateDir),
+    output: opts.output,
+    logLevel: opts.logLevel,
+    namespace: opts.namespace,
+    context: opts.context,
   };
 }
 

@@ -3,25 +3,29 @@
  * the state dir directly rather than through a running router's admin API.
  */
 import { type Command, Option } from 'commander';
+import { ErrorCode, SkiffError } from '../errors.js';
 import { LOG_FORMATS, type LogFormat } from '../log-format.js';
-import { contextOf } from './context.js';
+import { contextOf, runContextOf } from './context.js';
 import { printAction } from './output.js';
 import { registerSiteDelete } from './site-delete.js';
 import { parseHost, parsePort } from './validate.js';
 import { siteCreatedText } from './views/site.js';
+
+interface RunFlags {
+  init?: boolean;
+  logFormat?: LogFormat;
+  linkHost?: string;
+  linkPort?: string;
+  linkBindPort?: string;
+  healthPort?: string;
+  healthHost?: string;
+}
 
 interface CreateFlags {
   linkHost?: string;
   linkPort: string;
   linkBindPort?: string;
   linkAccess: boolean;
-}
-
-interface RunFlags {
-  init?: boolean;
-  logFormat?: LogFormat;
-  healthPort?: string;
-  healthHost?: string;
 }
 
 export function registerSite(program: Command): void {
@@ -66,6 +70,18 @@ export function registerSite(program: Command): void {
     .command('run')
     .description('run the router in the foreground until SIGTERM or SIGINT')
     .option('--init', 'create the site with defaults if the state dir holds none')
+    .option(
+      '--link-host <HOST>',
+      'for a site created at this start: the host other sites dial (default 127.0.0.1; on kubernetes skiff.NAMESPACE.svc)',
+    )
+    .option(
+      '--link-port <PORT>',
+      'for a site created at this start: the port other sites dial (default 8443)',
+    )
+    .option(
+      '--link-bind-port <PORT>',
+      'for a site created at this start: the port the link server binds (default: --link-port)',
+    )
     .addOption(
       new Option(
         '--log-format <FORMAT>',
@@ -83,23 +99,49 @@ export function registerSite(program: Command): void {
       'the address the health port binds (default 127.0.0.1; 0.0.0.0 in a pod, which the kubelet probes on its IP)',
     )
     .action(async (flags: RunFlags, command: Command) => {
-      const ctx = contextOf(command);
+      const ctx = runContextOf(command);
       const healthPort =
         flags.healthPort === undefined ? undefined : parsePort(flags.healthPort, '--health-port');
       const healthHost =
         flags.healthHost === undefined ? undefined : parseHost(flags.healthHost, '--health-host');
+      const link = {
+        ...(flags.linkHost === undefined
+          ? {}
+          : { linkHost: parseHost(flags.linkHost, '--link-host') }),
+        ...(flags.linkPort === undefined
+          ? {}
+          : { linkPort: parsePort(flags.linkPort, '--link-port') }),
+        ...(flags.linkBindPort === undefined
+          ? {}
+          : { linkBindPort: parsePort(flags.linkBindPort, '--link-bind-port') }),
+      };
+      // A site that exists keeps where it takes links; only one created now takes these.
+      if (ctx.platform === 'local' && flags.init !== true && Object.keys(link).length > 0) {
+        throw new SkiffError(
+          ErrorCode.INVALID_ARGUMENT,
+          '--link-host, --link-port and --link-bind-port apply to a site created at this start: add --init, or use skiff site create',
+        );
+      }
       // However it was started (a unit running `node bin/skiff.js`), the router runs in the
       // tuned runtime: the flags and environment are only taken at process start.
       const tuned = await import('../runtime/tuned-runtime.js');
       if (tuned.needsReexec()) await tuned.reexecTuned();
       const { runSite } = await import('../site/run.js');
       await runSite({
-        stateDir: ctx.stateDir,
+        ...(ctx.stateDir === undefined ? {} : { stateDir: ctx.stateDir }),
         logLevel: ctx.logLevel ?? process.env.SKIFF_LOG_LEVEL ?? 'info',
         init: flags.init === true,
         ...(flags.logFormat === undefined ? {} : { logFormat: flags.logFormat }),
         ...(healthPort === undefined ? {} : { healthPort }),
         ...(healthHost === undefined ? {} : { healthHost }),
+        platform: ctx.platform,
+        ...(ctx.platform === 'kubernetes' && ctx.namespace !== undefined
+          ? { namespace: ctx.namespace }
+          : {}),
+        ...(ctx.platform === 'kubernetes' && ctx.context !== undefined
+          ? { context: ctx.context }
+          : {}),
+        link,
       });
     });
 

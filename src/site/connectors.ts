@@ -9,10 +9,14 @@ interface Entry {
   failure?: { error: string; at: Date };
 }
 
+/** What a change did to a connector or listener, for the log. */
+export type Change = 'created' | 'changed' | 'deleted';
+
 /**
  * The site's connectors: address -> target. Kept in the store so they survive restarts;
  * `onChange` lets the router re-advertise its addresses to its peers. Whether the target
- * answers is learnt from the dials streams make (`dialled`), not probed.
+ * answers is learnt from the dials streams make (`dialled`), not probed. Every change,
+ * from the admin API or from the store (a record someone else wrote), ends in apply().
  */
 export class Connectors {
   private readonly byAddress = new Map<string, Entry>();
@@ -47,7 +51,7 @@ export class Connectors {
         `"${rec.address}" is already exposed at this site, to ${hostPort(existing.rec)}; pass --replace to retarget it, or use skiff connector update`,
       );
     }
-    return this.save(rec, existing === undefined);
+    return this.save(rec);
   }
 
   async update(req: EndpointUpdate): Promise<ConnectorInfo> {
@@ -58,23 +62,40 @@ export class Connectors {
         `"${req.address}" is not exposed at this site; see skiff connector list`,
       );
     }
-    return this.save(
-      {
-        address: req.address,
-        host: req.host ?? existing.rec.host,
-        port: req.port ?? existing.rec.port,
-      },
-      false,
-    );
+    return this.save({
+      address: req.address,
+      host: req.host ?? existing.rec.host,
+      port: req.port ?? existing.rec.port,
+    });
   }
 
   /** Returns false if there was no connector for the address. */
   async unexpose(address: string): Promise<boolean> {
     if (!this.byAddress.has(address)) return false;
     await this.store.delete('connector', address);
-    this.byAddress.delete(address);
-    this.onChange();
+    this.apply(address, undefined);
     return true;
+  }
+
+  /**
+   * Makes the connector of `address` what the store now holds (undefined: none), writing
+   * nothing: the record is already saved, by this router or by someone else. A record
+   * equal to the running connector changes nothing (its last dial failure stays).
+   */
+  apply(address: string, rec: ConnectorRecord | undefined): Change | undefined {
+    const existing = this.byAddress.get(address);
+    if (rec === undefined) {
+      if (existing === undefined) return undefined;
+      this.byAddress.delete(address);
+      this.onChange();
+      return 'deleted';
+    }
+    if (existing && existing.rec.host === rec.host && existing.rec.port === rec.port) {
+      return undefined;
+    }
+    this.byAddress.set(address, { rec: { address, host: rec.host, port: rec.port } });
+    if (existing === undefined) this.onChange();
+    return existing === undefined ? 'created' : 'changed';
   }
 
   /** The outcome of a dial of the address's target: a failure is shown until one works. */
@@ -97,12 +118,10 @@ export class Connectors {
     return [...this.byAddress.values()].map((e) => this.info(e));
   }
 
-  private async save(rec: ConnectorRecord, added: boolean): Promise<ConnectorInfo> {
+  private async save(rec: ConnectorRecord): Promise<ConnectorInfo> {
     await this.store.put('connector', rec.address, rec);
-    const entry: Entry = { rec };
-    this.byAddress.set(rec.address, entry);
-    if (added) this.onChange();
-    return this.info(entry);
+    this.apply(rec.address, rec);
+    return this.info(this.byAddress.get(rec.address)!);
   }
 
   private info({ rec, failure }: Entry): ConnectorInfo {

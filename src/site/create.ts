@@ -96,11 +96,11 @@ export function linkUrl(site: SiteRecord): string {
   return `wss://${host}:${site.linkPort}${LINK_PATH}`;
 }
 
-export function siteInfo(site: SiteRecord): SiteInfo {
+export function siteInfo(site: SiteRecord, platform: SiteInfo['platform'] = 'local'): SiteInfo {
   return {
     id: site.id,
     name: site.name,
-    platform: 'local',
+    platform,
     linkAccess: site.linkAccess,
     ...(site.linkAccess ? { linkUrl: linkUrl(site) } : {}),
   };

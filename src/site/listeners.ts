@@ -5,6 +5,7 @@ import { Backoff } from '../link/backoff.js';
 import type { Logger } from '../log.js';
 import type { StateStore } from '../state/store.js';
 import { TcpListener } from '../tcp/listener.js';
+import type { Change } from './connectors.js';
 import { hostPort, type ListenerRecord } from './records.js';
 
 interface Entry {
@@ -34,7 +35,8 @@ export interface ListenersDeps {
  * not a refusal: the listener is kept, shows `retrying` with the error and binds by itself
  * once the port frees. Any other bind failure at create (an address not on this host, a
  * privileged port) is refused with nothing saved. A move to another port binds the new one
- * first, so a port in use leaves the listener where it was.
+ * first, so a port in use leaves the listener where it was. A record someone else saved
+ * (apply()) goes through the same steps, minus the save.
  */
 export class Listeners {
   private readonly byAddress = new Map<string, Entry>();
@@ -62,7 +64,7 @@ export class Listeners {
           `a listener for "${rec.address}" already exists on ${hostPort(existing.rec)}; pass --replace to move it, or use skiff listener update`,
         );
       }
-      return this.move(existing, rec);
+      return this.move(existing, rec, this.save);
     }
     const entry = this.entry(rec);
     try {
@@ -85,22 +87,54 @@ export class Listeners {
   async update(req: EndpointUpdate): Promise<ListenerInfo> {
     const entry = this.byAddress.get(req.address);
     if (!entry) throw notFound(req.address);
-    return this.move(entry, {
-      address: req.address,
-      host: req.host ?? entry.rec.host,
-      port: req.port ?? entry.rec.port,
-    });
+    return this.move(
+      entry,
+      {
+        address: req.address,
+        host: req.host ?? entry.rec.host,
+        port: req.port ?? entry.rec.port,
+      },
+      this.save,
+    );
   }
 
   async delete(address: string): Promise<void> {
     const entry = this.byAddress.get(address);
     if (!entry) throw notFound(address);
     await this.deps.store.delete('listener', address);
-    this.byAddress.delete(address);
-    entry.generation++;
-    clearTimeout(entry.retry);
-    await entry.tcp?.close();
-    this.deps.logger.info({ address }, 'listener deleted');
+    await this.remove(entry);
+  }
+
+  /**
+   * Makes the listener of `address` what the store now holds (undefined: none), writing
+   * nothing: the record is already saved, by this router or by someone else. It cannot be
+   * refused, so a port that will not bind, for whatever reason, is retried until it does.
+   */
+  async apply(address: string, rec: ListenerRecord | undefined): Promise<Change | undefined> {
+    const entry = this.byAddress.get(address);
+    if (rec === undefined) {
+      if (entry === undefined) return undefined;
+      await this.remove(entry);
+      return 'deleted';
+    }
+    const next: ListenerRecord = { address, host: rec.host, port: rec.port };
+    if (entry === undefined) {
+      const added = this.entry(next);
+      this.byAddress.set(address, added);
+      if (this.accepting) await this.bindOrRetry(added);
+      return 'created';
+    }
+    if (entry.rec.host === next.host && entry.rec.port === next.port) return undefined;
+    try {
+      await this.move(entry, next, async () => undefined);
+    } catch (err) {
+      this.deps.logger.warn(
+        { address, host: next.host, port: next.port, err: describe(err) },
+        'listener cannot move; retrying on the new port',
+      );
+      await this.retarget(entry, next);
+    }
+    return 'changed';
   }
 
   list(): ListenerInfo[] {
@@ -129,6 +163,18 @@ export class Listeners {
     await Promise.all(all.map((tcp) => tcp?.close()));
   }
 
+  private readonly save = (rec: ListenerRecord): Promise<void> =>
+    this.deps.store.put('listener', rec.address, rec);
+
+  private async remove(entry: Entry): Promise<void> {
+    this.byAddress.delete(entry.rec.address);
+    entry.generation++;
+    clearTimeout(entry.retry);
+    await entry.tcp?.close();
+    entry.tcp = undefined;
+    this.deps.logger.info({ address: entry.rec.address }, 'listener deleted');
+  }
+
   private entry(rec: ListenerRecord): Entry {
     const { initialMs, maxMs } = this.deps.backoff;
     return { rec, active: 0, generation: 0, backoff: new Backoff(initialMs, maxMs) };
@@ -138,13 +184,17 @@ export class Listeners {
    * Moves a listener to `next`. A bound listener keeps its port until the new one is bound
    * and saved; one still retrying takes the new record and tries it at once.
    */
-  private async move(entry: Entry, next: ListenerRecord): Promise<ListenerInfo> {
+  private async move(
+    entry: Entry,
+    next: ListenerRecord,
+    save: (rec: ListenerRecord) => Promise<void>,
+  ): Promise<ListenerInfo> {
     const prev = entry.rec;
     if (next.host === prev.host && next.port === prev.port) return this.info(entry);
     const old = entry.tcp;
     const tcp = old ? await this.bindBeside(entry, next, old, next.port === prev.port) : undefined;
     try {
-      await this.deps.store.put('listener', next.address, next);
+      await save(next);
     } catch (err) {
       await tcp?.close();
       if (old && !old.listening) await old.listen();
@@ -192,6 +242,23 @@ export class Listeners {
       await old.listen();
       throw err;
     }
+  }
+
+  /** Gives up the current port (its clients go on) and binds `next`, retrying until it can. */
+  private async retarget(entry: Entry, next: ListenerRecord): Promise<void> {
+    entry.generation++;
+    clearTimeout(entry.retry);
+    const old = entry.tcp;
+    entry.tcp = undefined;
+    if (old) {
+      old.stopAccepting();
+      if (old.connections.size > 0) this.retired.add(old);
+      else await old.close();
+    }
+    entry.rec = next;
+    entry.error = undefined;
+    entry.backoff.reset();
+    if (this.accepting) await this.bindOrRetry(entry);
   }
 
   private async bindOrRetry(entry: Entry): Promise<void> {

@@ -3,16 +3,24 @@ import { ErrorCode, SkiffError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StateStore } from '../state/store.js';
 import { DEFAULT_LINK_PORT, initSite } from './create.js';
+import type { SiteDefaults } from './platform.js';
 import { CA_SECRET, SERVER_SECRET, SITE_KEY, type SiteRecord } from './records.js';
 
 /**
  * The site a router starts as: its record and both keys, each present, well formed and
  * belonging together, or a refusal in one line naming what is wrong and what to do. A
- * site is created only on a state dir that holds none of it, and only when asked (`init`).
+ * site is created only where the state holds none of it, and only when asked (`create`).
  */
 export async function openSite(
   store: StateStore,
-  opts: { stateDir: string; init: boolean; defaultName: string; logger: Logger },
+  opts: {
+    /** The state dir or namespace, for messages. */
+    where: string;
+    create: SiteDefaults | undefined;
+    /** What to do when there is no site and `create` is not given. */
+    noSiteHint: string;
+    logger: Logger;
+  },
 ): Promise<SiteRecord> {
   const existing = await store.get('site', SITE_KEY);
   if (existing) {
@@ -28,18 +36,24 @@ export async function openSite(
       );
     }
   }
-  if (!opts.init) {
+  const create = opts.create;
+  if (create === undefined) {
     throw new SkiffError(
       ErrorCode.NO_SITE,
-      `${opts.stateDir} holds no site (no ${store.locate('site', SITE_KEY)}); create one with: skiff --state-dir ${opts.stateDir} site create NAME, or start with: skiff site run --init`,
+      `${opts.where} holds no site (no ${store.locate('site', SITE_KEY)}); ${opts.noSiteHint}`,
     );
   }
   const site = await initSite(store, {
-    name: opts.defaultName,
-    linkPort: DEFAULT_LINK_PORT,
+    name: create.name,
+    ...(create.linkHost === undefined ? {} : { linkHost: create.linkHost }),
+    linkPort: create.linkPort ?? DEFAULT_LINK_PORT,
+    ...(create.linkBindPort === undefined ? {} : { linkBindPort: create.linkBindPort }),
     linkAccess: true,
   });
-  opts.logger.info({ site: site.name, stateDir: opts.stateDir }, 'site created with defaults');
+  opts.logger.info(
+    { site: site.name, id: site.id, where: opts.where },
+    'site created with defaults',
+  );
   return site;
 }
 

@@ -7,6 +7,7 @@ import type {
   LinkInfo,
   ListenerInfo,
   NetworkStatus,
+  SiteInfo,
   SiteStatus,
   TokenInfo,
 } from '../admin/api.js';
@@ -18,14 +19,21 @@ import type { Logger } from '../log.js';
 import { BufferMeter } from '../mux/meter.js';
 import type { StateStore } from '../state/store.js';
 import { TokenIssuer } from '../token/issuer.js';
+import { KeyedMutex } from '../token/keyed-mutex.js';
 import { createRedeemHandler } from '../token/redeem-handler.js';
 import { VERSION } from '../version.js';
-import { Connectors } from './connectors.js';
+import { type Change, Connectors } from './connectors.js';
 import { linkUrl, siteInfo } from './create.js';
 import { Links } from './links.js';
 import { Listeners } from './listeners.js';
 import { ServiceNetwork } from './network.js';
-import { type GrantRecord, SERVER_SECRET, type SiteRecord } from './records.js';
+import {
+  type ConnectorRecord,
+  type GrantRecord,
+  type ListenerRecord,
+  SERVER_SECRET,
+  type SiteRecord,
+} from './records.js';
 import { Streams } from './streams.js';
 import { hostPortTargets } from './targets.js';
 
@@ -38,7 +46,16 @@ export interface RouterOptions {
   caKeyPem: string;
   /** The router's recent log lines, for debugDump (log-ring.ts). */
   recentLog?: () => unknown[];
+  /** Where the site runs, as status reports it (default local). */
+  platform?: SiteInfo['platform'];
 }
+
+/** The records that others may change behind the router's back (kube/record-watch.ts). */
+export interface EndpointRecords {
+  connector: ConnectorRecord;
+  listener: ListenerRecord;
+}
+export type EndpointKind = keyof EndpointRecords;
 
 /**
  * A site's router: owns the links, listeners and connectors, and joins them: a client
@@ -55,12 +72,18 @@ export class Router implements AdminApi {
   private issuer: TokenIssuer | undefined;
   private linkServer: LinkServer<GrantRecord> | undefined;
   private readonly startedAt = Date.now();
+  /**
+   * One change at a time per connector or listener address, whoever asks (the admin API,
+   * or the store's watch on kubernetes): each runs against the state the last one left.
+   */
+  private readonly endpoints = new KeyedMutex();
 
   constructor(private readonly opts: RouterOptions) {
     const { site, store, settings, logger } = opts;
+    // A warning: the router goes on without the record, and status shows it until fixed.
     store.problems.onReport = (p) =>
-      logger.error(
-        { kind: p.kind, name: p.name, file: p.where, err: p.problem },
+      logger.warn(
+        { kind: p.kind, name: p.name, where: p.where, err: p.problem },
         'bad state record skipped',
       );
     this.network = new ServiceNetwork(
@@ -190,7 +213,7 @@ export class Router implements AdminApi {
 
   async status(): Promise<SiteStatus> {
     return {
-      site: siteInfo(this.opts.site),
+      site: siteInfo(this.opts.site, this.opts.platform),
       version: VERSION,
       pid: process.pid,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
@@ -245,41 +268,75 @@ export class Router implements AdminApi {
     return this.links.list();
   }
 
-  async expose(req: EndpointRequest): Promise<ConnectorInfo> {
-    const info = await this.connectors.expose(req);
-    this.opts.logger.info(req, 'address exposed');
-    return info;
+  expose(req: EndpointRequest): Promise<ConnectorInfo> {
+    return this.endpoints.run(`connector/${req.address}`, async () => {
+      const info = await this.connectors.expose(req);
+      this.opts.logger.info(req, 'address exposed');
+      return info;
+    });
   }
 
-  async updateConnector(req: EndpointUpdate): Promise<ConnectorInfo> {
-    const info = await this.connectors.update(req);
-    this.opts.logger.info(req, 'connector updated');
-    return info;
+  updateConnector(req: EndpointUpdate): Promise<ConnectorInfo> {
+    return this.endpoints.run(`connector/${req.address}`, async () => {
+      const info = await this.connectors.update(req);
+      this.opts.logger.info(req, 'connector updated');
+      return info;
+    });
   }
 
   async listConnectors(): Promise<ConnectorInfo[]> {
     return this.connectors.list();
   }
 
-  async unexpose(address: string): Promise<void> {
-    if (!(await this.connectors.unexpose(address))) {
-      throw new SkiffError(
-        ErrorCode.NOT_FOUND,
-        `"${address}" is not exposed at this site; see skiff status`,
-      );
-    }
+  unexpose(address: string): Promise<void> {
+    return this.endpoints.run(`connector/${address}`, async () => {
+      if (!(await this.connectors.unexpose(address))) {
+        throw new SkiffError(
+          ErrorCode.NOT_FOUND,
+          `"${address}" is not exposed at this site; see skiff status`,
+        );
+      }
+    });
   }
 
   createListener(req: EndpointRequest): Promise<ListenerInfo> {
-    return this.listeners.create(req);
+    return this.endpoints.run(`listener/${req.address}`, () => this.listeners.create(req));
   }
 
   updateListener(req: EndpointUpdate): Promise<ListenerInfo> {
-    return this.listeners.update(req);
+    return this.endpoints.run(`listener/${req.address}`, () => this.listeners.update(req));
   }
 
   deleteListener(address: string): Promise<void> {
-    return this.listeners.delete(address);
+    return this.endpoints.run(`listener/${address}`, () => this.listeners.delete(address));
+  }
+
+  /**
+   * A connector or listener record as the store now holds it (undefined: deleted), saved by
+   * someone else: made to take effect as the admin API's changes do, in turn with them,
+   * and writing nothing back. Skipped when `stale()` says, once its turn has come, that the
+   * router's own later write already replaced it. Returns what changed.
+   */
+  applyRecord<K extends EndpointKind>(
+    kind: K,
+    address: string,
+    rec: EndpointRecords[K] | undefined,
+    stale: () => boolean = () => false,
+  ): Promise<Change | undefined> {
+    return this.endpoints.run(`${kind}/${address}`, async () => {
+      if (stale()) return undefined;
+      const change =
+        kind === 'connector'
+          ? this.connectors.apply(address, rec)
+          : await this.listeners.apply(address, rec);
+      if (change !== undefined) {
+        this.opts.logger.info(
+          { kind, address, change, ...(rec ? { host: rec.host, port: rec.port } : {}) },
+          'record applied',
+        );
+      }
+      return change;
+    });
   }
 
   async listListeners(): Promise<ListenerInfo[]> {

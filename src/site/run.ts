@@ -1,25 +1,29 @@
-import { readFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import { type AdminServer, startAdminServer } from '../admin/server.js';
-import { adminSocketPath, settingsPath } from '../config/paths.js';
-import { resolveSettings, type Settings } from '../config/settings.js';
-import { describe, ErrorCode, SkiffError } from '../errors.js';
+import type { Settings } from '../config/settings.js';
+import { ErrorCode, SkiffError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { LogFormat } from '../log-format.js';
 import { LogRing } from '../log-ring.js';
 import { installCrashPolicy } from '../runtime/crash-policy.js';
 import { startIdleCollector } from '../runtime/idle-collector.js';
 import { signalsForwarded } from '../runtime/tuned-runtime.js';
-import { FileStore } from '../state/file-store.js';
 import { checkSiteId, linkUrl } from './create.js';
 import { startHealthServer } from './health.js';
+import { localPlatform } from './local-platform.js';
 import { openSite } from './open.js';
+import type { Platform, SiteDefaults } from './platform.js';
 import { CA_SECRET, type SiteRecord } from './records.js';
 import { Router, requireSecret } from './router.js';
 
 export interface RunSiteOptions {
-  stateDir: string;
+  /**
+   * local: the state dir (required). kubernetes: where the admin socket goes (an emptyDir
+   * in a pod); without it a run dir of its own (kube/platform.ts).
+   */
+  stateDir?: string;
   logLevel: string;
   /** Default: pretty on a terminal, else json (log.ts). */
   logFormat?: LogFormat;
@@ -29,6 +33,14 @@ export interface RunSiteOptions {
   healthPort?: number;
   /** `--health-host`: where the health endpoint binds (default 127.0.0.1). */
   healthHost?: string;
+  /** Default local. */
+  platform?: Platform['name'];
+  /** kubernetes: `-n`, else $SKIFF_NAMESPACE, else the kubeconfig context's. */
+  namespace?: string;
+  /** kubernetes: `--context`. */
+  context?: string;
+  /** Where a site created at this start takes links (`--link-host`, `--link-port`, `--link-bind-port`). */
+  link?: Omit<SiteDefaults, 'name'>;
 }
 
 /** Locally only this machine probes; a pod's manifest says 0.0.0.0, as its kubelet probes the pod IP. */
@@ -36,7 +48,8 @@ const DEFAULT_HEALTH_HOST = '127.0.0.1';
 
 /**
  * `skiff site run`: the router in the foreground until SIGTERM or SIGINT. Creates the
- * site with defaults on an empty state dir only with `init` (the container's entrypoint).
+ * site with defaults on an empty state dir only with `init` (the container's entrypoint),
+ * or on the kubernetes platform in a namespace that holds none.
  */
 export async function runSite(opts: RunSiteOptions): Promise<void> {
   const recentLog = new LogRing();
@@ -72,13 +85,11 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
   // not kill it with Node's default action.
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  const socketPath = adminSocketPath(opts.stateDir);
-  await refuseIfRunning(socketPath, opts.stateDir);
-  const store = new FileStore(opts.stateDir);
-  // Only a site being created may make the directory: a mistyped --state-dir is refused
-  // (openSite) and leaves nothing behind.
-  if (opts.init === true) await store.init();
-  const settings = await loadSettings(opts.stateDir);
+  const platform = await choosePlatform(opts);
+  const socketPath = platform.adminSocket;
+  await refuseIfRunning(socketPath, platform.where);
+  await platform.prepare();
+  const settings = await platform.loadSettings();
   // First, so a kubelet sees the process live (and not ready) while the state loads.
   const healthPort = opts.healthPort ?? settings.healthPort;
   const health =
@@ -91,19 +102,21 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
         });
   let started: Started;
   try {
-    started = await startRouter(opts, store, settings, logger, recentLog, socketPath);
+    started = await startRouter(platform, settings, logger, recentLog);
   } catch (err) {
     await health?.close();
     throw err;
   }
-  const { site, router, admin } = started;
+  const { site, router, follower, admin } = started;
   health?.setState('ready');
   const stopIdleCollector = startIdleCollector(logger, () => router.openStreams);
   logger.info(
     {
       site: site.name,
+      platform: platform.name,
+      where: platform.where,
       linkUrl: site.linkAccess ? linkUrl(site) : undefined,
-      stateDir: opts.stateDir,
+      adminSocket: socketPath,
     },
     'router ready',
   );
@@ -112,6 +125,7 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
   stopIdleCollector();
   health?.setState('draining');
   await router.drain(settings.drainTimeoutMs, hurry);
+  await follower.stop();
   await router.stop();
   await admin.close();
   await health?.close();
@@ -123,25 +137,25 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
 interface Started {
   site: SiteRecord;
   router: Router;
+  follower: Awaited<ReturnType<Platform['follow']>>;
   admin: AdminServer;
 }
 
-/** Opens the site, starts its router (state loaded, link port bound) and the admin server. */
+/** Opens the site, starts its router (state loaded, link port bound), its follower and the admin server. */
 async function startRouter(
-  opts: RunSiteOptions,
-  store: FileStore,
+  platform: Platform,
   settings: Settings,
   logger: Logger,
   recentLog: LogRing,
-  socketPath: string,
 ): Promise<Started> {
+  const { store } = platform;
   const site = await openSite(store, {
-    stateDir: opts.stateDir,
-    init: opts.init === true,
-    defaultName: defaultSiteName(),
+    where: platform.where,
+    create: platform.create,
+    noSiteHint: platform.noSiteHint,
     logger,
   });
-  checkSiteId(site, opts.stateDir);
+  checkSiteId(site, platform.where);
   const router = new Router({
     site,
     store,
@@ -149,14 +163,44 @@ async function startRouter(
     logger: logger.child({ site: site.name }),
     caKeyPem: await requireSecret(store, CA_SECRET),
     recentLog: () => recentLog.entries(),
+    platform: platform.name,
   });
+  let follower: Awaited<ReturnType<Platform['follow']>>;
   try {
     await router.start();
+    // Before the admin socket serves: the first list it makes sees only others' changes.
+    follower = await platform.follow(router, logger.child({ site: site.name }));
   } catch (err) {
     await router.stop().catch(() => undefined);
     throw err;
   }
-  return { site, router, admin: await startAdminServer(router, socketPath, logger) };
+  return {
+    site,
+    router,
+    follower,
+    admin: await startAdminServer(router, platform.adminSocket, logger),
+  };
+}
+
+/**
+ * The one place the platforms part: each builds its store, settings source, admin socket
+ * and follower. The kubernetes one (and @kubernetes/client-node) is loaded only when used.
+ */
+async function choosePlatform(opts: RunSiteOptions): Promise<Platform> {
+  if (opts.platform === 'kubernetes') {
+    const { kubernetesPlatform } = await import('../kube/platform.js');
+    return kubernetesPlatform({
+      ...(opts.stateDir === undefined ? {} : { runDir: opts.stateDir }),
+      ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
+      ...(opts.context === undefined ? {} : { context: opts.context }),
+      link: opts.link ?? {},
+    });
+  }
+  if (opts.stateDir === undefined) throw new Error('the local platform needs a state dir');
+  return localPlatform({
+    stateDir: opts.stateDir,
+    ...(opts.init === true ? { create: { name: defaultSiteName(), ...opts.link } } : {}),
+  });
 }
 
 /** What a person at a terminal sees once the router serves (the log says more, on stderr). */
@@ -171,7 +215,7 @@ export function readyLine(site: SiteRecord, socketPath: string): string {
 const SAME_SIGNAL_MS = 250;
 
 /** Two routers on one state dir would fight over its files and ports. */
-async function refuseIfRunning(socketPath: string, stateDir: string): Promise<void> {
+async function refuseIfRunning(socketPath: string, where: string): Promise<void> {
   const alive = await new Promise<boolean>((resolve) => {
     const s = connect(socketPath);
     s.once('connect', () => {
@@ -183,42 +227,8 @@ async function refuseIfRunning(socketPath: string, stateDir: string): Promise<vo
   if (alive) {
     throw new SkiffError(
       ErrorCode.ROUTER_RUNNING,
-      `a router is already running for state dir ${stateDir}; stop it first`,
+      `a router is already running for ${where} (its admin socket ${socketPath} answers); stop it first`,
     );
-  }
-}
-
-async function loadSettings(stateDir: string): Promise<Settings> {
-  const path = settingsPath(stateDir);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return resolveSettings();
-    throw err;
-  }
-  const todo = 'fix it, or remove it to run with the defaults';
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new SkiffError(
-      ErrorCode.STATE_CORRUPT,
-      `${path}: is not valid JSON (${describe(err)}); ${todo}`,
-    );
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new SkiffError(
-      ErrorCode.STATE_CORRUPT,
-      `${path}: holds ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value}, not an object of settings; ${todo}`,
-    );
-  }
-  try {
-    return resolveSettings(value as Record<string, unknown>);
-  } catch (err) {
-    throw new SkiffError(ErrorCode.INVALID_ARGUMENT, `${path}: ${describe(err)}; ${todo}`, {
-      cause: err,
-    });
   }
 }
 

@@ -2,6 +2,7 @@ import type { CoreV1Api, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { apiFailure, kubeError, notFound } from '../kube/errors.js';
+import type { OwnWrites } from '../kube/own-writes.js';
 import {
   checkedKey,
   checkedRecord,
@@ -28,6 +29,11 @@ const dataKey = (kind: RecordKind): string => `${kind}.yaml`;
 /** Object names: lowercase DNS-1123 subdomains, as the API server requires. */
 const namePattern = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
+export interface KubeStoreOptions {
+  /** Told of every record the store writes or deletes, for the watch (kube/record-watch.ts). */
+  ownWrites?: OwnWrites;
+}
+
 /**
  * The kubernetes platform's state, in the site's namespace (decision 0007): a ConfigMap per
  * record (`skiff-site`, `skiff-<kind>-<name>`, the record as YAML under `<kind>.yaml`) and a
@@ -42,6 +48,7 @@ export class KubeStore implements StateStore {
   constructor(
     private readonly core: CoreV1Api,
     readonly namespace: string,
+    private readonly opts: KubeStoreOptions = {},
   ) {}
 
   async get<K extends RecordKind>(kind: K, name: string): Promise<RecordTypes[K] | undefined> {
@@ -66,7 +73,33 @@ export class KubeStore implements StateStore {
     const items = [...(list?.items ?? [])].sort((a, b) =>
       (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
     );
-    return readEach(items, async (cm) => this.decode(kind, recordKey(kind, cm), cm));
+    return readEach(items, async (cm) => this.fromObject(kind, cm));
+  }
+
+  /**
+   * The record a listed or watched ConfigMap of `kind` holds: checked as get() checks it,
+   * and named as the store names it (`skiff-<kind>-<name>`, the name matching the record's
+   * own field). A bad one is reported in `problems` and refused with STATE_CORRUPT.
+   */
+  fromObject<K extends RecordKind>(kind: K, cm: V1ConfigMap): RecordTypes[K] {
+    const objectName = cm.metadata?.name ?? '';
+    const name = recordKey(kind, objectName);
+    if (name === undefined) {
+      throw corrupt(
+        this.problems,
+        kind,
+        objectName,
+        this.where('configmaps', objectName),
+        `is labelled ${KIND_LABEL}=${kind} but not named skiff-${kind}-<name>`,
+        KUBE_TODO,
+      );
+    }
+    return this.decode(kind, name, cm);
+  }
+
+  /** A watched ConfigMap is gone: whatever was wrong with it is no longer a problem. */
+  forget(objectName: string): void {
+    this.problems.clear(this.where('configmaps', objectName));
   }
 
   async put<K extends RecordKind>(kind: K, name: string, value: RecordTypes[K]): Promise<void> {
@@ -77,20 +110,24 @@ export class KubeStore implements StateStore {
       metadata: { name: recordName(kind, name), labels: labels(kind) },
       data: { [dataKey(kind)]: stringify(value) },
     };
-    await this.upsert(
+    const objectName = body.metadata!.name!;
+    const written = await this.upsert(
       'configmaps',
-      body.metadata!.name!,
+      objectName,
       () => this.core.replaceNamespacedConfigMap({ ...this.at(body), body }),
       () => this.core.createNamespacedConfigMap({ namespace: this.namespace, body }),
     );
-    this.problems.clear(this.where('configmaps', body.metadata!.name!));
+    this.opts.ownWrites?.wrote(objectName, written?.metadata?.resourceVersion);
+    this.problems.clear(this.where('configmaps', objectName));
   }
 
-  delete(kind: RecordKind, name: string): Promise<boolean> {
+  async delete(kind: RecordKind, name: string): Promise<boolean> {
     const objectName = recordName(kind, name);
-    return this.remove('configmaps', objectName, () =>
+    const deleted = await this.remove('configmaps', objectName, () =>
       this.core.deleteNamespacedConfigMap({ name: objectName, namespace: this.namespace }),
     );
+    if (deleted) this.opts.ownWrites?.deleted(objectName);
+    return deleted;
   }
 
   async getSecret(name: string): Promise<string | undefined> {
@@ -172,19 +209,22 @@ export class KubeStore implements StateStore {
    * does), a create when there is nothing to replace, and one more replace if another
    * writer created it in between.
    */
-  private async upsert(
+  private async upsert<T extends V1ConfigMap | V1Secret>(
     resource: string,
     name: string,
-    replace: () => Promise<unknown>,
-    create: () => Promise<unknown>,
-  ): Promise<void> {
-    if ((await this.call('update', resource, name, replace)) !== undefined) return;
+    replace: () => Promise<T>,
+    create: () => Promise<T>,
+  ): Promise<T | undefined> {
+    const replaced = await this.call('update', resource, name, replace);
+    if (replaced !== undefined) return replaced;
     try {
-      await create();
+      return await create();
     } catch (err) {
       if (kubeError(err)?.code !== 409) throw this.wrap('create', resource, name, err);
-      await this.call('update', resource, name, replace);
     }
+    // Undefined when the other writer's object was deleted again before this replace: as
+    // if this write had landed first and been deleted after.
+    return this.call('update', resource, name, replace);
   }
 
   private async remove(
@@ -244,15 +284,26 @@ export class KubeStore implements StateStore {
 
 const KUBE_TODO = 'fix it with kubectl edit or delete it';
 
-/** The record name an object was stored under: its object name less `skiff-<kind>-`. */
-function recordKey(kind: RecordKind, cm: V1ConfigMap): string {
-  const objectName = cm.metadata?.name ?? '';
+/**
+ * The record name an object was stored under: its object name less `skiff-<kind>-`, or
+ * undefined when it is not named so (get() could never find it).
+ */
+function recordKey(kind: RecordKind, objectName: string): string | undefined {
+  if (kind === 'site') return objectName === 'skiff-site' ? 'site' : undefined;
   const prefix = `skiff-${kind}-`;
-  return kind === 'site'
-    ? 'site'
-    : objectName.startsWith(prefix)
-      ? objectName.slice(prefix.length)
-      : objectName;
+  return objectName.startsWith(prefix) && objectName.length > prefix.length
+    ? objectName.slice(prefix.length)
+    : undefined;
+}
+
+/** The object a record of `kind` named `name` is kept in, e.g. `skiff-connector-api`. */
+export function recordObjectName(kind: RecordKind, name: string): string {
+  return recordName(kind, name);
+}
+
+/** The record name of an object named as the store names them, e.g. `api` for `skiff-connector-api`. */
+export function recordNameOf(kind: RecordKind, objectName: string): string | undefined {
+  return recordKey(kind, objectName);
 }
 
 function labels(kind: string): Record<string, string> {

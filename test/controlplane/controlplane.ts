@@ -22,9 +22,7 @@ export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.lo
  * clusterrole-aggregation fills the built-in admin, edit and view ClusterRoles (they are
  * aggregated: without it they grant nothing, and a RoleBinding to them is a no-op).
  * Service-account tokens come from the TokenRequest API, so no serviceaccount-token
- * controller (it only fills legacy token Secrets). clusterrole-aggregation fills the built-in
- * `view`, `edit` and `admin` ClusterRoles from their aggregated parts: without it they have
- * no rules, and a namespace admin bound to `admin` may do nothing.
+ * controller (it only fills legacy token Secrets).
  */
 export const CONTROLLERS = [
   'deployment-controller',

@@ -9,7 +9,7 @@
  * watch): tests make them with put() and remove(), and no controller touches them.
  *
  * Not modelled: PATCH, deletecollection (405); pagination, field selectors, dry runs,
- * set-based label selectors, watching one object, resourceVersionMatch and sendInitialEvents
+ * watching one object, resourceVersionMatch and sendInitialEvents
  * (400, so a test notices); lists at a resourceVersion (a list is always current); watch
  * bookmarks (allowed, never sent) and the server's default watch timeout (a watch lasts
  * until timeoutSeconds, if given); generateName, finalizers, `immutable` enforcement, delete
@@ -73,6 +73,13 @@ export interface KubeApiStandIn {
   objects(resource: KubeResource, namespace?: string): WireObject[];
   /** Makes `verb` on `resource` answer 403 Forbidden, as RBAC would. */
   deny(resource: KubeResource, verb: KubeVerb): void;
+  /** Undoes deny(). */
+  allow(resource: KubeResource, verb: KubeVerb): void;
+  /**
+   * Makes `verb` on `resource` fail with `code` (e.g. 500 InternalError, 503), as a real
+   * server does only when something is broken: what no test can make it do on demand.
+   */
+  failWith(resource: KubeResource, verb: KubeVerb, code: number, message: string): void;
   /**
    * Creates or replaces an object as the server would (its own metadata, a new
    * resourceVersion unless nothing changed), telling watches ADDED or MODIFIED. The way to
@@ -374,8 +381,17 @@ type Selector = (labels: Record<string, string>) => boolean;
 /** An equality or existence label selector (`a=b`, `a==b`, `a!=b`, `a`, `!a`, comma = and). */
 function parseSelector(selector: string): Selector {
   if (selector.trim() === '') return () => true;
-  const terms = selector.split(',').map((raw): Selector => {
+  // Commas separate terms, except inside a set: `kind in (a,b)`.
+  const terms = selector.split(/,(?![^(]*\))/).map((raw): Selector => {
     const term = raw.trim();
+    const set = /^([^\s=!]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
+    if (set) {
+      const [, key, op, list] = set;
+      const values = new Set(list.split(',').map((v) => v.trim()));
+      return op === 'in'
+        ? (l) => key in l && values.has(l[key])
+        : (l) => !(key in l && values.has(l[key]));
+    }
     const eq = /^([^\s=!]+)\s*(==|=|!=)\s*([^\s=!,]*)$/.exec(term);
     if (eq) {
       const [, key, op, value] = eq;
@@ -387,7 +403,7 @@ function parseSelector(selector: string): Selector {
       return (l) => key in l !== (not === '!');
     }
     throw badRequest(
-      `unable to parse requirement: ${JSON.stringify(term)} (the stand-in supports =, ==, !=, key and !key)`,
+      `unable to parse requirement: ${JSON.stringify(term)} (the stand-in supports =, ==, !=, in, notin, key and !key)`,
     );
   });
   return (labels) => terms.every((term) => term(labels));
@@ -474,6 +490,8 @@ class StandIn implements KubeApiStandIn {
     Object.keys(RESOURCES).map((r) => [r, { changes: [] as Change[], expired: 0 }]),
   ) as Record<KubeResource, { changes: Change[]; expired: number }>;
   private readonly watchers = new Set<Watcher>();
+  /** Injected failures (failWith), by `${resource} ${verb}`. */
+  private readonly failures = new Map<string, Failure>();
 
   constructor(
     readonly url: string,
@@ -489,6 +507,14 @@ class StandIn implements KubeApiStandIn {
 
   deny(resource: KubeResource, verb: KubeVerb): void {
     this.denied.add(`${resource} ${verb}`);
+  }
+
+  allow(resource: KubeResource, verb: KubeVerb): void {
+    this.denied.delete(`${resource} ${verb}`);
+  }
+
+  failWith(resource: KubeResource, verb: KubeVerb, code: number, message: string): void {
+    this.failures.set(`${resource} ${verb}`, new Failure(code, 'InternalError', message));
   }
 
   put(resource: KubeResource, obj: WireObject, namespace = this.namespace): KubeObject {
@@ -614,6 +640,8 @@ class StandIn implements KubeApiStandIn {
         detailsFor(resource, name),
       );
     }
+    const injected = this.failures.get(`${resource} ${verb}`);
+    if (injected) throw injected;
     const unsupported = UNSUPPORTED_QUERY.find((p) => url.searchParams.has(p));
     if (unsupported) throw badRequest(`the stand-in does not support ?${unsupported}`);
     if (watching && verb === 'get') {

@@ -199,7 +199,7 @@ describe('a bad state file', { timeout: 600_000 }, () => {
                 `status names ${file}: ${JSON.stringify(status.problems)}`,
               );
               await router.waitForEvent(
-                (e) => e.msg === 'bad state record skipped' && String(e.file).endsWith(file),
+                (e) => e.msg === 'bad state record skipped' && String(e.where).endsWith(file),
                 { since },
               );
             } else {
