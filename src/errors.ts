@@ -42,6 +42,8 @@ export const ErrorCode = {
   LIMIT: 'SKIFF_ERR_LIMIT',
   /** A handshake or dial took too long. */
   TIMEOUT: 'SKIFF_ERR_TIMEOUT',
+  /** A connector's target has nothing ready to take a stream (Kubernetes: no ready pod or endpoint). */
+  TARGET_UNAVAILABLE: 'SKIFF_ERR_TARGET_UNAVAILABLE',
   /** The platform refused an operation (Kubernetes RBAC: the Role lacks a verb). */
   FORBIDDEN: 'SKIFF_ERR_FORBIDDEN',
   /** The platform's API (Kubernetes) could not be reached, refused our credentials or failed. */
