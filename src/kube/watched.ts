@@ -86,8 +86,9 @@ export class Watched<T extends KubernetesObject> {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retry);
-    void this.informer?.stop();
+    const informer = this.informer;
     this.informer = undefined;
+    void informer?.stop();
   }
 
   private open(): void {
@@ -97,7 +98,7 @@ export class Watched<T extends KubernetesObject> {
       new Watch(this.kube.config),
       async () => {
         const list = await spec.list();
-        if (list.items.length > spec.maxItems) throw this.tooMany(list.items.length);
+        if (list.items.length > spec.maxItems) throw this.tooMany();
         return list;
       },
       false,
@@ -110,14 +111,17 @@ export class Watched<T extends KubernetesObject> {
     };
     informer.on('add', () => {
       if (this.listed === informer && informer.list(this.kube.namespace).length > spec.maxItems) {
-        this.drop(this.tooMany(spec.maxItems + 1));
+        this.drop(this.tooMany());
         return;
       }
       changed();
     });
     informer.on('update', changed);
     informer.on('delete', changed);
-    informer.on('error', (err) => this.failed(err));
+    // An informer dropped or stopped ends its watch with an abort: not a failure to report.
+    informer.on('error', (err) => {
+      if (informer === this.informer) this.failed(err);
+    });
     this.informer = informer;
     void this.run(informer);
   }
@@ -125,7 +129,13 @@ export class Watched<T extends KubernetesObject> {
   /** One start of the informer: it resolves after the list and the watch request, or a failure. */
   private async run(informer: ListWatch<T>): Promise<void> {
     this.failedRun = false;
-    await informer.start();
+    try {
+      await informer.start();
+    } catch (err) {
+      // What ListWatch does not catch itself (a kubeconfig whose credentials cannot be read).
+      if (informer === this.informer) this.failed(err);
+      return;
+    }
     if (this.stopped || this.failedRun || informer !== this.informer) return;
     if (this.failure !== undefined) {
       this.logger.info({ watch: this.spec.what }, 'watching again');
@@ -141,8 +151,6 @@ export class Watched<T extends KubernetesObject> {
   }
 
   private failed(err: unknown): void {
-    // A stop aborts the watch request, which ends in an error nobody needs to hear of.
-    if (this.stopped) return;
     this.failedRun = true;
     if (err instanceof SkiffError && err.code === ErrorCode.LIMIT) {
       this.drop(err);
@@ -164,8 +172,9 @@ export class Watched<T extends KubernetesObject> {
   private drop(failure: SkiffError): void {
     this.failure = failure;
     this.logger.warn({ watch: this.spec.what, err: failure.message }, 'watch dropped');
-    void this.informer?.stop();
+    const dropped = this.informer;
     this.informer = undefined;
+    void dropped?.stop();
     this.onChange();
     this.later(LIMIT_RETRY_MS, () => this.open());
   }
@@ -178,10 +187,11 @@ export class Watched<T extends KubernetesObject> {
     this.retry.unref();
   }
 
-  private tooMany(count: number): SkiffError {
+  private tooMany(): SkiffError {
+    const { what, maxItems } = this.spec;
     return new SkiffError(
       ErrorCode.LIMIT,
-      `${this.spec.what} are ${count > this.spec.maxItems ? `more than ${this.spec.maxItems}` : count}: skiff follows at most ${this.spec.maxItems}`,
+      `${what} are more than ${maxItems}: skiff follows at most ${maxItems}`,
     );
   }
 }

@@ -73,6 +73,8 @@ export interface KubeApiStandIn {
   objects(resource: KubeResource, namespace?: string): WireObject[];
   /** Makes `verb` on `resource` answer 403 Forbidden, as RBAC would. */
   deny(resource: KubeResource, verb: KubeVerb): void;
+  /** Undoes deny(), as a Role given the rule again would. */
+  allow(resource: KubeResource, verb: KubeVerb): void;
   /**
    * Creates or replaces an object as the server would (its own metadata, a new
    * resourceVersion unless nothing changed), telling watches ADDED or MODIFIED. The way to
@@ -489,6 +491,10 @@ class StandIn implements KubeApiStandIn {
 
   deny(resource: KubeResource, verb: KubeVerb): void {
     this.denied.add(`${resource} ${verb}`);
+  }
+
+  allow(resource: KubeResource, verb: KubeVerb): void {
+    this.denied.delete(`${resource} ${verb}`);
   }
 
   put(resource: KubeResource, obj: WireObject, namespace = this.namespace): KubeObject {
