@@ -58,9 +58,8 @@ async function serve(client: Socket): Promise<void> {
         if (rest.length > 0) client.unshift(rest);
         splice(client, upstream);
       } catch (err) {
-        // The message as a SkiffError carries it; the code beside it.
         const code = isSkiffError(err) ? err.code : undefined;
-        reply(client, { error: code ? (err as Error).message : describe(err), code });
+        reply(client, { error: describe(err), code });
         client.end();
       }
       return;
