@@ -42,6 +42,8 @@ export const ErrorCode = {
   LIMIT: 'SKIFF_ERR_LIMIT',
   /** A handshake or dial took too long. */
   TIMEOUT: 'SKIFF_ERR_TIMEOUT',
+  /** A connector's target has nothing ready to take a stream (Kubernetes: no ready pod or endpoint). */
+  TARGET_UNAVAILABLE: 'SKIFF_ERR_TARGET_UNAVAILABLE',
   /** The platform refused an operation (Kubernetes RBAC: the Role lacks a verb). */
   FORBIDDEN: 'SKIFF_ERR_FORBIDDEN',
   /** The platform's API (Kubernetes) could not be reached, refused our credentials or failed. */
@@ -81,8 +83,13 @@ export function isSkiffError(err: unknown, code?: ErrorCode): err is SkiffError 
   return err instanceof SkiffError && (code === undefined || err.code === code);
 }
 
-/** A one-line description of any thrown value, for logs and wrapped errors. */
+/**
+ * A one-line description of any thrown value, for logs and wrapped errors: a system error's
+ * code (ECONNREFUSED) is added, a SkiffError's message already says it all (it lands in
+ * columns people read, such as a connector's ERROR).
+ */
 export function describe(err: unknown): string {
+  if (err instanceof SkiffError) return err.message;
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
     return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message;

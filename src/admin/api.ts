@@ -58,8 +58,14 @@ export type ConnectorState = 'ready' | 'failing';
 
 export interface ConnectorInfo {
   address: string;
+  /** A host:port target's host; "" when the target is a workload or selector. */
   host: string;
   port: number;
+  /** A kubernetes target in place of host (config/targets.ts): one of these two. */
+  workload?: string;
+  selector?: string;
+  /** The pods' port, where it is not `port`. */
+  targetPort?: number | string;
   state: ConnectorState;
   /** The last dial failure while `failing` (target refused, timed out...). */
   error?: string;

@@ -50,6 +50,7 @@ const grpcStatusByCode: Partial<Record<ErrorCode, GrpcStatus>> = {
   [ErrorCode.LIMIT]: GrpcStatus.RESOURCE_EXHAUSTED,
   [ErrorCode.FORBIDDEN]: GrpcStatus.PERMISSION_DENIED,
   [ErrorCode.PLATFORM_UNAVAILABLE]: GrpcStatus.UNAVAILABLE,
+  [ErrorCode.TARGET_UNAVAILABLE]: GrpcStatus.UNAVAILABLE,
   [ErrorCode.STATE_UNWRITABLE]: GrpcStatus.RESOURCE_EXHAUSTED,
   [ErrorCode.INTERNAL]: GrpcStatus.INTERNAL,
 };

@@ -1,7 +1,8 @@
 import type { ConnectorInfo, EndpointRequest, EndpointUpdate } from '../admin/api.js';
+import { fieldsText, sameTarget } from '../config/targets.js';
 import { ErrorCode, SkiffError } from '../errors.js';
 import type { StateStore } from '../state/store.js';
-import { type ConnectorRecord, hostPort } from './records.js';
+import type { ConnectorRecord } from './records.js';
 
 interface Entry {
   rec: ConnectorRecord;
@@ -48,7 +49,7 @@ export class Connectors {
     if (existing && !req.replace) {
       throw new SkiffError(
         ErrorCode.ALREADY_EXISTS,
-        `"${rec.address}" is already exposed at this site, to ${hostPort(existing.rec)}; pass --replace to retarget it, or use skiff connector update`,
+        `"${rec.address}" is already exposed at this site, to ${fieldsText(existing.rec)}; pass --replace to retarget it, or use skiff connector update`,
       );
     }
     return this.save(rec);
@@ -62,11 +63,13 @@ export class Connectors {
         `"${req.address}" is not exposed at this site; see skiff connector list`,
       );
     }
-    return this.save({
-      address: req.address,
-      host: req.host ?? existing.rec.host,
-      port: req.port ?? existing.rec.port,
-    });
+    const port = req.port ?? existing.rec.port;
+    // A new host makes it a host:port target; a new port alone keeps the target's kind.
+    const rec: ConnectorRecord =
+      req.host === undefined
+        ? { ...existing.rec, port }
+        : { address: req.address, host: req.host, port };
+    return this.save(rec);
   }
 
   /** Returns false if there was no connector for the address. */
@@ -90,10 +93,8 @@ export class Connectors {
       this.onChange();
       return 'deleted';
     }
-    if (existing && existing.rec.host === rec.host && existing.rec.port === rec.port) {
-      return undefined;
-    }
-    this.byAddress.set(address, { rec: { address, host: rec.host, port: rec.port } });
+    if (existing && sameTarget(existing.rec, rec)) return undefined;
+    this.byAddress.set(address, { rec: { ...rec, address } });
     if (existing === undefined) this.onChange();
     return existing === undefined ? 'created' : 'changed';
   }
@@ -102,7 +103,7 @@ export class Connectors {
   dialled(address: string, target: ConnectorRecord, error?: string): void {
     const entry = this.byAddress.get(address);
     // A dial of a target the connector has since moved away from says nothing about it.
-    if (entry === undefined || entry.rec.host !== target.host || entry.rec.port !== target.port) {
+    if (entry === undefined || !sameTarget(entry.rec, target)) {
       return;
     }
     entry.failure = error === undefined ? undefined : { error, at: new Date() };
@@ -127,6 +128,7 @@ export class Connectors {
   private info({ rec, failure }: Entry): ConnectorInfo {
     return {
       ...rec,
+      host: rec.host ?? '',
       state: failure ? 'failing' : 'ready',
       ...(failure ? { error: failure.error, errorAt: failure.at.toISOString() } : {}),
       activeStreams: this.active.get(rec.address) ?? 0,

@@ -1,3 +1,4 @@
+import type { TargetFields } from '../config/targets.js';
 import { normalizeSerial } from '../pki/serial.js';
 
 /**
@@ -40,10 +41,12 @@ export interface LinkRecord {
 /** A credential this site issued when one of its tokens was redeemed: an incoming link. */
 export type { GrantRecord } from '../token/issuer.js';
 
-export interface ConnectorRecord {
+/**
+ * An address served at this site. Its target (host and port, or a workload or selector
+ * with port and targetPort) is read through config/targets.ts, the one parser of targets.
+ */
+export interface ConnectorRecord extends TargetFields {
   address: string;
-  host: string;
-  port: number;
 }
 
 export interface ListenerRecord {

@@ -325,10 +325,11 @@ export class Router implements AdminApi {
   ): Promise<Change | undefined> {
     return this.endpoints.run(`${kind}/${address}`, async () => {
       if (stale()) return undefined;
+      // K narrows no value in TypeScript: the kind says which record type rec is.
       const change =
         kind === 'connector'
-          ? this.connectors.apply(address, rec)
-          : await this.listeners.apply(address, rec);
+          ? this.connectors.apply(address, rec as EndpointRecords['connector'] | undefined)
+          : await this.listeners.apply(address, rec as EndpointRecords['listener'] | undefined);
       if (change !== undefined) {
         this.opts.logger.info(
           { kind, address, change, ...(rec ? { host: rec.host, port: rec.port } : {}) },

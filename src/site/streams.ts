@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Settings } from '../config/settings.js';
+import { fieldsText } from '../config/targets.js';
 import { describe } from '../errors.js';
 import type { LinkConnection } from '../link/connection.js';
 import type { Logger } from '../log.js';
@@ -12,7 +13,6 @@ import { closeCleanly } from '../tcp/listen.js';
 import { type PipeOwner, PipeState, StreamPipe } from '../tcp/pipe.js';
 import type { Connectors } from './connectors.js';
 import type { ServiceNetwork } from './network.js';
-import { hostPort } from './records.js';
 import type { StreamFailure } from './stream-failures.js';
 import { StreamFailures } from './stream-failures.js';
 import type { TargetResolver } from './targets.js';
@@ -65,7 +65,7 @@ export class Streams {
       },
       (err) => {
         untrack();
-        const failure = { address, connector: hostPort(target), reason: describe(err) };
+        const failure = { address, connector: fieldsText(target), reason: describe(err) };
         this.connectors.dialled(address, target, failure.reason);
         this.sendRemote(address, socket, new Set([this.site.id]), undefined, failure);
       },
@@ -136,7 +136,7 @@ export class Streams {
       (err) => {
         const reason = describe(err);
         this.connectors.dialled(address, target, reason);
-        this.failures.failed({ address, connector: hostPort(target), reason });
+        this.failures.failed({ address, connector: fieldsText(target), reason });
         pipe.abort(reason, ResetCode.REFUSED);
       },
     );

@@ -13,6 +13,7 @@ import {
   portProblem,
   quote,
 } from '../config/rules.js';
+import { readPortRef, readTarget } from '../config/targets.js';
 import type {
   ConnectorRecord,
   GrantRecord,
@@ -52,6 +53,7 @@ const name: Check = (v, f) => nameProblem(v, f);
 const port: Check = (v, f) => portProblem(v, f);
 const host: Check = (v, f) => hostProblem(v, f);
 const cost: Check = (v, f) => countProblem(v, f, MAX_LINK_COST);
+const portRef: Check = (v, f) => readPortRef(v, f).problem;
 const usesLeft: Check = (v, f) =>
   Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_TOKEN_USES
     ? undefined
@@ -122,7 +124,15 @@ const schemas: { [K in keyof RecordTypes]: Schema } = {
     tokenId: { check: hex },
     issuedAt: { check: time },
   },
-  connector: { address: { check: name }, host: { check: host }, port: { check: port } },
+  // Which target fields go together, and their values, is readTarget's to say (wholeChecks).
+  connector: {
+    address: { check: name },
+    host: { check: host, optional: true },
+    port: { check: port },
+    workload: { check: text, optional: true },
+    selector: { check: text, optional: true },
+    targetPort: { check: portRef, optional: true },
+  },
   listener: { address: { check: name }, host: { check: host }, port: { check: port } },
 };
 
@@ -150,12 +160,21 @@ export function recordProblem<K extends keyof RecordTypes>(
     const problem = check(rec[field], `its field "${field}"`);
     if (problem) return problem;
   }
+  const whole = wholeChecks[kind]?.(rec);
+  if (whole) return whole;
   const own = keyField[kind];
   if (own && kind !== 'site' && rec[own] !== key) {
     return `its field "${own}" is ${quote(rec[own])}, not the record's name ${quote(key)}`;
   }
   return undefined;
 }
+
+/** Checks across a record's fields, after each field passed its own. */
+const wholeChecks: {
+  [K in keyof RecordTypes]?: (rec: Record<string, unknown>) => string | undefined;
+} = {
+  connector: (rec) => readTarget(rec as unknown as ConnectorRecord).problem,
+};
 
 /** The field a record is stored under (its file or object name). */
 const keyField: { [K in keyof RecordTypes]?: string } = {

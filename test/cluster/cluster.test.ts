@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { V1Deployment, V1EnvVar, V1Pod, V1Probe, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1EnvVar, V1Pod } from '@kubernetes/client-node';
 import { controlPlaneUnavailable, SERVICE_ACCOUNT_ISSUER } from '../controlplane/controlplane.js';
 import type { KubectlResult } from '../controlplane/kubectl.js';
 import { repoRoot } from '../helpers/cli.js';
@@ -11,6 +11,7 @@ import { pollUntil } from '../helpers/wait.js';
 import { Cluster } from './cluster.js';
 import type { Images } from './container-spec.js';
 import { NODE_NAME } from './kubelet.js';
+import { echoDeployment, envFromPod, service } from './manifests.js';
 import { etcDir, GATEWAY } from './network.js';
 import type { PodRunner } from './pod-runner.js';
 
@@ -41,78 +42,6 @@ function ok(result: KubectlResult): string {
   return result.stdout;
 }
 
-const envFromPod: V1EnvVar[] = [
-  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-  { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-];
-
-const fast = (probe: V1Probe): V1Probe => ({ periodSeconds: 1, failureThreshold: 1, ...probe });
-
-interface EchoOptions {
-  labels?: Record<string, string>;
-  /** The readiness probe's path on the health port (default /ready). */
-  readyPath?: string;
-  liveness?: boolean;
-  env?: V1EnvVar[];
-}
-
-/** A Deployment of echo-main.js with an emptyDir at /run/flags (where its unready flag goes). */
-function echoDeployment(
-  namespace: string,
-  name: string,
-  replicas: number,
-  opts: EchoOptions = {},
-): V1Deployment {
-  const labels = { app: name, ...opts.labels };
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels },
-        spec: {
-          terminationGracePeriodSeconds: 5,
-          volumes: [{ name: 'flags', emptyDir: {} }],
-          containers: [
-            {
-              name: 'echo',
-              image: 'skiff-test/echo:1',
-              ports: [
-                { name: 'echo', containerPort: 8080 },
-                { name: 'health', containerPort: 8081 },
-              ],
-              env: [
-                ...envFromPod,
-                { name: 'UNREADY_FILE', value: '/run/flags/unready' },
-                ...(opts.env ?? []),
-              ],
-              volumeMounts: [{ name: 'flags', mountPath: '/run/flags' }],
-              readinessProbe: fast({
-                httpGet: { path: opts.readyPath ?? '/ready', port: 'health' },
-              }),
-              ...(opts.liveness
-                ? {
-                    // The process needs a moment to listen: a kubelet probes liveness at once.
-                    livenessProbe: {
-                      httpGet: { path: '/healthz', port: 8081 },
-                      initialDelaySeconds: 1,
-                      periodSeconds: 1,
-                      failureThreshold: 2,
-                    },
-                  }
-                : {}),
-            },
-          ],
-        },
-      },
-    },
-  };
-}
-
 function idleDeployment(namespace: string, name: string): V1Deployment {
   return {
     apiVersion: 'apps/v1',
@@ -129,20 +58,6 @@ function idleDeployment(namespace: string, name: string): V1Deployment {
         },
       },
     },
-  };
-}
-
-function service(
-  namespace: string,
-  name: string,
-  port: number,
-  selector: Record<string, string>,
-): V1Service {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name, namespace },
-    spec: { selector, ports: [{ name: 'echo', port, targetPort: 'echo' }] },
   };
 }
 

@@ -27,6 +27,8 @@ export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.lo
 export const CONTROLLERS = [
   'deployment-controller',
   'replicaset-controller',
+  // statefulset/NAME targets (test/kube/targets.test.ts): its pods, named NAME-0, NAME-1, ...
+  'statefulset-controller',
   'endpointslice-controller',
   'garbage-collector-controller',
   'namespace-controller',
