@@ -22,6 +22,8 @@ interface RunFlags {
   logFormat?: LogFormat;
   healthPort?: string;
   healthHost?: string;
+  metricsPort?: string;
+  metricsHost?: string;
 }
 
 export function registerSite(program: Command): void {
@@ -82,12 +84,28 @@ export function registerSite(program: Command): void {
       '--health-host <HOST>',
       'the address the health port binds (default 127.0.0.1; 0.0.0.0 in a pod, which the kubelet probes on its IP)',
     )
+    .option(
+      '--metrics-port <PORT>',
+      'serve Prometheus metrics at /metrics on this port (default: the metricsPort setting, 0: none)',
+    )
+    .option(
+      '--metrics-host <HOST>',
+      'the address the metrics port binds (default 127.0.0.1; the metrics name sites, links and addresses)',
+    )
     .action(async (flags: RunFlags, command: Command) => {
       const ctx = contextOf(command);
       const healthPort =
         flags.healthPort === undefined ? undefined : parsePort(flags.healthPort, '--health-port');
       const healthHost =
         flags.healthHost === undefined ? undefined : parseHost(flags.healthHost, '--health-host');
+      const metricsPort =
+        flags.metricsPort === undefined
+          ? undefined
+          : parsePort(flags.metricsPort, '--metrics-port');
+      const metricsHost =
+        flags.metricsHost === undefined
+          ? undefined
+          : parseHost(flags.metricsHost, '--metrics-host');
       // However it was started (a unit running `node bin/skiff.js`), the router runs in the
       // tuned runtime: the flags and environment are only taken at process start.
       const tuned = await import('../runtime/tuned-runtime.js');
@@ -100,6 +118,8 @@ export function registerSite(program: Command): void {
         ...(flags.logFormat === undefined ? {} : { logFormat: flags.logFormat }),
         ...(healthPort === undefined ? {} : { healthPort }),
         ...(healthHost === undefined ? {} : { healthHost }),
+        ...(metricsPort === undefined ? {} : { metricsPort }),
+        ...(metricsHost === undefined ? {} : { metricsHost }),
       });
     });
 
