@@ -75,15 +75,24 @@ export class Streams {
     this.targets.dial(target, this.settings.connectTimeoutMs).then(
       (upstream) => {
         this.connectors.dialled(address, target);
+        const done = () => {
+          untrack();
+          listener.open--;
+          connector.open--;
+        };
+        if (socket.destroyed) {
+          // The client left during the dial: nothing to join.
+          upstream.destroy();
+          listener.opened[Outcome.ABORTED]++;
+          connector.opened[Outcome.ABORTED]++;
+          done();
+          return;
+        }
         listener.opened[Outcome.OK]++;
         connector.opened[Outcome.OK]++;
         this.addresses.openTime(client.stats, 'listener', client.started);
         this.addresses.openTime(client.stats, 'connector', client.started);
-        socket.once('close', () => {
-          untrack();
-          listener.open--;
-          connector.open--;
-        });
+        socket.once('close', done);
         countSplice(socket, upstream, client.stats);
         splice(socket, upstream);
       },

@@ -252,11 +252,39 @@ describe('router metrics after traffic through two linked routers', { timeout: 1
     );
   });
 
+  test('a local route (listener and connector in one site) counts at both', async () => {
+    const echo: TcpServer = await startEchoServer();
+    cleanup.add(() => echo.close());
+    await a.expose({ address: 'here', host: '127.0.0.1', port: echo.port });
+    const { port } = await listenOnFreePort(a, 'here');
+    const client = await connect(port);
+    const [sent, back] = await Promise.all([sendPattern(client, UPLOAD, 3), receiveAll(client)]);
+    assert.deepEqual(back, sent, 'echoed whole');
+    const exp = await pollUntil('the local stream to end', async () => {
+      const e = await scrape(ma);
+      const open = sampleValue(e, 'skiff_address_streams_open', {
+        address: 'here',
+        side: 'listener',
+      });
+      return open === 0 ? e : undefined;
+    });
+    for (const side of ['listener', 'connector']) {
+      const labels = { address: 'here', side };
+      assert.equal(sampleValue(exp, 'skiff_address_received_bytes_total', labels), UPLOAD, side);
+      assert.equal(sampleValue(exp, 'skiff_address_sent_bytes_total', labels), UPLOAD, side);
+      assert.equal(
+        sampleValue(exp, 'skiff_address_streams_opened_total', { ...labels, outcome: 'ok' }),
+        1,
+      );
+      assert.equal(sampleValue(exp, 'skiff_address_streams_open', labels), 0);
+    }
+  });
+
   test('routing: both sites known and reachable, adverts both ways, route changes', async () => {
     for (const exp of [await scrape(ma), await scrape(mb)]) {
       assert.equal(sampleValue(exp, 'skiff_routing_sites_known'), 2);
       assert.equal(sampleValue(exp, 'skiff_routing_sites_reachable'), 2);
-      assert.equal(sampleValue(exp, 'skiff_routing_addresses'), 3, 'svc, down and echo');
+      assert.equal(sampleValue(exp, 'skiff_routing_addresses'), 4, 'svc, down, echo and here');
       assert.ok(sampleValue(exp, 'skiff_routing_adverts_sent_total') >= 1);
       assert.ok(sampleValue(exp, 'skiff_routing_adverts_received_total', { result: 'news' }) >= 1);
       assert.equal(
