@@ -6,12 +6,15 @@
  * iperf3 runs interleave base/new/new/base..., so host noise hits both alike. Prints
  * Gbit/s and router CPU seconds per GiB per round (RTT=1 adds a sockperf ping-pong).
  * `streams` may be a list ("1,8,64"): each round runs every count, and RSS is read after all.
+ * METRICS_BASE=1 or METRICS_NEW=1 serves /metrics on that side's routers and scrapes both
+ * every second for the whole run, as a Prometheus would (the scrapes' router CPU counts).
  */
 import { assignments } from '../test/helpers/router.js';
 import { measuredIperf, startIperfServer } from './iperf.js';
 import { rssMiB } from './proc.js';
 import type { RouterPair } from './router-pair.js';
 import { sockperfPingPong, startSockperfServer } from './rtt.js';
+import { type Scraper, startScraper } from './scraper.js';
 
 const [baseDir, newDir] = [process.argv[2], process.argv[3]];
 if (!baseDir || !newDir)
@@ -27,6 +30,7 @@ interface Side {
   rttPort: number;
   /** Result lines per stream count. */
   results: Map<number, string[]>;
+  scraper?: Scraper;
 }
 
 const iperf = await startIperfServer();
@@ -41,14 +45,19 @@ try {
     if (flags !== undefined) process.env.SKIFF_ROUTER_NODE_ARGS = flags;
     const vars = (name === 'base' ? process.env.ENV_BASE : process.env.ENV_NEW) ?? '';
     const env = assignments(vars.split(' ').filter(Boolean));
+    const metrics = (name === 'base' ? process.env.METRICS_BASE : process.env.METRICS_NEW) === '1';
     const mod = (await import(`${dir}/bench/router-pair.js`)) as typeof import('./router-pair.js');
-    const pair = await mod.startRouterPair({ env });
+    const pair = await mod.startRouterPair({ env, metrics });
+    if (metrics && pair.metricsPorts.length !== 2) {
+      throw new Error(`the ${name} build's routers serve no metrics (${dir})`);
+    }
     sides.push({
       name,
       pair,
       iperfPort: await pair.expose('iperf', iperf.port),
       rttPort: await pair.expose('rtt', sockperf.port),
       results: new Map(streamCounts.map((n) => [n, []])),
+      ...(metrics ? { scraper: startScraper(pair.metricsPorts, 1000) } : {}),
     });
   }
   for (let round = 0; round < rounds; round++) {
@@ -70,9 +79,13 @@ try {
     }
     const rss = side.pair.pids().map((pid) => rssMiB(pid).toFixed(0));
     process.stdout.write(`${side.name}: RSS after all runs ${rss.join(' + ')} MiB\n`);
+    if (side.scraper) process.stdout.write(`${side.name}: ${side.scraper.summary()}\n`);
   }
 } finally {
   iperf.stop();
   sockperf.stop();
-  for (const side of sides) await side.pair.dispose();
+  for (const side of sides) {
+    side.scraper?.stop();
+    await side.pair.dispose();
+  }
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exposeAndListen, linkSites, SITE_A, SITE_B } from '../test/helpers/pair.js';
 import { RouterProcess } from '../test/helpers/router.js';
+import { routerWithMetrics } from '../test/helpers/router-metrics.js';
 
 /** Two real routers (`skiff site run`), B linked to A over mutual-TLS wss as in production. */
 export interface RouterPair {
@@ -13,6 +14,8 @@ export interface RouterPair {
   /** Makes `targetPort` reachable through the pair; returns the listener port at B. */
   expose(address: string, targetPort: number): Promise<number>;
   pids(): number[];
+  /** The routers' metrics ports (with `metrics`), else empty. */
+  metricsPorts: number[];
   dispose(): Promise<void>;
 }
 
@@ -23,19 +26,29 @@ export interface RouterPairOptions {
   env?: NodeJS.ProcessEnv;
   /** Log level of the routers ("warn" keeps the bench quiet and cheap). */
   logLevel?: string;
+  /** Serve /metrics on a picked port of each router (`site run --metrics-port`). */
+  metrics?: boolean;
 }
 
 export async function startRouterPair(opts: RouterPairOptions = {}): Promise<RouterPair> {
   const env = { SKIFF_LOG_LEVEL: opts.logLevel ?? 'info', ...opts.env };
   const workDir = await mkdtemp(join(tmpdir(), 'skiff-bench-'));
   const routers: RouterProcess[] = [];
+  const metricsPorts: number[] = [];
   const dispose = async () => {
     await Promise.all(routers.map((r) => r.dispose()));
     await rm(workDir, { recursive: true, force: true });
   };
   try {
     for (const name of [SITE_A, SITE_B]) {
-      const router = await RouterProcess.create({ name, settings: opts.settings ?? {}, env });
+      const settings = opts.settings ?? {};
+      if (opts.metrics) {
+        const { router, port } = await routerWithMetrics(name, 'flag', { settings, env });
+        routers.push(router);
+        metricsPorts.push(port);
+        continue;
+      }
+      const router = await RouterProcess.create({ name, settings, env });
       routers.push(router);
       await router.start();
     }
@@ -46,6 +59,7 @@ export async function startRouterPair(opts: RouterPairOptions = {}): Promise<Rou
       b,
       expose: (address, port) => exposeAndListen(a, b, address, port),
       pids: () => routers.map((r) => r.pid).filter((p): p is number => p !== undefined),
+      metricsPorts,
       dispose,
     };
   } catch (err) {

@@ -83,6 +83,14 @@ export function isSkiffError(err: unknown, code?: ErrorCode): err is SkiffError 
   return err instanceof SkiffError && (code === undefined || err.code === code);
 }
 
+/** Whether `err`, or an error in its chain of causes, is a SkiffError with `code`. */
+export function causedBy(err: unknown, code: ErrorCode): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (isSkiffError(e, code)) return true;
+  }
+  return false;
+}
+
 /**
  * A one-line description of any thrown value, for logs and wrapped errors: a system error's
  * code (ECONNREFUSED) is added, a SkiffError's message already says it all (it lands in

@@ -27,6 +27,15 @@ export const GrpcStatus = {
 
 export type GrpcStatus = (typeof GrpcStatus)[keyof typeof GrpcStatus];
 
+const grpcStatusNames = new Map<number, string>(
+  Object.entries(GrpcStatus).map(([name, code]) => [code, name]),
+);
+
+/** The status's name ("NOT_FOUND"); UNKNOWN for a code skiff does not use. */
+export function grpcStatusName(code: number | undefined): string {
+  return grpcStatusNames.get(code ?? GrpcStatus.UNKNOWN) ?? 'UNKNOWN';
+}
+
 /** A failed call as the client sees it: the status, its details, the skiff-code if any. */
 export interface CallStatus {
   code: number;

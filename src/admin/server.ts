@@ -15,7 +15,9 @@ import {
 } from '@grpc/grpc-js';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { CallCounts } from '../metrics/call-counts.js';
 import type { AdminApi } from './api.js';
+import { grpcStatusName } from './grpc-status.js';
 import type { Wire } from './mapping.js';
 import { adminService } from './proto.js';
 import {
@@ -48,6 +50,8 @@ export async function startAdminServer(
   api: AdminApi,
   socketPath: string,
   logger: Logger,
+  /** Counts each call by method and status (for /metrics). */
+  calls?: CallCounts,
 ): Promise<AdminServer> {
   const path = resolve(socketPath);
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
@@ -63,7 +67,7 @@ export async function startAdminServer(
     'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
     'grpc.max_send_message_length': MAX_SEND_BYTES,
   });
-  server.addService(adminService().service, handlers(api, log));
+  server.addService(adminService().service, handlers(api, log, calls));
   // The socket is created with the umask applied: 0o077 leaves it rw for the owner only
   // from the first moment, and the chmod below makes the mode explicit whatever the umask.
   const previousMask = process.umask(0o077);
@@ -93,7 +97,7 @@ export async function startAdminServer(
 
 type Handler = (request: Wire) => Promise<object>;
 
-function handlers(api: AdminApi, log: Logger): UntypedServiceImplementation {
+function handlers(api: AdminApi, log: Logger, calls?: CallCounts): UntypedServiceImplementation {
   const table: Record<string, Handler> = {
     Status: () => api.status(),
     CreateToken: (r) => api.createToken(createTokenRequest(r)),
@@ -133,6 +137,7 @@ function handlers(api: AdminApi, log: Logger): UntypedServiceImplementation {
         .then(
           (result) => {
             log.debug({ method, ms: Date.now() - started }, 'admin call');
+            calls?.count(method, 'OK');
             callback(null, result);
           },
           (err: unknown) => {
@@ -141,7 +146,9 @@ function handlers(api: AdminApi, log: Logger): UntypedServiceImplementation {
             } else {
               log.error({ method, err: describe(err) }, 'admin call failed');
             }
-            callback(toServiceError(err));
+            const status = toServiceError(err);
+            calls?.count(method, grpcStatusName(status.code));
+            callback(status);
           },
         );
     };

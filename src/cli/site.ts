@@ -19,6 +19,8 @@ interface RunFlags {
   linkBindPort?: string;
   healthPort?: string;
   healthHost?: string;
+  metricsPort?: string;
+  metricsHost?: string;
 }
 
 interface CreateFlags {
@@ -98,6 +100,14 @@ export function registerSite(program: Command): void {
       '--health-host <HOST>',
       'the address the health port binds (default 127.0.0.1; 0.0.0.0 in a pod, which the kubelet probes on its IP)',
     )
+    .option(
+      '--metrics-port <PORT>',
+      'serve Prometheus metrics at /metrics on this port (default: the metricsPort setting, 0: none)',
+    )
+    .option(
+      '--metrics-host <HOST>',
+      'the address the metrics port binds (default 127.0.0.1; the metrics name sites, links and addresses)',
+    )
     .action(async (flags: RunFlags, command: Command) => {
       const ctx = runContextOf(command);
       const healthPort =
@@ -122,6 +132,14 @@ export function registerSite(program: Command): void {
           '--link-host, --link-port and --link-bind-port apply to a site created at this start: add --init, or use skiff site create',
         );
       }
+      const metricsPort =
+        flags.metricsPort === undefined
+          ? undefined
+          : parsePort(flags.metricsPort, '--metrics-port');
+      const metricsHost =
+        flags.metricsHost === undefined
+          ? undefined
+          : parseHost(flags.metricsHost, '--metrics-host');
       // However it was started (a unit running `node bin/skiff.js`), the router runs in the
       // tuned runtime: the flags and environment are only taken at process start.
       const tuned = await import('../runtime/tuned-runtime.js');
@@ -142,6 +160,8 @@ export function registerSite(program: Command): void {
           ? { context: ctx.context }
           : {}),
         link,
+        ...(metricsPort === undefined ? {} : { metricsPort }),
+        ...(metricsHost === undefined ? {} : { metricsHost }),
       });
     });
 

@@ -48,6 +48,12 @@ export interface Settings {
    * 0 serves none. `site run --health-port` overrides it; deploy/kubernetes turns it on.
    */
   healthPort: number;
+  /**
+   * The port of the metrics endpoint Prometheus scrapes (/metrics: src/metrics/server.ts);
+   * 0 serves none. `site run --metrics-port` overrides it, `--metrics-host` says where it
+   * binds (127.0.0.1 by default). It may not be the health port (docs/decisions/0021).
+   */
+  metricsPort: number;
   // mux: what one peer may make a link do per second (issue 9 point 6); beyond a rate, with
   // a burst of twice that, the link is closed and the reason shown in `link status`.
   /** OPENs a peer may send per second on one link. */
@@ -90,6 +96,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   redeemsPerSourcePerMinute: 60,
   drainTimeoutMs: 30_000,
   healthPort: 0,
+  metricsPort: 0,
   // mux (issue 9 point 6)
   peerOpenRate: 20_000,
   peerResetRate: 20_000,
@@ -120,6 +127,7 @@ const bounds: Record<keyof Settings, [number, number]> = {
   redeemsPerSourcePerMinute: [1, 1_000_000],
   drainTimeoutMs: [0, 3_600_000],
   healthPort: [0, 65_535],
+  metricsPort: [0, 65_535],
   // mux (issue 9 point 6)
   peerOpenRate: [1, 10_000_000],
   peerResetRate: [1, 10_000_000],

@@ -1,6 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { LinkCounters } from '../metrics/link-counters.js';
 import type { BufferMeter } from '../mux/meter.js';
 import { Mux } from '../mux/mux.js';
 import { ResetCode } from '../protocol/frame.js';
@@ -16,6 +17,8 @@ export interface LinkConnectionOptions {
   linkName: string;
   settings: Settings;
   meter: BufferMeter;
+  /** The link's counters, kept across its connections. */
+  counters?: LinkCounters;
   logger: Logger;
   hello: Hello;
   /**
@@ -63,6 +66,7 @@ export class LinkConnection {
       logger: opts.logger,
       meter: opts.meter,
       linkId: opts.linkName,
+      ...(opts.counters ? { counters: opts.counters } : {}),
     });
     this.mux.onFatal = (err) => this.close(`protocol error: ${describe(err)}`);
     this.mux.onRtt = (ms) => {
@@ -133,6 +137,7 @@ export class LinkConnection {
     }
     clearTimeout(this.helloTimer);
     this.peer = hello;
+    this.mux.counters.ups++;
     if (hello.maxFrameSize !== undefined) this.mux.setPeerMaxFrameSize(hello.maxFrameSize);
     this.opts.onUp(this, hello);
     this.mux.ping(); // a first RTT right away, not one ping interval later

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Settings } from '../config/settings.js';
 import { describe, ErrorCode, isSkiffError, SkiffError } from '../errors.js';
 import { childLogger, type Logger } from '../log.js';
+import { LinkCounters } from '../metrics/link-counters.js';
 import { decodeCodeReason, decodeJsonObject, FrameDecoder, isWindow } from '../protocol/decode.js';
 import {
   encodeControl,
@@ -42,6 +43,8 @@ export interface MuxOptions {
   meter?: BufferMeter;
   /** For log lines. */
   linkId: string;
+  /** What the link carried, kept across its connections (default: counters of this mux alone). */
+  counters?: LinkCounters;
 }
 
 export interface MuxStats {
@@ -101,6 +104,7 @@ export class Mux implements StreamHost {
   readonly meter: BufferMeter | undefined;
   readonly logger: Logger;
   readonly linkId: string;
+  readonly counters: LinkCounters;
 
   private readonly streams = new Map<number, MuxStream>();
   private readonly decoder: FrameDecoder;
@@ -125,6 +129,7 @@ export class Mux implements StreamHost {
     this.settings = opts.settings;
     this.meter = opts.meter;
     this.linkId = opts.linkId;
+    this.counters = opts.counters ?? new LinkCounters();
     this.logger = childLogger(opts.logger, { link: opts.linkId });
     this.nextId = opts.role === 'dialer' ? 1 : 2;
     this.transport = opts.transport;
@@ -135,6 +140,7 @@ export class Mux implements StreamHost {
       maxFrameSize: opts.settings.maxFrameSize,
       linkHighWater: opts.settings.linkHighWater,
       meter: opts.meter,
+      counters: this.counters,
       logger: this.logger,
     });
     this.decoder = new FrameDecoder(opts.settings.maxFrameSize, this.onFrame);
@@ -173,6 +179,7 @@ export class Mux implements StreamHost {
   receive(piece: Buffer, start = 0, end = piece.length, last = true): void {
     if (this.closed || this.failed) return;
     this.lastActivity = Date.now();
+    this.counters.receivedBytes += end - start;
     try {
       this.decoder.push(piece, start, end);
       if (last) this.decoder.endMessage();
@@ -287,6 +294,8 @@ export class Mux implements StreamHost {
     payload: Buffer,
   ): void => {
     if (this.closed || this.failed) return;
+    // A DATA frame split over reads arrives in pieces: it is counted at its first.
+    if (type !== FrameType.DATA || this.decoder.dataFrameStart) this.counters.receivedFrames++;
     if (streamId === 0) {
       this.linkFrame(type, payload);
       return;

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import type { LinkCounters } from '../metrics/link-counters.js';
 import { writeHeader } from '../protocol/encode.js';
 import { FrameType, HEADER_SIZE } from '../protocol/frame.js';
 import type { BufferMeter } from './meter.js';
@@ -29,6 +30,8 @@ export interface OutboxOptions {
   maxFrameSize: number;
   linkHighWater: number;
   meter: BufferMeter | undefined;
+  /** Counts what is handed to the transport: bytes and frames of each message. */
+  counters: LinkCounters;
   logger: Logger;
 }
 
@@ -285,6 +288,9 @@ export class Outbox {
     this.inflightBytes += size;
     this.inflightDataBytes += dataBytes;
     this.inflightMessages++;
+    const counters = this.opts.counters;
+    counters.sentBytes += size;
+    counters.sentFrames += controlEnd - controlStart + picks;
     this.opts.transport.send(pooled ? message.subarray(0, off) : message, this.sent, reserved);
     return true;
   }

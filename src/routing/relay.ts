@@ -1,4 +1,13 @@
 import type { MuxStream, StreamHandler } from '../mux/stream.js';
+import { ResetCode } from '../protocol/frame.js';
+
+/** What a relay tells whoever made it. */
+export interface RelayEvents {
+  /** Once: downstream opened (no code), or the relay ended before it did (the reset's code). */
+  opened(code?: number): void;
+  /** Once, when both streams are finished or reset. */
+  done(): void;
+}
 
 /**
  * One direction of a relay: bytes received on `from` are written to `to`. Credit goes
@@ -61,13 +70,14 @@ export class StreamRelay {
   private readonly toUp: Direction;
   private closedCount = 0;
   private done = false;
+  private settled = false;
 
   readonly upstreamHandler: StreamHandler;
   readonly downstreamHandler: StreamHandler;
 
   constructor(
     private readonly up: MuxStream,
-    private readonly onDone: () => void,
+    private readonly events: RelayEvents,
   ) {
     this.toDown = new Direction(
       () => this.up,
@@ -81,15 +91,19 @@ export class StreamRelay {
       onOpen: () => undefined,
       onData: (chunk) => this.toDown.data(chunk),
       onEnd: () => this.toDown.end(),
-      onReset: (code, reason) => this.finish(() => this.down.reset(code, reason)),
+      onReset: (code, reason) =>
+        this.finish(() => this.down.reset(code, reason), ResetCode.ABORTED),
       onDrain: () => this.toUp.drain(),
       onClose: () => this.closed(),
     };
     this.downstreamHandler = {
-      onOpen: () => this.up.accept(),
+      onOpen: () => {
+        this.settle();
+        this.up.accept();
+      },
       onData: (chunk) => this.toUp.data(chunk),
       onEnd: () => this.toUp.end(),
-      onReset: (code, reason) => this.finish(() => this.up.reset(code, reason)),
+      onReset: (code, reason) => this.finish(() => this.up.reset(code, reason), code),
       onDrain: () => this.toDown.drain(),
       onClose: () => this.closed(),
     };
@@ -101,13 +115,21 @@ export class StreamRelay {
   }
 
   private closed(): void {
-    if (++this.closedCount === 2) this.finish(() => undefined);
+    if (++this.closedCount === 2) this.finish(() => undefined, ResetCode.ABORTED);
   }
 
-  private finish(action: () => void): void {
+  private settle(code?: number): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.events.opened(code);
+  }
+
+  /** `code`: what the relay ending counts as if downstream never opened. */
+  private finish(action: () => void, code: number): void {
     action();
+    this.settle(code);
     if (this.done) return;
     this.done = true;
-    this.onDone();
+    this.events.done();
   }
 }

@@ -19,6 +19,7 @@ export class Topology {
   /** When each site was last reachable, to forget sites that are gone for good. */
   private readonly lastReachable = new Map<string, number>();
   private cachedPaths: Map<string, Path> | undefined;
+  private cachedAddresses: Set<string> | undefined;
 
   /** `maxSites`: adverts of new sites beyond this many are refused (the table stays bounded). */
   constructor(
@@ -47,6 +48,7 @@ export class Topology {
     if (signed) this.signed.set(advert.siteId, signed);
     else this.signed.delete(advert.siteId);
     this.cachedPaths = undefined;
+    this.cachedAddresses = undefined;
     return true;
   }
 
@@ -68,6 +70,21 @@ export class Topology {
     return this.cachedPaths;
   }
 
+  /** Every address some held advert lists, reachable or not (a set kept until the next change). */
+  addresses(): ReadonlySet<string> {
+    if (this.cachedAddresses === undefined) {
+      this.cachedAddresses = new Set();
+      for (const advert of this.adverts.values()) {
+        for (const address of advert.addresses) this.cachedAddresses.add(address);
+      }
+    }
+    return this.cachedAddresses;
+  }
+
+  get size(): number {
+    return this.adverts.size;
+  }
+
   /** Drops sites unreachable for longer than `maxAgeMs`; returns whether any were dropped. */
   forget(now: number, maxAgeMs: number): boolean {
     const paths = this.paths();
@@ -84,7 +101,10 @@ export class Topology {
         this.lastReachable.set(siteId, now);
       }
     }
-    if (dropped) this.cachedPaths = undefined;
+    if (dropped) {
+      this.cachedPaths = undefined;
+      this.cachedAddresses = undefined;
+    }
     return dropped;
   }
 

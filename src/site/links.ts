@@ -6,6 +6,7 @@ import { LinkConnection } from '../link/connection.js';
 import { type AdvertsMessage, type Hello, PROTOCOL_VERSION } from '../link/control-messages.js';
 import type { LinkTransport } from '../link/websocket/transport.js';
 import type { Logger } from '../log.js';
+import { LinkCounters } from '../metrics/link-counters.js';
 import type { BufferMeter } from '../mux/meter.js';
 import { createCsr, generateKey } from '../pki/index.js';
 import { ResetCode } from '../protocol/frame.js';
@@ -42,6 +43,7 @@ interface Incoming {
   cost: number;
   since: Date;
   lastError?: string;
+  counters: LinkCounters;
 }
 
 /**
@@ -116,7 +118,12 @@ export class Links {
 
   /** Called for each credential issued by token redemption: it may now dial in. */
   addGrant(grant: GrantRecord): void {
-    this.incoming.set(normalizeSerial(grant.serial), { grant, cost: 1, since: new Date() });
+    this.incoming.set(normalizeSerial(grant.serial), {
+      grant,
+      cost: 1,
+      since: new Date(),
+      counters: new LinkCounters(),
+    });
   }
 
   /**
@@ -316,6 +323,7 @@ export class Links {
       linkName: grant.linkName,
       settings: this.settings,
       meter: this.meter,
+      counters: entry.counters,
       logger: this.logger.child({ link: grant.linkName }),
       hello: this.hello(),
       peerSiteId: grant.peerSiteId,
@@ -358,24 +366,18 @@ export class Links {
   }
 
   list(): LinkInfo[] {
-    const out = [...this.outgoing.values()].map((l) => l.info());
-    for (const { grant, conn, cost, since, lastError } of this.incoming.values()) {
-      out.push({
-        id: linkId(grant.serial),
-        name: grant.linkName,
-        direction: 'in',
-        peerSiteId: grant.peerSiteId,
-        peerSiteName: grant.peerSiteName,
-        cost,
-        state: conn?.peer ? 'up' : 'down',
-        ...(lastError ? { lastError } : {}),
-        since: since.toISOString(),
-        ...(conn?.rttMs !== undefined ? { rttMs: conn.rttMs } : {}),
-        streams: conn?.mux.streamCount ?? 0,
-      });
-    }
+    return this.withCounters().map(([info]) => info);
+  }
+
+  /** Every link as `link list` shows it, with what it carried (for /metrics). */
+  withCounters(): Array<[LinkInfo, LinkCounters]> {
+    const out: Array<[LinkInfo, LinkCounters]> = [...this.outgoing.values()].map((l) => [
+      l.info(),
+      l.counters,
+    ]);
+    for (const entry of this.incoming.values()) out.push([incomingInfo(entry), entry.counters]);
     return out.sort(
-      (a, b) => a.name.localeCompare(b.name) || a.direction.localeCompare(b.direction),
+      ([a], [b]) => a.name.localeCompare(b.name) || a.direction.localeCompare(b.direction),
     );
   }
 
@@ -432,6 +434,7 @@ export class Links {
           linkName: l.name,
           settings: this.settings,
           meter: this.meter,
+          counters: l.counters,
           logger: this.logger.child({ link: l.name }),
           hello: { ...this.hello(), cost: l.record.cost },
           peerSiteId: l.record.peerSiteId,
@@ -480,6 +483,22 @@ export class Links {
       version: PROTOCOL_VERSION,
     };
   }
+}
+
+function incomingInfo({ grant, conn, cost, since, lastError }: Incoming): LinkInfo {
+  return {
+    id: linkId(grant.serial),
+    name: grant.linkName,
+    direction: 'in',
+    peerSiteId: grant.peerSiteId,
+    peerSiteName: grant.peerSiteName,
+    cost,
+    state: conn?.peer ? 'up' : 'down',
+    ...(lastError ? { lastError } : {}),
+    since: since.toISOString(),
+    ...(conn?.rttMs !== undefined ? { rttMs: conn.rttMs } : {}),
+    streams: conn?.mux.streamCount ?? 0,
+  };
 }
 
 function notFound(name: string): SkiffError {

@@ -151,6 +151,11 @@ export class Listeners {
   }
 
   /** Client connections open at every listener. */
+  /** Whether the site has a listener for the address. */
+  has(address: string): boolean {
+    return this.byAddress.has(address);
+  }
+
   get activeClients(): number {
     let n = 0;
     for (const e of this.byAddress.values()) n += e.active;

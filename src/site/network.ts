@@ -3,6 +3,7 @@ import type { Settings } from '../config/settings.js';
 import type { LinkConnection } from '../link/connection.js';
 import type { AdvertsMessage } from '../link/control-messages.js';
 import type { Logger } from '../log.js';
+import type { AdvertResult, RoutingCounts } from '../metrics/source.js';
 import type { MuxStream } from '../mux/stream.js';
 import { spkiBase64OfCert } from '../pki/index.js';
 import type { OpenRequest } from '../protocol/frame.js';
@@ -36,6 +37,14 @@ export class ServiceNetwork {
   private lastSummary = '';
   private readonly forgetTimer: NodeJS.Timeout;
   private readonly refusals = new WeakMap<LinkConnection, { count: number; loggedAt: number }>();
+  private advertsSent = 0;
+  private readonly advertsReceived: Record<AdvertResult, number> = {
+    news: 0,
+    old: 0,
+    refused: 0,
+    own: 0,
+  };
+  private routeChanges = 0;
 
   constructor(
     site: NetworkSite,
@@ -76,6 +85,23 @@ export class ServiceNetwork {
 
   status(): NetworkStatus {
     return this.routes.network();
+  }
+
+  /** Whether some advert held lists the address (reachable or not): one set lookup. */
+  knows(address: string): boolean {
+    return this.routes.topology.addresses().has(address);
+  }
+
+  counts(): RoutingCounts {
+    const summary = this.routes.summary();
+    return {
+      sitesKnown: this.routes.topology.size,
+      sitesReachable: summary.reachable.length,
+      addresses: Object.keys(summary.addresses).length,
+      advertsSent: this.advertsSent,
+      advertsReceived: { ...this.advertsReceived },
+      routeChanges: this.routeChanges,
+    };
   }
 
   /** This site's connectors changed: tell the network. */
@@ -119,6 +145,7 @@ export class ServiceNetwork {
     const news: SignedAdvert[] = [];
     for (const value of msg.adverts) {
       const received = this.routes.receive(value);
+      this.advertsReceived[received.kind]++;
       if (received.kind === 'news') news.push(received.signed);
       else if (received.kind === 'own') this.flood([received.flood]);
       else if (received.kind === 'refused') this.refused(from, received.reason);
@@ -147,14 +174,19 @@ export class ServiceNetwork {
         continue;
       }
       if (size + bytes > budget) {
-        conn.mux.sendControl({ type: 'adverts', adverts: batch });
+        this.sendBatch(conn, batch);
         batch = [];
         size = 0;
       }
       batch.push(advert);
       size += bytes;
     }
-    if (batch.length > 0) conn.mux.sendControl({ type: 'adverts', adverts: batch });
+    if (batch.length > 0) this.sendBatch(conn, batch);
+  }
+
+  private sendBatch(conn: LinkConnection, adverts: SignedAdvert[]): void {
+    conn.mux.sendControl({ type: 'adverts', adverts });
+    this.advertsSent += adverts.length;
   }
 
   private refused(from: LinkConnection, reason: string): void {
@@ -174,6 +206,7 @@ export class ServiceNetwork {
     const text = JSON.stringify(summary);
     if (text === this.lastSummary) return;
     this.lastSummary = text;
+    this.routeChanges++;
     this.logger.info(summary, 'routes changed');
   }
 }

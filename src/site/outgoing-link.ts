@@ -6,6 +6,7 @@ import { dialLink } from '../link/client.js';
 import type { LinkConnection } from '../link/connection.js';
 import type { LinkTransport } from '../link/websocket/transport.js';
 import type { Logger } from '../log.js';
+import { LinkCounters } from '../metrics/link-counters.js';
 import { type LinkRecord, linkId } from './records.js';
 
 export interface OutgoingLinkDeps {
@@ -25,6 +26,8 @@ export class OutgoingLink {
   since = new Date();
   lastError: string | undefined;
   conn: LinkConnection | undefined;
+  /** What the link carried over all its connections. */
+  readonly counters = new LinkCounters();
   private readonly backoff: Backoff;
   private timer: NodeJS.Timeout | undefined;
   private urlIndex = 0;

@@ -16,6 +16,9 @@ import { ErrorCode, SkiffError } from '../errors.js';
 import { totalCap } from '../link/admission.js';
 import { LinkServer } from '../link/server.js';
 import type { Logger } from '../log.js';
+import { AddressBook } from '../metrics/address-stats.js';
+import { CallCounts } from '../metrics/call-counts.js';
+import type { MetricsSource } from '../metrics/source.js';
 import { BufferMeter } from '../mux/meter.js';
 import type { StateStore } from '../state/store.js';
 import { TokenIssuer } from '../token/issuer.js';
@@ -64,6 +67,10 @@ export type EndpointKind = keyof EndpointRecords;
  */
 export class Router implements AdminApi {
   readonly meter = new BufferMeter();
+  /** Admin API calls by method and status, counted by the admin server (admin/server.ts). */
+  readonly adminCalls = new CallCounts();
+  private readonly addresses: AddressBook;
+  private readonly pruneTimer: NodeJS.Timeout;
   private readonly network: ServiceNetwork;
   private readonly streams: Streams;
   private readonly connectors: Connectors;
@@ -95,6 +102,9 @@ export class Router implements AdminApi {
     this.connectors = new Connectors(store, () =>
       this.network.setLocal(this.connectors.addresses()),
     );
+    this.addresses = new AddressBook((address) => this.knows(address));
+    // Entries of addresses gone from the site and the network go (see AddressBook).
+    this.pruneTimer = setInterval(() => this.addresses.prune(), PRUNE_MS).unref();
     this.streams = new Streams(
       site,
       settings,
@@ -102,6 +112,7 @@ export class Router implements AdminApi {
       this.network,
       hostPortTargets,
       logger,
+      this.addresses,
     );
     this.listeners = new Listeners({
       store,
@@ -202,11 +213,35 @@ export class Router implements AdminApi {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.pruneTimer);
     this.network.stop();
     this.streams.stop();
     await this.links.close();
     await this.listeners.close();
     await this.linkServer?.close();
+  }
+
+  /** Whether the site has a listener or connector for the address, or some advert lists it. */
+  private knows(address: string): boolean {
+    return (
+      this.listeners.has(address) ||
+      this.connectors.get(address) !== undefined ||
+      this.network.knows(address)
+    );
+  }
+
+  /** What /metrics shows (metrics/registry.ts): the counters above, read when scraped. */
+  metricsSource(): MetricsSource {
+    return {
+      siteName: this.opts.site.name,
+      links: () => this.links.withCounters(),
+      addresses: this.addresses,
+      connectorAddresses: () => this.connectors.addresses(),
+      routing: () => this.network.counts(),
+      buffered: () => ({ current: this.meter.current, peak: this.meter.peak }),
+      streams: () => ({ ...this.streams.counts }),
+      adminCalls: this.adminCalls,
+    };
   }
 
   // ---- admin API ----
@@ -363,6 +398,8 @@ export class Router implements AdminApi {
 
 /** How often a drain looks whether the last stream has ended. */
 const DRAIN_POLL_MS = 50;
+/** How often the address stats drop addresses nobody knows any more. */
+const PRUNE_MS = 60_000;
 
 export async function requireSecret(store: StateStore, name: string): Promise<string> {
   const pem = await store.getSecret(name);

@@ -41,10 +41,16 @@ export interface RunSiteOptions {
   context?: string;
   /** Where a site created at this start takes links (`--link-host`, `--link-port`, `--link-bind-port`). */
   link?: Omit<SiteDefaults, 'name'>;
+  /** `--metrics-port`: overrides the `metricsPort` setting (0 there: no metrics endpoint). */
+  metricsPort?: number;
+  /** `--metrics-host`: where the metrics endpoint binds (default 127.0.0.1). */
+  metricsHost?: string;
 }
 
 /** Locally only this machine probes; a pod's manifest says 0.0.0.0, as its kubelet probes the pod IP. */
 const DEFAULT_HEALTH_HOST = '127.0.0.1';
+/** Metrics name the site's links and addresses: only this machine sees them unless told otherwise. */
+const DEFAULT_METRICS_HOST = '127.0.0.1';
 
 /**
  * `skiff site run`: the router in the foreground until SIGTERM or SIGINT. Creates the
@@ -90,8 +96,15 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
   await refuseIfRunning(socketPath, platform.where);
   await platform.prepare();
   const settings = await platform.loadSettings();
-  // First, so a kubelet sees the process live (and not ready) while the state loads.
   const healthPort = opts.healthPort ?? settings.healthPort;
+  const metricsPort = opts.metricsPort ?? settings.metricsPort;
+  if (metricsPort !== 0 && metricsPort === healthPort) {
+    throw new SkiffError(
+      ErrorCode.INVALID_ARGUMENT,
+      `the metrics port ${metricsPort} is also the health port; give --metrics-port (or the metricsPort setting) another port`,
+    );
+  }
+  // First, so a kubelet sees the process live (and not ready) while the state loads.
   const health =
     healthPort === 0
       ? undefined
@@ -108,6 +121,23 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
     throw err;
   }
   const { site, router, follower, admin } = started;
+  let metrics: Metrics | undefined;
+  if (metricsPort !== 0) {
+    try {
+      metrics = await serveMetrics(
+        router,
+        opts.metricsHost ?? DEFAULT_METRICS_HOST,
+        metricsPort,
+        logger,
+      );
+    } catch (err) {
+      await router.stop().catch(() => undefined);
+      await follower.stop();
+      await admin.close();
+      await health?.close();
+      throw err;
+    }
+  }
   health?.setState('ready');
   const stopIdleCollector = startIdleCollector(logger, () => router.openStreams);
   logger.info(
@@ -128,10 +158,38 @@ export async function runSite(opts: RunSiteOptions): Promise<void> {
   await follower.stop();
   await router.stop();
   await admin.close();
+  await metrics?.close();
   await health?.close();
   await unlink(socketPath).catch(() => undefined);
   logger.info({ site: site.name }, 'router stopped');
   logger.flush();
+}
+
+interface Metrics {
+  close(): Promise<void>;
+}
+
+/** The metrics endpoint, once the router runs: a scrape then always sees its state. */
+async function serveMetrics(
+  router: Router,
+  host: string,
+  port: number,
+  logger: Logger,
+): Promise<Metrics> {
+  // Loaded on use: prom-client is more than a router without metrics needs.
+  const { createRouterMetrics } = await import('../metrics/registry.js');
+  const { startMetricsServer } = await import('../metrics/server.js');
+  const metrics = createRouterMetrics(router.metricsSource());
+  const server = await startMetricsServer({ host, port, metrics, logger }).catch((err: unknown) => {
+    metrics.close();
+    throw err;
+  });
+  return {
+    close: async () => {
+      await server.close();
+      metrics.close();
+    },
+  };
 }
 
 interface Started {
@@ -178,7 +236,7 @@ async function startRouter(
     site,
     router,
     follower,
-    admin: await startAdminServer(router, platform.adminSocket, logger),
+    admin: await startAdminServer(router, platform.adminSocket, logger, router.adminCalls),
   };
 }
 

@@ -1,15 +1,21 @@
 import { connect, type Socket } from 'node:net';
+import { ErrorCode, SkiffError } from '../errors.js';
 import { resetSocket } from './listen.js';
 import { tcpSocketOptions } from './socket-options.js';
 
-/** Connects to a target, failing after timeoutMs; the socket comes back paused. */
+/** Connects to a target, failing after timeoutMs (ErrorCode.TIMEOUT); the socket comes back paused. */
 export function dialTarget(host: string, port: number, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, ...tcpSocketOptions });
     socket.pause();
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`));
+      reject(
+        new SkiffError(
+          ErrorCode.TIMEOUT,
+          `connect to ${host}:${port} timed out after ${timeoutMs} ms`,
+        ),
+      );
     }, timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);

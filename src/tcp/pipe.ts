@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { describe } from '../errors.js';
 import type { Logger } from '../log.js';
+import { EndStats } from '../metrics/address-stats.js';
 import type { MuxStream, StreamHandler } from '../mux/stream.js';
 import { ResetCode } from '../protocol/frame.js';
 import { countRead } from '../runtime/gc-pacer.js';
@@ -41,6 +42,8 @@ export interface PipeOwner {
    * stream opened elsewhere for the same client, which then takes this one's place.
    */
   retry?(pipe: StreamPipe, code: number, reason: string): MuxStream | undefined;
+  /** The stream this pipe opened was accepted (OPEN_OK): the listener side's success. */
+  opened?(pipe: StreamPipe): void;
 }
 
 /** Where one TCP connection and its stream are. */
@@ -77,6 +80,8 @@ export class StreamPipe implements StreamHandler, WriteOwner {
     /** Where the pipe leads, for its log lines (no child logger: a router holds thousands of pipes). */
     private readonly via: string,
     private readonly owner: PipeOwner,
+    /** Where the bytes of the pipe's socket are counted. */
+    private readonly stats: EndStats = new EndStats(),
   ) {}
 
   /** Connects the socket: reads start once the stream is open (see onOpen/accepted). */
@@ -98,6 +103,7 @@ export class StreamPipe implements StreamHandler, WriteOwner {
   /** @internal The socket read a chunk. */
   socketData(chunk: Buffer): void {
     countRead(chunk.length);
+    this.stats.receivedBytes += chunk.length;
     if (this.state === PipeState.Open && !this.stream.write(chunk)) this.socket?.pause();
   }
 
@@ -134,6 +140,7 @@ export class StreamPipe implements StreamHandler, WriteOwner {
   }
 
   onOpen(): void {
+    this.owner.opened?.(this);
     this.start();
   }
 
@@ -148,7 +155,9 @@ export class StreamPipe implements StreamHandler, WriteOwner {
 
   /** @internal The socket flushed `bytes` received bytes: credit them back. */
   socketWritten(bytes: number, err?: Error | null): void {
-    if (!err) this.stream.consumed(bytes);
+    if (err) return;
+    this.stats.sentBytes += bytes;
+    this.stream.consumed(bytes);
   }
 
   onEnd(): void {
