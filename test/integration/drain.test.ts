@@ -25,7 +25,7 @@ import {
   type TcpServer,
 } from '../helpers/tcp.js';
 import { echoStream, type StreamReport, whoAnswers } from '../helpers/traffic.js';
-import { pollUntil } from '../helpers/wait.js';
+import { pollUntil, withTimeout } from '../helpers/wait.js';
 
 const DRAIN_MS = 3_000;
 /** 64 KiB then a 100 ms pause: about 0.65 MiB/s, so a stream's length sets how long it lasts. */
@@ -176,8 +176,14 @@ describe('drain delivers the last bytes to a slow peer', { timeout: 120_000 }, (
   const most = 2 * kernelBuffers;
   let port = 0;
   let target!: TcpServer;
-  /** Each target socket's end: the client's request and FIN reached it. */
-  const requests = new Map<Socket, Promise<void>>();
+  /**
+   * Who waits for which request line, called with the target socket once the line and its
+   * FIN reached it. The upstream socket is found by what it carried, not by counting
+   * accepted connections: a stray connection (another test process's client finding this
+   * port) once made the count name the wrong socket, and the test waited for its end.
+   */
+  const requests = new Map<string, (socket: Socket) => void>();
+  let requestCount = 0;
   const net = useNetwork(['a', 'b'], {
     settings: {
       ...FAST_SETTINGS,
@@ -190,8 +196,9 @@ describe('drain delivers the last bytes to a slow peer', { timeout: 120_000 }, (
     setup: async (n) => {
       target = n.track(
         await startServer((socket) => {
-          requests.set(socket, new Promise((resolve) => socket.once('end', resolve)));
-          socket.resume();
+          const chunks: Buffer[] = [];
+          socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+          socket.once('end', () => requests.get(Buffer.concat(chunks).toString())?.(socket));
         }),
       );
       await n.expose('b', 'bulk', target.port);
@@ -213,11 +220,12 @@ describe('drain delivers the last bytes to a slow peer', { timeout: 120_000 }, (
   ) {
     const a = net().site('a');
     const b = net().site('b');
+    const request = `send ${++requestCount}\n`;
+    const arrived = new Promise<Socket>((resolve) => requests.set(request, resolve));
     const client = await connect(port);
     client.pause();
-    client.end('send\n'); // b's pipe is done once this FIN and the reply's have passed it
-    const upstream = await target.connection(requests.size + 1);
-    await requests.get(upstream);
+    client.end(request); // b's pipe is done once this FIN and the reply's have passed it
+    const upstream = await withTimeout(arrived, 15_000, 'the request and its FIN at the target');
     process.kill(a.pid!, 'SIGSTOP');
     let resumed = false;
     const resume = () => {
@@ -246,7 +254,11 @@ describe('drain delivers the last bytes to a slow peer', { timeout: 120_000 }, (
       2_000,
     );
     assert.equal(early, false, 'b exited while reply bytes were still queued for the link');
-    assert.deepEqual(await received, sent, 'byte-exact');
+    assert.deepEqual(
+      await withTimeout(received, 30_000, 'the reply at the client'),
+      sent,
+      'byte-exact',
+    );
     assert.equal((await exited).code, 0);
     t.diagnostic(
       `${(most / MiB).toFixed(0)} MiB reply drained through a stopped-then-resumed reader`,
@@ -263,7 +275,11 @@ describe('drain delivers the last bytes to a slow peer', { timeout: 120_000 }, (
       1_000,
     );
     assert.equal(early, false, 'b exited before a acknowledged the close');
-    assert.deepEqual(await received, sent, 'byte-exact');
+    assert.deepEqual(
+      await withTimeout(received, 30_000, 'the reply at the client'),
+      sent,
+      'byte-exact',
+    );
     assert.equal((await exited).code, 0);
   });
 });
