@@ -1,0 +1,66 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * The pages' event streams (server-sent events): each gets the view when it connects, and
+ * again whenever it changed, looked at once a second and only while some page listens. One
+ * JSON text per change is shared by every stream.
+ */
+export class LiveViews {
+  private readonly streams = new Set<ServerResponse>();
+  private timer: NodeJS.Timeout | undefined;
+  private last = '';
+
+  constructor(
+    /** The view as JSON text. */
+    private readonly view: () => string,
+    private readonly maxStreams: number,
+    private readonly intervalMs = 1_000,
+  ) {}
+
+  /** Serves `res` as an event stream; false (nothing written) when there are too many. */
+  add(res: ServerResponse): boolean {
+    if (this.streams.size >= this.maxStreams) return false;
+    this.streams.add(res);
+    res.once('close', () => {
+      this.streams.delete(res);
+      if (this.streams.size === 0) this.stopTimer();
+    });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+    });
+    this.last = this.view();
+    send(res, this.last);
+    this.timer ??= setInterval(() => this.tick(), this.intervalMs);
+    this.timer.unref();
+    return true;
+  }
+
+  /** Ends every stream (the console closes). */
+  close(): void {
+    this.stopTimer();
+    for (const res of this.streams) res.end();
+    this.streams.clear();
+  }
+
+  private tick(): void {
+    const text = this.view();
+    if (text === this.last) return;
+    this.last = text;
+    for (const res of this.streams) send(res, text);
+  }
+
+  private stopTimer(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** A page that stops reading is dropped once this much waits for it: the router holds no more. */
+const MAX_UNSENT_BYTES = 1024 * 1024;
+
+/** One event: JSON has no raw newline, so it is one `data:` line. */
+function send(res: ServerResponse, json: string): void {
+  if (res.writableLength > MAX_UNSENT_BYTES) res.destroy();
+  else res.write(`data: ${json}\n\n`);
+}
