@@ -23,7 +23,7 @@ const graphBox = byId('graph');
 const cy = cytoscape({
   container: graphBox,
   minZoom: 0.3,
-  maxZoom: 3,
+  maxZoom: 2,
   style: [
     {
       selector: 'node',
@@ -32,7 +32,7 @@ const cy = cytoscape({
         'text-wrap': 'wrap',
         'text-valign': 'bottom',
         'text-margin-y': 6,
-        'font-size': 12,
+        'font-size': 15,
         color: '#1d2733',
         'background-color': '#3b7dd8',
         width: 34,
@@ -45,7 +45,8 @@ const cy = cytoscape({
       selector: 'edge',
       style: {
         label: 'data(label)',
-        'font-size': 11,
+        'font-size': 13,
+        'text-rotation': 'autorotate',
         color: '#46505c',
         'text-background-color': '#ffffff',
         'text-background-opacity': 1,
@@ -103,8 +104,18 @@ function drawGraph(view: ConsoleView): void {
       } else edge.data('label', data.label);
     }
   });
-  if (reshaped)
-    cy.layout({ name: 'cose', animate: false, padding: 40, nodeRepulsion: () => 40_000 }).run();
+  if (reshaped) {
+    cy.layout({
+      name: 'cose',
+      animate: false,
+      // From scratch: new nodes all start at one point, from which cose cannot spread them.
+      randomize: true,
+      padding: 30,
+      nodeDimensionsIncludeLabels: true,
+      idealEdgeLength: () => 120,
+      nodeRepulsion: () => 1_000_000,
+    }).run();
+  }
   // What the graph shows, readable without the canvas (the tests read it too).
   graphBox.dataset.nodes = view.sites.map((s) => s.name).join(',');
   graphBox.dataset.edges = [...edges.values()].map((e) => `${e.a}-${e.b}`).join(',');
