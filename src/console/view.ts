@@ -17,7 +17,7 @@ import type {
  */
 export interface ConsoleSource {
   readonly siteId: string;
-  readonly metrics: MetricsSource;
+  readonly metrics: Pick<MetricsSource, 'siteName' | 'links' | 'addresses'>;
   network(): NetworkStatus;
   listeners(): ListenerInfo[];
   connectors(): ConnectorInfo[];
