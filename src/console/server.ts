@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv6 } from 'node:net';
-import type { Logger } from '../log.js';
-import { knownPath, PLAIN_TEXT, reply, startHttpEndpoint } from '../tcp/http-endpoint.js';
+import {
+  type EndpointPlace,
+  knownPath,
+  PLAIN_TEXT,
+  reply,
+  startHttpEndpoint,
+} from '../tcp/http-endpoint.js';
 import { loadAssets } from './assets.js';
 import { ConsoleToken } from './auth.js';
 import { LiveViews } from './live.js';
@@ -32,12 +37,9 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_CONNECTIONS = 32;
 const MAX_EVENT_STREAMS = 16;
 
-export async function startConsoleServer(opts: {
-  host: string;
-  port: number;
-  source: ConsoleSource;
-  logger: Logger;
-}): Promise<ConsoleServer> {
+export async function startConsoleServer(
+  opts: EndpointPlace & { source: ConsoleSource },
+): Promise<ConsoleServer> {
   const { host, source, logger } = opts;
   const assets = await loadAssets();
   const token = new ConsoleToken();
