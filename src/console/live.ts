@@ -20,7 +20,8 @@ export class LiveViews {
   /** Serves `res` as an event stream; false (nothing written) when there are too many. */
   add(res: ServerResponse): boolean {
     if (this.streams.size >= this.maxStreams) return false;
-    this.streams.add(res);
+    // A change seen now is news to the streams already open too.
+    this.tick();
     res.once('close', () => {
       this.streams.delete(res);
       if (this.streams.size === 0) this.stopTimer();
@@ -29,7 +30,7 @@ export class LiveViews {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
     });
-    this.last = this.view();
+    this.streams.add(res);
     send(res, this.last);
     this.timer ??= setInterval(() => this.tick(), this.intervalMs);
     this.timer.unref();

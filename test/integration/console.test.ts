@@ -35,7 +35,7 @@ const unavailable = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not insta
 if (unavailable !== undefined && process.env.CI === 'true') throw new Error(unavailable);
 
 const SITES = ['con-a', 'con-b', 'con-c'];
-const UPLOAD = 6 * MiB + 321;
+const UPLOAD = 8 * MiB + 321;
 const DOWNLOAD = 1 * MiB + 17;
 /** The upload is paced (a pause after each MiB) so it lasts a few of the page's updates. */
 const PACE = { every: MiB, pauseMs: 500 };
