@@ -9,6 +9,7 @@ export class LiveViews {
   private readonly streams = new Set<ServerResponse>();
   private timer: NodeJS.Timeout | undefined;
   private last = '';
+  private sentAt = 0;
 
   constructor(
     /** The view as JSON text. */
@@ -31,7 +32,7 @@ export class LiveViews {
       'cache-control': 'no-store',
     });
     this.streams.add(res);
-    send(res, this.last);
+    send(res, `data: ${this.last}`);
     this.timer ??= setInterval(() => this.tick(), this.intervalMs);
     this.timer.unref();
     return true;
@@ -46,9 +47,14 @@ export class LiveViews {
 
   private tick(): void {
     const text = this.view();
-    if (text === this.last) return;
-    this.last = text;
-    for (const res of this.streams) send(res, text);
+    if (text !== this.last) {
+      this.last = text;
+      for (const res of this.streams) send(res, `data: ${text}`);
+    } else if (Date.now() - this.sentAt >= KEEPALIVE_MS) {
+      // A comment line: no event for the page, but traffic for proxies that drop idle streams.
+      for (const res of this.streams) send(res, ':');
+    } else return;
+    this.sentAt = Date.now();
   }
 
   private stopTimer(): void {
@@ -60,8 +66,11 @@ export class LiveViews {
 /** A page that stops reading is dropped once this much waits for it: the router holds no more. */
 const MAX_UNSENT_BYTES = 1024 * 1024;
 
-/** One event: JSON has no raw newline, so it is one `data:` line. */
-function send(res: ServerResponse, json: string): void {
+/** kubectl port-forward and other proxies may close a stream idle for long. */
+const KEEPALIVE_MS = 25_000;
+
+/** One event or comment line (JSON has no raw newline, so a view is one `data:` line). */
+function send(res: ServerResponse, line: string): void {
   if (res.writableLength > MAX_UNSENT_BYTES) res.destroy();
-  else res.write(`data: ${json}\n\n`);
+  else res.write(`${line}\n\n`);
 }
