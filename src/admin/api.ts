@@ -173,6 +173,22 @@ export interface CreatedToken {
   uses: number;
 }
 
+/** Where the console binds: `host` 127.0.0.1 when absent, `port` 0 any free one. */
+export interface ConsoleRequest {
+  host?: string;
+  port: number;
+}
+
+/** The web console, as StartConsole reports it. */
+export interface ConsoleInfo {
+  /** The page with its access token as `?token=`: a secret, whoever holds it sees the console. */
+  url: string;
+  host: string;
+  port: number;
+  /** false when it was on already. */
+  started: boolean;
+}
+
 /** An address and where it is served or listened for; `replace` retargets an existing one. */
 export interface EndpointRequest {
   address: string;
@@ -217,4 +233,9 @@ export interface AdminApi {
   networkStatus(): Promise<NetworkStatus>;
   /** Everything useful for a bug report (no keys or secrets), as JSON text. */
   debugDump(): Promise<string>;
+  /**
+   * Switches the web console on (off until asked for) and returns its URL with its token,
+   * or the running one's; ALREADY_EXISTS when that one serves on another host or port.
+   */
+  startConsole(req: ConsoleRequest): Promise<ConsoleInfo>;
 }

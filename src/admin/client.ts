@@ -13,6 +13,7 @@ import { fromCallStatus } from './grpc-status.js';
 import {
   toConnectorInfo,
   toConnectorList,
+  toConsoleInfo,
   toCreatedToken,
   toLinkInfo,
   toLinkList,
@@ -119,6 +120,7 @@ export function connectAdmin(stateDir: string, opts: AdminClientOptions = {}): A
     listListeners: () => call('ListListeners', {}, toListenerList),
     networkStatus: () => call('NetworkStatus', {}, toNetworkStatus),
     debugDump: () => call('DebugDump', {}, (w) => (typeof w.json === 'string' ? w.json : '')),
+    startConsole: (req) => call('StartConsole', req, toConsoleInfo),
     close: () => {
       closed = true;
       channel.close();

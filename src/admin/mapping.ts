@@ -12,6 +12,8 @@ import type {
   AddressInfo,
   ConnectorInfo,
   ConnectorState,
+  ConsoleInfo,
+  ConsoleRequest,
   CreatedToken,
   EndpointRequest,
   EndpointUpdate,
@@ -204,6 +206,10 @@ export function toNetworkStatus(w: Wire): NetworkStatus {
   };
 }
 
+export function toConsoleInfo(w: Wire): ConsoleInfo {
+  return { url: str(w.url), host: str(w.host), port: num(w.port), started: w.started === true };
+}
+
 export function toLinkList(w: Wire): LinkInfo[] {
   return list(w.links, toLinkInfo);
 }
@@ -245,4 +251,8 @@ export function toEndpointUpdate(w: Wire): EndpointUpdate {
 
 export function toUpdateLinkRequest(w: Wire): { name: string; cost: number } {
   return { name: str(w.name), cost: num(w.cost) };
+}
+
+export function toConsoleRequest(w: Wire): ConsoleRequest {
+  return { ...optStr('host', w.host), port: num(w.port) };
 }

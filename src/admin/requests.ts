@@ -14,8 +14,9 @@ import {
   tokenIdProblem,
 } from '../config/rules.js';
 import { ErrorCode, SkiffError } from '../errors.js';
-import type { EndpointRequest, EndpointUpdate } from './api.js';
+import type { ConsoleRequest, EndpointRequest, EndpointUpdate } from './api.js';
 import {
+  toConsoleRequest,
   toCreateLinkRequest,
   toCreateTokenRequest,
   toEndpointRequest,
@@ -93,6 +94,15 @@ export function createTokenRequest(w: Wire): { expiryMs: number; uses: number } 
   check(
     countProblem(req.expiryMs, 'expiry (ms)', MAX_TOKEN_EXPIRY_MS),
     countProblem(req.uses, 'uses', MAX_TOKEN_USES),
+  );
+  return req;
+}
+
+export function consoleRequest(w: Wire): ConsoleRequest {
+  const req = toConsoleRequest(w);
+  check(
+    req.host === undefined ? undefined : hostProblem(req.host, 'console host'),
+    req.port === 0 ? undefined : portProblem(req.port, 'console port'),
   );
   return req;
 }

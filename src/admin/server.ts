@@ -22,6 +22,7 @@ import type { Wire } from './mapping.js';
 import { adminService } from './proto.js';
 import {
   addressRequest,
+  consoleRequest,
   createLinkRequest,
   createTokenRequest,
   endpointRequest,
@@ -126,6 +127,7 @@ function handlers(api: AdminApi, log: Logger, calls?: CallCounts): UntypedServic
     ListListeners: async () => ({ listeners: await api.listListeners() }),
     NetworkStatus: () => api.networkStatus(),
     DebugDump: async () => ({ json: await api.debugDump() }),
+    StartConsole: (r) => api.startConsole(consoleRequest(r)),
   };
   const impl: UntypedServiceImplementation = {};
   for (const [method, handler] of Object.entries(table)) {

@@ -23,7 +23,8 @@ export type Kind =
   | 'Token'
   | 'Network'
   | 'Version'
-  | 'DebugDump';
+  | 'DebugDump'
+  | 'Console';
 
 /** What a create/delete/update command did to the item it prints. */
 export type Action = 'created' | 'deleted' | 'updated' | 'unchanged';

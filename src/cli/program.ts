@@ -37,6 +37,7 @@ export const COMMAND_MODULES: readonly {
   { names: ['connector'], load: async () => (await import('./connector.js')).registerConnector },
   { names: ['listener'], load: async () => (await import('./listener.js')).registerListener },
   { names: ['status', 'network'], load: async () => (await import('./status.js')).registerStatus },
+  { names: ['console'], load: async () => (await import('./console.js')).registerConsole },
   { names: ['debug'], load: async () => (await import('./debug.js')).registerDebug },
   { names: ['version'], load: async () => (await import('./version.js')).registerVersion },
 ];

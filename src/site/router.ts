@@ -1,6 +1,8 @@
 import type {
   AdminApi,
   ConnectorInfo,
+  ConsoleInfo,
+  ConsoleRequest,
   CreatedToken,
   EndpointRequest,
   EndpointUpdate,
@@ -12,6 +14,8 @@ import type {
   TokenInfo,
 } from '../admin/api.js';
 import type { Settings } from '../config/settings.js';
+import type { ConsoleServer } from '../console/server.js';
+import type { ConsoleSource } from '../console/view.js';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { totalCap } from '../link/admission.js';
 import { LinkServer } from '../link/server.js';
@@ -79,6 +83,8 @@ export class Router implements AdminApi {
   private issuer: TokenIssuer | undefined;
   private linkServer: LinkServer<GrantRecord> | undefined;
   private readonly startedAt = Date.now();
+  /** The web console, once StartConsole asked for it; a promise, so two calls start one. */
+  private console: Promise<ConsoleServer> | undefined;
   /**
    * One change at a time per connector or listener address, whoever asks (the admin API,
    * or the store's watch on kubernetes): each runs against the state the last one left.
@@ -214,6 +220,7 @@ export class Router implements AdminApi {
 
   async stop(): Promise<void> {
     clearInterval(this.pruneTimer);
+    await this.console?.then((c) => c.close()).catch(() => undefined);
     this.network.stop();
     this.streams.stop();
     await this.links.close();
@@ -241,6 +248,17 @@ export class Router implements AdminApi {
       buffered: () => ({ current: this.meter.current, peak: this.meter.peak }),
       streams: () => ({ ...this.streams.counts }),
       adminCalls: this.adminCalls,
+    };
+  }
+
+  /** What the web console shows (console/view.ts). */
+  consoleSource(): ConsoleSource {
+    return {
+      siteId: this.opts.site.id,
+      metrics: this.metricsSource(),
+      network: () => this.network.status(),
+      listeners: () => this.listeners.list(),
+      connectors: () => this.connectors.list(),
     };
   }
 
@@ -383,6 +401,39 @@ export class Router implements AdminApi {
     return this.network.status();
   }
 
+  async startConsole(req: ConsoleRequest): Promise<ConsoleInfo> {
+    const host = req.host ?? DEFAULT_CONSOLE_HOST;
+    const running = this.console;
+    if (running === undefined) {
+      // Loaded on use: a router whose console stays off never loads it.
+      const starting = import('../console/server.js').then(({ startConsoleServer }) =>
+        startConsoleServer({
+          host,
+          port: req.port,
+          source: this.consoleSource(),
+          logger: this.opts.logger,
+        }),
+      );
+      this.console = starting;
+      const server = await starting.catch((err: unknown) => {
+        this.console = undefined;
+        throw err;
+      });
+      return { url: server.url, host: server.host, port: server.port, started: true };
+    }
+    const server = await running;
+    if (
+      (req.host !== undefined && req.host !== server.host) ||
+      (req.port !== 0 && req.port !== server.port)
+    ) {
+      throw new SkiffError(
+        ErrorCode.ALREADY_EXISTS,
+        `the console already serves on ${server.host} port ${server.port}; it stays there until the router restarts`,
+      );
+    }
+    return { url: server.url, host: server.host, port: server.port, started: false };
+  }
+
   async debugDump(): Promise<string> {
     const dump = {
       status: await this.status(),
@@ -396,6 +447,8 @@ export class Router implements AdminApi {
   }
 }
 
+/** The console shows the site's network and traffic: only this machine sees it unless told otherwise. */
+const DEFAULT_CONSOLE_HOST = '127.0.0.1';
 /** How often a drain looks whether the last stream has ended. */
 const DRAIN_POLL_MS = 50;
 /** How often the address stats drop addresses nobody knows any more. */

@@ -25,6 +25,9 @@ export interface HttpEndpointOptions {
   handle(req: IncomingMessage, res: ServerResponse): void;
 }
 
+/** Where an endpoint listens, and what logs for it: what each endpoint's start takes. */
+export type EndpointPlace = Pick<HttpEndpointOptions, 'host' | 'port' | 'logger'>;
+
 const MAX_HEADER_BYTES = 8 * 1024;
 export const PLAIN_TEXT = 'text/plain; charset=utf-8';
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type {
   AdminApi,
   ConnectorInfo,
+  ConsoleInfo,
   CreatedToken,
   EndpointRequest,
   LinkInfo,
@@ -133,6 +134,13 @@ export const sampleToken: CreatedToken = {
   uses: 1,
 };
 
+export const sampleConsole: ConsoleInfo = {
+  url: 'http://127.0.0.1:18090/?token=not-a-real-token',
+  host: '127.0.0.1',
+  port: 18090,
+  started: true,
+};
+
 export const sampleDump = '{\n  "hello": "dump"\n}\n';
 
 export interface FakeAdmin {
@@ -189,6 +197,7 @@ export function fakeAdmin(): FakeAdmin {
     listListeners: () => answer('listListeners', [], sampleListeners),
     networkStatus: () => answer('networkStatus', [], sampleNetwork),
     debugDump: () => answer('debugDump', [], sampleDump),
+    startConsole: (req) => answer('startConsole', [req], sampleConsole),
   };
 
   return {

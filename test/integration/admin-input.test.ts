@@ -79,6 +79,28 @@ describe('admin API input from a raw gRPC client', { timeout: 60_000 }, () => {
     await assert.rejects(client.revokeToken('A'.repeat(32)), refused(/not a token id/));
   });
 
+  test('the console request is checked by the same rules, and nothing starts', async () => {
+    await assert.rejects(
+      client.startConsole({ host: '', port: 0 }),
+      refused(/host "" is not a host/),
+    );
+    await assert.rejects(
+      client.startConsole({ host: 'not a host!!', port: 0 }),
+      refused(/console host/),
+    );
+    await assert.rejects(client.startConsole({ port: 70000 }), refused(/console port 70000/));
+    await assert.rejects(client.startConsole({ port: -1 }), refused(/console port/));
+    const first = await client.startConsole({ port: 0 });
+    assert.equal(first.started, true, 'the refused calls started no console');
+    assert.equal(first.host, '127.0.0.1');
+    await assert.rejects(
+      client.startConsole({ host: '::1', port: 0 }),
+      (err: unknown) =>
+        isSkiffError(err, 'SKIFF_ERR_ALREADY_EXISTS') && /already serves/.test(err.message),
+    );
+    assert.deepEqual(await client.startConsole({ port: first.port }), { ...first, started: false });
+  });
+
   test('a 2 MB name is refused at once by the 1 MiB receive limit', async () => {
     const started = performance.now();
     await assert.rejects(

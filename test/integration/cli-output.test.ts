@@ -153,6 +153,7 @@ describe('CLI output for scripts: documents, lists, items and errors', () => {
     ['connector list ADDRESS', 'out-b', ['connector', 'list', 'echo'], 'Connector'],
     ['token list', 'out-a', ['token', 'list'], 'TokenList'],
     ['version', 'out-a', ['version'], 'Version'],
+    ['console', 'out-c', ['console'], 'Console'],
   ];
   for (const [what, site, args, kind] of reads) {
     test(`${what}: one ${kind} document in json and in yaml, every field documented`, {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { LinkInfo, ListenerInfo, SiteStatus } from '../../../src/admin/api.js';
@@ -10,6 +10,7 @@ import {
   type FakeAdmin,
   type FakeRouterDir,
   fakeRouterDir,
+  sampleConsole,
   sampleDump,
   sampleLinks,
   sampleListeners,
@@ -18,6 +19,7 @@ import {
   sampleToken,
   sampleTokens,
 } from '../../helpers/fake-admin.js';
+import { pollUntil } from '../../helpers/wait.js';
 
 // The real `skiff` binary against the real admin server, whose AdminApi is a stand-in:
 // this proves the CLI's requests, its output and its errors, not the router's behaviour.
@@ -203,5 +205,44 @@ describe('skiff CLI against an admin server', () => {
     const file = join(dir, 'dump.json');
     await cliOk(dir, ['debug', 'dump', file]);
     assert.equal(await readFile(file, 'utf8'), sampleDump);
+  });
+
+  it('console asks the router to start it where told and prints the URL', async () => {
+    const { stdout } = await cliOk(dir, ['console', '--host', '[::1]', '--port', '18090']);
+    assert.deepEqual(fake.calls, [
+      { method: 'startConsole', args: [{ host: '::1', port: 18090 }] },
+    ]);
+    assert.equal(
+      stdout.trimEnd().split('\n').at(-1),
+      sampleConsole.url,
+      'the URL alone on its line',
+    );
+    fake.calls.length = 0;
+    const doc = await cliJson<typeof sampleConsole>(dir, ['console']);
+    assert.deepEqual(doc, sampleConsole);
+    assert.deepEqual(fake.calls[0]?.args, [{ port: 0 }], 'no host: the router picks 127.0.0.1');
+    const bad = await runCli(dir, ['console', '--port', '0']);
+    assertCliError(bad, /--port "0" is not a port/);
+  });
+
+  it('console --open hands the URL to xdg-open, and says so clearly when there is none', async () => {
+    const bin = join(dir, 'bin');
+    await mkdir(bin, { recursive: true });
+    const opened = join(dir, 'opened');
+    await writeFile(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > ${opened}\n`);
+    await chmod(join(bin, 'xdg-open'), 0o755);
+    await cliOk(dir, ['console', '--open'], { env: { PATH: `${bin}:/usr/bin:/bin` } });
+    // The opener runs detached: poll for what it wrote.
+    const url = await pollUntil('the fake xdg-open to write the URL it got', () =>
+      readFile(opened, 'utf8').catch(() => undefined),
+    );
+    assert.equal(url, sampleConsole.url);
+    const none = await runCli(dir, ['console', '--open'], { env: { PATH: join(dir, 'empty') } });
+    assert.equal(
+      none.stdout.trimEnd().split('\n').at(-1),
+      sampleConsole.url,
+      'the URL is printed first',
+    );
+    assertCliError(none, /cannot open a browser: xdg-open is not installed/);
   });
 });
