@@ -214,8 +214,10 @@ export class ProxyServices implements Exposer {
     for (const name of this.goneSince.keys()) {
       if (wanted.has(name) || !existing.has(name)) this.goneSince.delete(name);
     }
+    // A problem lasts while its address is served (past the bound too) and it stays unsolved.
+    const servedNames = new Set(served.map((a) => a.address));
     for (const address of this.troubles.keys()) {
-      if (!wanted.has(address)) this.settled(address);
+      if (!servedNames.has(address)) this.settled(address);
     }
     for (const address of this.ports.addresses()) {
       if (!wanted.has(address) && !this.goneSince.has(address)) await this.ports.release(address);

@@ -121,20 +121,20 @@ describe('proxy Services on kubernetes', { skip: unavailable ?? false, timeout: 
   );
   after(() => cp?.stop());
 
+  /** `kubectl apply` of the objects in the namespace, as the cluster admin. */
+  async function apply(ns: SiteNamespace, ...objects: Record<string, unknown>[]): Promise<void> {
+    ok(await ns.kubectl(['apply', '-f', '-'], manifests(...objects)));
+  }
+
   async function namespace(cleanup: Cleanup, label: string): Promise<SiteNamespace> {
     const ns = await siteNamespace(cp, `${label}-${process.pid}-${++serial}`);
     cleanup.add(() => ns.delete());
-    ok(
-      await ns.kubectl(
-        ['apply', '-f', '-'],
-        manifests({
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          metadata: { name: 'skiff-settings' },
-          data: { 'settings.json': JSON.stringify({ proxyServiceGraceMs: GRACE_MS }) },
-        }),
-      ),
-    );
+    await apply(ns, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'skiff-settings' },
+      data: { 'settings.json': JSON.stringify({ proxyServiceGraceMs: GRACE_MS }) },
+    });
     return ns;
   }
 
@@ -170,12 +170,7 @@ describe('proxy Services on kubernetes', { skip: unavailable ?? false, timeout: 
   }
 
   async function expose(ns: SiteNamespace, address: string, record: Record<string, unknown>) {
-    ok(
-      await ns.kubectl(
-        ['apply', '-f', '-'],
-        manifests(recordManifest('connector', address, { address, ...record })),
-      ),
-    );
+    await apply(ns, recordManifest('connector', address, { address, ...record }));
   }
 
   async function unexpose(ns: SiteNamespace, address: string): Promise<void> {
@@ -324,24 +319,19 @@ describe('proxy Services on kubernetes', { skip: unavailable ?? false, timeout: 
     try {
       const { eastNs, westNs, east } = await linkedSites(cleanup);
       // A Deployment whose pod never runs (no kubelet here): KubeTargets finds no ready pod.
-      ok(
-        await eastNs.kubectl(
-          ['apply', '-f', '-'],
-          manifests({
-            apiVersion: 'apps/v1',
-            kind: 'Deployment',
-            metadata: { name: 'web' },
-            spec: {
-              replicas: 1,
-              selector: { matchLabels: { app: 'web' } },
-              template: {
-                metadata: { labels: { app: 'web' } },
-                spec: { containers: [{ name: 'web', image: 'web' }] },
-              },
-            },
-          }),
-        ),
-      );
+      await apply(eastNs, {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: { containers: [{ name: 'web', image: 'web' }] },
+          },
+        },
+      });
       await expose(eastNs, 'web', { workload: 'deployment/web', port: 8080 });
       const svc = await pollUntil('the proxy Service web at the linked site', () =>
         service(westNs, 'web'),
@@ -369,21 +359,16 @@ describe('proxy Services on kubernetes', { skip: unavailable ?? false, timeout: 
       const cleanup = new Cleanup();
       try {
         const { eastNs, westNs, west } = await linkedSites(cleanup);
-        ok(
-          await westNs.kubectl(
-            ['apply', '-f', '-'],
-            manifests({
-              apiVersion: 'v1',
-              kind: 'Service',
-              metadata: {
-                name: 'db',
-                labels: { app: 'db', 'app.kubernetes.io/managed-by': 'skiff' },
-                annotations: { owner: 'the db team' },
-              },
-              spec: { selector: { app: 'db' }, ports: [{ name: 'pg', port: 5432 }] },
-            }),
-          ),
-        );
+        await apply(westNs, {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: {
+            name: 'db',
+            labels: { app: 'db', 'app.kubernetes.io/managed-by': 'skiff' },
+            annotations: { owner: 'the db team' },
+          },
+          spec: { selector: { app: 'db' }, ports: [{ name: 'pg', port: 5432 }] },
+        });
         const before = JSON.stringify(await service(westNs, 'db'));
         const events = await ServiceEvents.start(admin, westNs.name);
         cleanup.add(() => events.stop());
