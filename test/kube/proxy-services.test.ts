@@ -126,14 +126,18 @@ describe('proxy Services on kubernetes', { skip: unavailable ?? false, timeout: 
     ok(await ns.kubectl(['apply', '-f', '-'], manifests(...objects)));
   }
 
-  async function namespace(cleanup: Cleanup, label: string): Promise<SiteNamespace> {
+  async function namespace(
+    cleanup: Cleanup,
+    label: string,
+    graceMs = GRACE_MS,
+  ): Promise<SiteNamespace> {
     const ns = await siteNamespace(cp, `${label}-${process.pid}-${++serial}`);
     cleanup.add(() => ns.delete());
     await apply(ns, {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'skiff-settings' },
-      data: { 'settings.json': JSON.stringify({ proxyServiceGraceMs: GRACE_MS }) },
+      data: { 'settings.json': JSON.stringify({ proxyServiceGraceMs: graceMs }) },
     });
     return ns;
   }
@@ -145,9 +149,9 @@ describe('proxy Services on kubernetes', { skip: unavailable ?? false, timeout: 
   }
 
   /** Two sites, `west` linked to `east` by a token east issued; resolves with the link up. */
-  async function linkedSites(cleanup: Cleanup) {
-    const eastNs = await namespace(cleanup, 'east');
-    const westNs = await namespace(cleanup, 'west');
+  async function linkedSites(cleanup: Cleanup, graceMs = GRACE_MS) {
+    const eastNs = await namespace(cleanup, 'east', graceMs);
+    const westNs = await namespace(cleanup, 'west', graceMs);
     const east = await router(cleanup, eastNs);
     const west = await router(cleanup, westNs);
     const dir = await mkdtemp(join(tmpdir(), 'skiff-proxy-token-'));
@@ -412,42 +416,100 @@ describe('proxy Services on kubernetes', { skip: unavailable ?? false, timeout: 
     },
   );
 
-  it('a restarted router adopts its Services as they are: no delete, no write', T, async (t) => {
+  it(
+    'a restarted router adopts its Services as they are: no delete, no write; deleting the site collects them',
+    T,
+    async (t) => {
+      const cleanup = new Cleanup();
+      try {
+        const { eastNs, westNs, west } = await linkedSites(cleanup);
+        const echo = await startEchoServer();
+        cleanup.add(() => echo.close());
+        await expose(eastNs, 'api', { host: '127.0.0.1', port: echo.port });
+        const svc = await pollUntil('the proxy Service api', () => service(westNs, 'api'));
+        const routerPort = svc.spec?.ports?.[0]?.targetPort as number;
+        await streamThrough(routerPort, 1024 * 1024, echo);
+        const events = await ServiceEvents.start(admin, westNs.name);
+        cleanup.add(() => events.stop());
+
+        const stopped = await west.stop();
+        assert.equal(stopped.code, 0, west.tail());
+        assert.deepEqual(await service(westNs, 'api'), svc, 'a stop leaves it');
+        const r0 = performance.now();
+        await west.start();
+        await linkUp(west);
+        await pollUntil('the router port to serve again', async () =>
+          connect(routerPort).then(
+            (s) => {
+              s.destroy();
+              return true;
+            },
+            () => false,
+          ),
+        );
+        t.diagnostic(
+          `restart to the router port serving again: ${Math.round(performance.now() - r0)} ms`,
+        );
+        await streamThrough(routerPort, 1024 * 1024, echo);
+        const after = await service(westNs, 'api');
+        assert.equal(after?.metadata?.uid, svc.metadata?.uid, 'the same Service');
+        assert.equal(
+          after?.metadata?.resourceVersion,
+          svc.metadata?.resourceVersion,
+          'not written',
+        );
+        assert.deepEqual(events.of('api'), [], 'no event for it at all');
+
+        // The site deleted (its state, as uninstalling does): the garbage collector takes the
+        // Services it owns.
+        assert.equal((await west.stop()).code, 0, west.tail());
+        const g0 = performance.now();
+        ok(
+          await westNs.kubectl([
+            'delete',
+            'configmaps,secrets',
+            '-l',
+            'app.kubernetes.io/managed-by=skiff',
+          ]),
+        );
+        await events.waitFor('api', 'DELETED', 0);
+        t.diagnostic(
+          `site state deleted to its proxy Service collected: ${Math.round(performance.now() - g0)} ms`,
+        );
+      } finally {
+        await cleanup.run();
+      }
+    },
+  );
+
+  it('keeps the Service while the exposing site is away for less than the grace', T, async (t) => {
     const cleanup = new Cleanup();
     try {
-      const { eastNs, westNs, west } = await linkedSites(cleanup);
+      const { eastNs, westNs, east, west } = await linkedSites(cleanup, 60_000);
       const echo = await startEchoServer();
       cleanup.add(() => echo.close());
       await expose(eastNs, 'api', { host: '127.0.0.1', port: echo.port });
       const svc = await pollUntil('the proxy Service api', () => service(westNs, 'api'));
-      const routerPort = svc.spec?.ports?.[0]?.targetPort as number;
-      await streamThrough(routerPort, 1024 * 1024, echo);
       const events = await ServiceEvents.start(admin, westNs.name);
       cleanup.add(() => events.stop());
+      const routes = (has: boolean) => (e: { msg: string; addresses?: unknown }) =>
+        e.msg === 'routes changed' && Object.hasOwn((e.addresses ?? {}) as object, 'api') === has;
 
-      const stopped = await west.stop();
-      assert.equal(stopped.code, 0, west.tail());
-      assert.deepEqual(await service(westNs, 'api'), svc, 'a stop leaves it');
-      const r0 = performance.now();
-      await west.start();
-      await linkUp(west);
-      await pollUntil('the router port to serve again', async () =>
-        connect(routerPort).then(
-          (s) => {
-            s.destroy();
-            return true;
-          },
-          () => false,
-        ),
-      );
+      // The exposing site goes away and comes back: west's routes lose api, then regain it.
+      let since = west.mark();
+      const f0 = performance.now();
+      assert.equal((await east.stop()).code, 0, east.tail());
+      await west.waitForEvent(routes(false), { since, timeoutMs: 30_000 });
+      since = west.mark();
+      await east.start();
+      await west.waitForEvent(routes(true), { since, timeoutMs: 60_000 });
       t.diagnostic(
-        `restart to the router port serving again: ${Math.round(performance.now() - r0)} ms`,
+        `api away from west's routes and back: ${Math.round(performance.now() - f0)} ms`,
       );
-      await streamThrough(routerPort, 1024 * 1024, echo);
-      const after = await service(westNs, 'api');
-      assert.equal(after?.metadata?.uid, svc.metadata?.uid, 'the same Service');
-      assert.equal(after?.metadata?.resourceVersion, svc.metadata?.resourceVersion, 'not written');
-      assert.deepEqual(events.of('api'), [], 'no event for it at all');
+      await streamThrough(svc.spec?.ports?.[0]?.targetPort as number, 1024 * 1024, echo);
+      const now = await service(westNs, 'api');
+      assert.equal(now?.metadata?.resourceVersion, svc.metadata?.resourceVersion, 'not written');
+      assert.deepEqual(events.of('api'), [], 'neither deleted nor made again');
     } finally {
       await cleanup.run();
     }
