@@ -54,6 +54,11 @@ export interface Settings {
    * binds (127.0.0.1 by default). It may not be the health port (docs/decisions/0021).
    */
   metricsPort: number;
+  /**
+   * kubernetes: how long an address may be gone from the network before its proxy
+   * Service is deleted (links flap; Services should not): docs/decisions/0023.
+   */
+  proxyServiceGraceMs: number;
   // mux: what one peer may make a link do per second (issue 9 point 6); beyond a rate, with
   // a burst of twice that, the link is closed and the reason shown in `link status`.
   /** OPENs a peer may send per second on one link. */
@@ -97,6 +102,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   drainTimeoutMs: 30_000,
   healthPort: 0,
   metricsPort: 0,
+  proxyServiceGraceMs: 30_000,
   // mux (issue 9 point 6)
   peerOpenRate: 20_000,
   peerResetRate: 20_000,
@@ -128,6 +134,7 @@ const bounds: Record<keyof Settings, [number, number]> = {
   drainTimeoutMs: [0, 3_600_000],
   healthPort: [0, 65_535],
   metricsPort: [0, 65_535],
+  proxyServiceGraceMs: [0, 86_400_000],
   // mux (issue 9 point 6)
   peerOpenRate: [1, 10_000_000],
   peerResetRate: [1, 10_000_000],

@@ -13,8 +13,10 @@ import { KubeStore } from '../state/kube-store.js';
 import { connectKube, type KubeConnection } from './connect.js';
 import { apiFailure, notFound } from './errors.js';
 import { OwnWrites } from './own-writes.js';
+import { ProxyServices } from './proxy-services.js';
 import { RecordWatch } from './record-watch.js';
 import { StatusWriter } from './status-writer.js';
+import { KubeTargets } from './targets.js';
 
 /** The optional settings overrides: a ConfigMap holding what the local `settings.json` holds. */
 export const SETTINGS_CONFIGMAP = 'skiff-settings';
@@ -37,7 +39,9 @@ export interface KubePlatformOptions {
  * and Secrets (KubeStore), created at the first start in a namespace that holds none
  * (named $SKIFF_SITE_NAME, else after the namespace); settings from the `skiff-settings`
  * ConfigMap; connector and listener records followed as anyone changes them (RecordWatch),
- * and status written to `skiff-status` (StatusWriter). The pod keeps only its admin socket.
+ * and status written to `skiff-status` (StatusWriter); connectors reach workloads' ready
+ * pods (KubeTargets), and every address in the network gets a proxy Service
+ * (ProxyServices). The pod keeps only its admin socket.
  */
 export function kubernetesPlatform(opts: KubePlatformOptions): Platform {
   const kube = connectKube({
@@ -69,6 +73,9 @@ export function kubernetesPlatform(opts: KubePlatformOptions): Platform {
     prepare: () => prepareRunDir(runDir),
     loadSettings: () => loadSettings(kube),
     follow: (router, logger) => follow(kube, store, own, router, logger),
+    targets: (logger) => new KubeTargets(kube, logger),
+    exposer: (settings, logger) =>
+      new ProxyServices({ kube, logger, graceMs: settings.proxyServiceGraceMs }),
   };
 }
 

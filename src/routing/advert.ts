@@ -21,6 +21,11 @@ export interface SiteAdvert {
   links: Record<string, number>;
   /** Addresses this site has connectors for. */
   addresses: string[];
+  /**
+   * Address -> the ports apps use for it at this site (its connectors' `port`): what a
+   * proxy Service for the address serves (decision 0023). Absent from older routers.
+   */
+  ports?: Record<string, number[]>;
   /** Neighbour site id -> last measured round-trip time in ms (refreshed when it moves a lot). */
   rtt?: Record<string, number>;
 }
@@ -56,6 +61,8 @@ const textPattern = /^[\x21-\x7e]{1,253}$/;
 const MAX_KEY_CHARS = 2048;
 const MAX_SIG_CHARS = 2048;
 const MAX_RTT_MS = 3_600_000;
+/** Ports one address may list in an advert. */
+export const MAX_PORTS_PER_ADDRESS = 8;
 
 /**
  * The next seq of this site's own adverts: the clock in ms, or one more than the last if
@@ -99,7 +106,7 @@ export function parseAdvertBody(body: string, limits: AdvertLimits): SiteAdvert 
     return 'an advert body is not JSON';
   }
   if (!isRecord(raw)) return 'an advert body is not an object';
-  const { siteId, siteName, seq, links, addresses, rtt } = raw;
+  const { siteId, siteName, seq, links, addresses, rtt, ports } = raw;
   if (typeof siteId !== 'string' || !SITE_ID_PATTERN.test(siteId)) {
     return 'an advert siteId is not a site id';
   }
@@ -125,6 +132,13 @@ export function parseAdvertBody(body: string, limits: AdvertLimits): SiteAdvert 
     links: parsedLinks,
     addresses: [...new Set(addresses as string[])],
   };
+  if (ports !== undefined) {
+    const parsedPorts = portMap(ports, new Set(advert.addresses));
+    if (parsedPorts === undefined) {
+      return `an advert ports table is malformed: each key one of its addresses, each value 1 to ${MAX_PORTS_PER_ADDRESS} distinct ports`;
+    }
+    advert.ports = parsedPorts;
+  }
   if (rtt !== undefined) {
     const parsedRtt = siteMap(rtt, limits.maxSites, isRtt);
     if (parsedRtt === undefined) return 'an advert rtt table is malformed or too large';
@@ -159,6 +173,24 @@ function siteMap(
   for (const [id, v] of entries) {
     if (!SITE_ID_PATTERN.test(id) || !ok(v)) return undefined;
     out[id] = v;
+  }
+  return out;
+}
+
+/** An {address: ports} table over the advert's own addresses, each list sorted and distinct. */
+function portMap(
+  value: unknown,
+  addresses: ReadonlySet<string>,
+): Record<string, number[]> | undefined {
+  if (!isRecord(value)) return undefined;
+  const out: Record<string, number[]> = {};
+  for (const [address, list] of Object.entries(value)) {
+    if (!addresses.has(address) || !Array.isArray(list)) return undefined;
+    if (list.length === 0 || list.length > MAX_PORTS_PER_ADDRESS) return undefined;
+    if (!list.every((p) => Number.isInteger(p) && p >= 1 && p <= 65_535)) return undefined;
+    const sorted = [...new Set(list as number[])].sort((a, b) => a - b);
+    if (sorted.length !== list.length) return undefined;
+    out[address] = sorted;
   }
   return out;
 }

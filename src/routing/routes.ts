@@ -1,6 +1,7 @@
 import type { AddressInfo, NetworkStatus } from '../admin/api.js';
 import {
   type AdvertLimits,
+  MAX_PORTS_PER_ADDRESS,
   nextSeq,
   parseAdvertBody,
   parseSignedAdvert,
@@ -24,6 +25,14 @@ export interface Peer {
 export type Route<P extends Peer> =
   | { kind: 'local' }
   | { kind: 'remote'; siteId: string; siteName: string; cost: number; via: P };
+
+/** An address some reachable site serves, with the ports apps use for it there. */
+export interface ServedAddress {
+  address: string;
+  /** Sorted, distinct; empty when no serving site advertises ports (an older router). */
+  ports: number[];
+  sites: string[];
+}
 
 /** What `routes changed` logs: the reachable sites and who serves each address. */
 export interface RouteSummary {
@@ -63,6 +72,7 @@ export class Routes<P extends Peer> {
   readonly topology: Topology;
   private readonly neighbours = new Map<P, number>();
   private localAddresses: string[] = [];
+  private localPorts: Record<string, number[]> = {};
   private seq = 0;
   private ownSigned!: SignedAdvert;
   /** Streams this site sent to each destination site: the balance between equal costs. */
@@ -97,8 +107,18 @@ export class Routes<P extends Peer> {
     return this.neighbours.delete(peer) ? this.originate() : undefined;
   }
 
-  setLocal(addresses: string[]): SignedAdvert {
+  /** This site's addresses, and the ports apps use for each (advertised for proxy Services). */
+  setLocal(addresses: string[], ports: Record<string, number[]> = {}): SignedAdvert {
     this.localAddresses = [...addresses].sort();
+    this.localPorts = {};
+    for (const address of this.localAddresses) {
+      const list = ports[address];
+      if (list !== undefined && list.length > 0) {
+        this.localPorts[address] = [...new Set(list)]
+          .sort((a, b) => a - b)
+          .slice(0, MAX_PORTS_PER_ADDRESS);
+      }
+    }
     return this.originate();
   }
 
@@ -219,6 +239,31 @@ export class Routes<P extends Peer> {
     return Object.entries(this.summary().addresses).map(([address, sites]) => ({ address, sites }));
   }
 
+  /**
+   * Every address reachable sites serve, with the ports those sites advertise for it
+   * (their union, sorted) and the sites' names: what proxy Services are made from.
+   */
+  served(): ServedAddress[] {
+    const paths = this.topology.paths();
+    const byAddress = new Map<string, { ports: Set<number>; sites: string[] }>();
+    for (const advert of this.topology.all()) {
+      if (!paths.has(advert.siteId)) continue;
+      for (const address of advert.addresses) {
+        const entry = byAddress.get(address) ?? { ports: new Set<number>(), sites: [] };
+        byAddress.set(address, entry);
+        entry.sites.push(advert.siteName);
+        for (const port of advert.ports?.[address] ?? []) entry.ports.add(port);
+      }
+    }
+    return [...byAddress.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([address, { ports, sites }]) => ({
+        address,
+        ports: [...ports].sort((a, b) => a - b),
+        sites: sites.sort(),
+      }));
+  }
+
   summary(): RouteSummary {
     const paths = this.topology.paths();
     const reachable: string[] = [];
@@ -300,6 +345,7 @@ export class Routes<P extends Peer> {
       seq: this.seq,
       links,
       addresses: this.localAddresses,
+      ports: this.localPorts,
       rtt,
     };
     this.ownSigned = this.opts.sign(advert);

@@ -15,7 +15,8 @@ export type Change = 'created' | 'changed' | 'deleted';
 
 /**
  * The site's connectors: address -> target. Kept in the store so they survive restarts;
- * `onChange` lets the router re-advertise its addresses to its peers. Whether the target
+ * `onChange` (after every change) lets the router re-advertise its addresses and ports to
+ * its peers and tell its target resolver. Whether the target
  * answers is learnt from the dials streams make (`dialled`), not probed. Every change,
  * from the admin API or from the store (a record someone else wrote), ends in apply().
  */
@@ -40,6 +41,17 @@ export class Connectors {
 
   addresses(): string[] {
     return [...this.byAddress.keys()];
+  }
+
+  /** Address -> the port apps use for it: what the site's advert carries (decision 0023). */
+  ports(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [address, { rec }] of this.byAddress) out[address] = [rec.port];
+    return out;
+  }
+
+  records(): ConnectorRecord[] {
+    return [...this.byAddress.values()].map((e) => e.rec);
   }
 
   /** Creates the connector for an address; an existing one is retargeted only with `replace`. */
@@ -95,7 +107,7 @@ export class Connectors {
     }
     if (existing && sameTarget(existing.rec, rec)) return undefined;
     this.byAddress.set(address, { rec: { ...rec, address } });
-    if (existing === undefined) this.onChange();
+    this.onChange();
     return existing === undefined ? 'created' : 'changed';
   }
 

@@ -8,7 +8,7 @@ import type { MuxStream } from '../mux/stream.js';
 import { spkiBase64OfCert } from '../pki/index.js';
 import type { OpenRequest } from '../protocol/frame.js';
 import { type SignedAdvert, signAdvert } from '../routing/advert.js';
-import { type Route, type RouteSummary, Routes } from '../routing/routes.js';
+import { type Route, type RouteSummary, Routes, type ServedAddress } from '../routing/routes.js';
 
 /** An unreachable site is shown in network status for this long, then forgotten. */
 const FORGET_AFTER_MS = 10 * 60_000;
@@ -45,6 +45,8 @@ export class ServiceNetwork {
     own: 0,
   };
   private routeChanges = 0;
+  /** Told after anything routing depends on may have changed (proxy Services follow it). */
+  private readonly routeWatchers = new Set<() => void>();
 
   constructor(
     site: NetworkSite,
@@ -87,6 +89,17 @@ export class ServiceNetwork {
     return this.routes.network();
   }
 
+  /** Every address a reachable site serves, with its advertised ports. */
+  served(): ServedAddress[] {
+    return this.routes.served();
+  }
+
+  /** Calls `watcher` after every change of adverts or links; returns the unsubscribe. */
+  onRoutes(watcher: () => void): () => void {
+    this.routeWatchers.add(watcher);
+    return () => this.routeWatchers.delete(watcher);
+  }
+
   /** Whether some advert held lists the address (reachable or not): one set lookup. */
   knows(address: string): boolean {
     return this.routes.topology.addresses().has(address);
@@ -104,9 +117,9 @@ export class ServiceNetwork {
     };
   }
 
-  /** This site's connectors changed: tell the network. */
-  setLocal(addresses: string[]): void {
-    this.flood([this.routes.setLocal(addresses)]);
+  /** This site's connectors changed: tell the network (their ports ride along). */
+  setLocal(addresses: string[], ports: Record<string, number[]> = {}): void {
+    this.flood([this.routes.setLocal(addresses, ports)]);
     this.logRoutes();
   }
 
@@ -202,6 +215,7 @@ export class ServiceNetwork {
 
   /** Logs the reachable sites and address map whenever they change: what tests and operators watch. */
   private logRoutes(): void {
+    for (const watcher of this.routeWatchers) watcher();
     const summary: RouteSummary = this.routes.summary();
     const text = JSON.stringify(summary);
     if (text === this.lastSummary) return;

@@ -2,7 +2,9 @@ import type { SiteInfo } from '../admin/api.js';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../log.js';
 import type { StateStore } from '../state/store.js';
+import type { Exposer } from './exposer.js';
 import type { Router } from './router.js';
+import type { TargetResolver } from './targets.js';
 
 /**
  * What differs between the places a site runs (decision 0008), behind one seam so
@@ -29,6 +31,10 @@ export interface Platform {
    * router runs; resolves when it follows, or rejects when it cannot (FORBIDDEN...).
    */
   follow(router: Router, logger: Logger): Promise<Follower>;
+  /** Where connectors' streams go; without it, to their host:port (site/targets.ts). */
+  targets?(logger: Logger): TargetResolver;
+  /** How apps reach the network's addresses besides listeners; without it, only listeners. */
+  exposer?(settings: Settings, logger: Logger): Exposer;
 }
 
 /** The defaults a site is created with at `site run` (the local --init, a new namespace). */

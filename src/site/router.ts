@@ -31,6 +31,7 @@ import { createRedeemHandler } from '../token/redeem-handler.js';
 import { VERSION } from '../version.js';
 import { type Change, Connectors } from './connectors.js';
 import { linkUrl, siteInfo } from './create.js';
+import type { Exposer } from './exposer.js';
 import { Links } from './links.js';
 import { Listeners } from './listeners.js';
 import { ServiceNetwork } from './network.js';
@@ -42,7 +43,7 @@ import {
   type SiteRecord,
 } from './records.js';
 import { Streams } from './streams.js';
-import { hostPortTargets } from './targets.js';
+import { hostPortTargets, type TargetResolver } from './targets.js';
 
 export interface RouterOptions {
   site: SiteRecord;
@@ -55,6 +56,10 @@ export interface RouterOptions {
   recentLog?: () => unknown[];
   /** Where the site runs, as status reports it (default local). */
   platform?: SiteInfo['platform'];
+  /** Where connectors' streams go (default: their host:port). */
+  targets?: TargetResolver;
+  /** Proxies for the network's addresses besides listeners (kubernetes: proxy Services). */
+  exposer?: Exposer;
 }
 
 /** The records that others may change behind the router's back (kube/record-watch.ts). */
@@ -80,6 +85,7 @@ export class Router implements AdminApi {
   private readonly connectors: Connectors;
   private readonly listeners: Listeners;
   private readonly links: Links;
+  private readonly targets: TargetResolver;
   private issuer: TokenIssuer | undefined;
   private linkServer: LinkServer<GrantRecord> | undefined;
   private readonly startedAt = Date.now();
@@ -105,9 +111,8 @@ export class Router implements AdminApi {
       logger,
       (stream, open, from) => this.streams.serveStream(stream, open, from),
     );
-    this.connectors = new Connectors(store, () =>
-      this.network.setLocal(this.connectors.addresses()),
-    );
+    this.targets = opts.targets ?? hostPortTargets;
+    this.connectors = new Connectors(store, () => this.connectorsChanged());
     this.addresses = new AddressBook((address) => this.knows(address));
     // Entries of addresses gone from the site and the network go (see AddressBook).
     this.pruneTimer = setInterval(() => this.addresses.prune(), PRUNE_MS).unref();
@@ -116,7 +121,7 @@ export class Router implements AdminApi {
       settings,
       this.connectors,
       this.network,
-      hostPortTargets,
+      this.targets,
       logger,
       this.addresses,
     );
@@ -141,7 +146,7 @@ export class Router implements AdminApi {
     // again only at redemption).
     await store.list('token');
     await this.connectors.load();
-    this.network.setLocal(this.connectors.addresses());
+    this.connectorsChanged();
     await this.links.restore();
     if (site.linkAccess) {
       const caKey = this.opts.caKeyPem;
@@ -176,11 +181,26 @@ export class Router implements AdminApi {
       await this.linkServer.listen();
     }
     await this.listeners.restore();
+    await this.opts.exposer?.start({
+      served: () => this.network.served(),
+      onRoutes: (watcher) => this.network.onRoutes(watcher),
+      connectClient: (address, socket) => this.streams.connectClient(address, socket),
+    });
+  }
+
+  /** Tells the network (address and port) and the target resolver of the connectors now. */
+  private connectorsChanged(): void {
+    this.network.setLocal(this.connectors.addresses(), this.connectors.ports());
+    this.targets.setConnectors?.(this.connectors.records());
   }
 
   /** Streams and client connections open now: what a drain waits for. */
   get openStreams(): number {
-    return this.streams.counts.active + this.listeners.activeClients;
+    return (
+      this.streams.counts.active +
+      this.listeners.activeClients +
+      (this.opts.exposer?.activeClients ?? 0)
+    );
   }
 
   /**
@@ -194,6 +214,7 @@ export class Router implements AdminApi {
     const { logger } = this.opts;
     const t0 = Date.now();
     this.listeners.stopAccepting();
+    this.opts.exposer?.stopAccepting();
     this.linkServer?.stopAccepting();
     this.links.goAway();
     logger.info({ streams: this.openStreams, timeoutMs }, 'router draining');
@@ -223,8 +244,10 @@ export class Router implements AdminApi {
     await this.console?.then((c) => c.close()).catch(() => undefined);
     this.network.stop();
     this.streams.stop();
+    this.targets.stop?.();
     await this.links.close();
     await this.listeners.close();
+    await this.opts.exposer?.close();
     await this.linkServer?.close();
   }
 
@@ -276,7 +299,7 @@ export class Router implements AdminApi {
       addresses: this.network.addresses(),
       streams: { ...this.streams.counts },
       buffered: { current: this.meter.current, peak: this.meter.peak },
-      problems: this.opts.store.problems.list(),
+      problems: [...this.opts.store.problems.list(), ...(this.opts.exposer?.problems() ?? [])],
       ...(this.linkServer ? { linkPort: this.linkServer.stats() } : {}),
     };
   }

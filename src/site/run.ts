@@ -222,6 +222,10 @@ async function startRouter(
     caKeyPem: await requireSecret(store, CA_SECRET),
     recentLog: () => recentLog.entries(),
     platform: platform.name,
+    ...(platform.targets ? { targets: platform.targets(logger.child({ site: site.name })) } : {}),
+    ...(platform.exposer
+      ? { exposer: platform.exposer(settings, logger.child({ site: site.name })) }
+      : {}),
   });
   let follower: Awaited<ReturnType<Platform['follow']>>;
   try {

@@ -10,6 +10,7 @@ import { repoRoot } from '../helpers/cli.js';
 import { pollUntil } from '../helpers/wait.js';
 import { Cluster } from './cluster.js';
 import type { Images } from './container-spec.js';
+import type { ClientOutcome } from './echo-log.js';
 import { NODE_NAME } from './kubelet.js';
 import { echoDeployment, envFromPod, service } from './manifests.js';
 import { etcDir, GATEWAY } from './network.js';
@@ -145,14 +146,7 @@ describe('the test cluster: the real control plane, with the test as kubelet, ku
     return { ready: pick(true), notReady: pick(false) };
   }
 
-  interface Outcome {
-    pod?: string;
-    sent?: number;
-    sentSha256?: string;
-    received?: number;
-    receivedSha256?: string;
-    error?: string;
-  }
+  type Outcome = ClientOutcome;
 
   /** Runs tcp-client-main.js in `client`'s pod: `count` connections to host:port, each `bytes` each way. */
   async function connect(

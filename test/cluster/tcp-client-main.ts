@@ -8,17 +8,9 @@
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { payloadAt } from '../helpers/payload.js';
+import type { ClientOutcome as Outcome } from './echo-log.js';
 
 const [host = '', port = '0', bytes = '0', seed = '1', count = '1'] = process.argv.slice(2);
-
-interface Outcome {
-  pod?: string;
-  sent?: number;
-  sentSha256?: string;
-  received?: number;
-  receivedSha256?: string;
-  error?: string;
-}
 
 function once(index: number): Promise<Outcome> {
   return new Promise((resolve) => {

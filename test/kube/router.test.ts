@@ -508,6 +508,8 @@ describe('the router on kubernetes', { skip: unavailable ?? false, timeout: 900_
             'create',
             /the Kubernetes API refused to create secrets "skiff-key-ca" in namespace (\S+):/,
           ],
+          // The proxy Services (decision 0023): a router that cannot follow them does not start.
+          ['services', 'list', /the Kubernetes API refused to list services in namespace (\S+):/],
         ] as const) {
           const ns = await namespace(cleanup, rulesWithout(resource, verb));
           const r = await KubeRouter.create({ ns, globalArgs: ['-o', 'json'] });

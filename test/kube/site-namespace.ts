@@ -8,19 +8,27 @@ import { pollUntil } from '../helpers/wait.js';
 export const ROUTER_ACCOUNT = 'skiff-router';
 
 export interface RoleRule {
+  /** The API group; default the core group. */
+  group?: string;
   resources: string[];
   verbs: string[];
 }
 
 /**
  * What the router calls in its namespace, and nothing more (found by these tests: each
- * verb is used; see decision 0020): records in ConfigMaps, which it lists and watches, and
- * rewrites status into; keys in Secrets, read, created, replaced and deleted one by one,
- * never listed or watched.
+ * verb is used; see decisions 0020, 0022 and 0023): records in ConfigMaps, which it lists
+ * and watches, and rewrites status into; keys in Secrets, read, created, replaced and
+ * deleted one by one, never listed or watched; Services, all followed (a name clash is
+ * someone else's Service), its proxy Services created, replaced and deleted; and what a
+ * workload or selector target follows, listed and watched.
  */
 export const ROUTER_RULES: readonly RoleRule[] = [
   { resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'] },
   { resources: ['secrets'], verbs: ['get', 'create', 'update', 'delete'] },
+  { resources: ['services'], verbs: ['list', 'watch', 'create', 'update', 'delete'] },
+  { resources: ['pods'], verbs: ['list', 'watch'] },
+  { group: 'apps', resources: ['deployments', 'statefulsets'], verbs: ['list', 'watch'] },
+  { group: 'discovery.k8s.io', resources: ['endpointslices'], verbs: ['list', 'watch'] },
 ];
 
 /** ROUTER_RULES with `verb` taken off `resource`. */
@@ -72,7 +80,11 @@ export async function siteNamespace(
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata: { name: ROUTER_ACCOUNT, namespace: name },
-      rules: rules.map((r) => ({ apiGroups: [''], resources: r.resources, verbs: r.verbs })),
+      rules: rules.map((r) => ({
+        apiGroups: [r.group ?? ''],
+        resources: r.resources,
+        verbs: r.verbs,
+      })),
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',

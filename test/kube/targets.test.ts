@@ -8,11 +8,11 @@
  * the pods: each names itself on a stream's first line and logs each stream's hash.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Cluster } from '../cluster/cluster.js';
 import type { Images } from '../cluster/container-spec.js';
+import { type EchoSession, echoSessions } from '../cluster/echo-log.js';
 import { echoDeployment, echoStatefulSet, service, UNREADY_FLAG } from '../cluster/manifests.js';
 import { controlPlaneUnavailable } from '../controlplane/controlplane.js';
 import type { KubectlResult } from '../controlplane/kubectl.js';
@@ -108,14 +108,8 @@ describe('kubernetes targets: streams go to ready pods only, following scaling a
   }
 
   /** The streams a pod has logged as ended: bytes and hash of what came in. */
-  function sessions(pod: string): Array<{ bytes: number; sha256: string }> {
-    const file = cluster.pod(NS, pod).logFile();
-    if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as { event: string; bytes: number; sha256: string })
-      .filter((e) => e.event === 'session');
+  function sessions(pod: string): EchoSession[] {
+    return echoSessions(cluster.pod(NS, pod).logFile());
   }
 
   /** The stream came back byte for byte, and the pod that served it logged the same hash. */

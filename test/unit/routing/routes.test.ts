@@ -208,4 +208,46 @@ describe('Routes', () => {
     assert.equal(full.kind, 'refused');
     assert.equal(r.topology.all().length, 2);
   });
+
+  it("carries each address's ports in the signed advert; served() unions them over reachable sites", () => {
+    const r = routesOf('a');
+    r.addNeighbour(peer(id('b')), 1);
+    const own = r.setLocal(['api', 'db'], { api: [443, 80, 80], db: [5432] });
+    const body = parseAdvertBody(own.body, defaultSettings);
+    assert.ok(typeof body !== 'string');
+    assert.deepEqual(body.ports, { api: [80, 443], db: [5432] });
+    const withPorts = (ports: unknown): SignedAdvert => {
+      const advertBody = { siteId: id('b'), siteName: 'b', seq: 1, links: { [id('a')]: 1 } };
+      return signAdvert(
+        { ...advertBody, addresses: ['api', 'web'], ports } as SiteAdvert,
+        sites.b!.ca.keyPem,
+        sites.b!.key,
+      );
+    };
+    for (const bad of [
+      { nope: [80] },
+      { api: [] },
+      { api: [0] },
+      { api: [65_536] },
+      { api: [80, 80] },
+      { api: [1, 2, 3, 4, 5, 6, 7, 8, 9] },
+      { api: '80' },
+      [80],
+    ]) {
+      const got = r.receive(withPorts(bad));
+      assert.equal(got.kind, 'refused', JSON.stringify(bad));
+      assert.match(got.kind === 'refused' ? got.reason : '', /ports table/);
+    }
+    assert.equal(r.receive(withPorts({ api: [8080] })).kind, 'news');
+    assert.deepEqual(r.served(), [
+      { address: 'api', ports: [80, 443, 8080], sites: ['a', 'b'] },
+      { address: 'db', ports: [5432], sites: ['a'] },
+      { address: 'web', ports: [], sites: ['b'] },
+    ]);
+    // An advert of before (no ports) still reads, and its addresses list no port.
+    const old = routesOf('a');
+    old.addNeighbour(peer(id('b')), 1);
+    assert.equal(old.receive(signed('b', { a: 1 }, ['api'])).kind, 'news');
+    assert.deepEqual(old.served(), [{ address: 'api', ports: [], sites: ['b'] }]);
+  });
 });
