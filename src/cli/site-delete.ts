@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { adminSocketPath, settingsPath } from '../config/paths.js';
 import { ErrorCode, isSkiffError, SkiffError } from '../errors.js';
 import { confirm } from './confirm.js';
-import { type CliContext, contextOf, withAdmin } from './context.js';
+import { type CliContext, contextOf, localOnly, withAdmin } from './context.js';
 import { printAction } from './output.js';
 import { type DeleteFlags, deleting, withIgnoreNotFound } from './verbs.js';
 import { siteAbsentText, siteDeletedText } from './views/site.js';
@@ -34,6 +34,10 @@ export function registerSiteDelete(site: Command): void {
       .option('--yes', 'do not ask for confirmation (needed without a terminal)'),
   ).action(async (flags: Flags, command: Command) => {
     const ctx = contextOf(command);
+    localOnly(
+      ctx,
+      'the site is its install: kubectl delete -n NAMESPACE -k deploy/kubernetes, then kubectl delete configmaps,secrets -n NAMESPACE -l app.kubernetes.io/managed-by=skiff',
+    );
     const deleted = await deleting(flags, () => deleteSite(ctx, flags.yes === true));
     if (deleted) printAction(ctx.output, 'Site', 'deleted', deleted.result, siteDeletedText);
     else printAction(ctx.output, 'Site', 'unchanged', { stateDir: ctx.stateDir }, siteAbsentText);

@@ -14,6 +14,7 @@ import { connectKube, type KubeConnection } from './connect.js';
 import { apiFailure, notFound } from './errors.js';
 import { OwnWrites } from './own-writes.js';
 import { RecordWatch } from './record-watch.js';
+import { RequestFollower } from './request-follower.js';
 import { StatusWriter } from './status-writer.js';
 
 /** The optional settings overrides: a ConfigMap holding what the local `settings.json` holds. */
@@ -37,7 +38,8 @@ export interface KubePlatformOptions {
  * and Secrets (KubeStore), created at the first start in a namespace that holds none
  * (named $SKIFF_SITE_NAME, else after the namespace); settings from the `skiff-settings`
  * ConfigMap; connector and listener records followed as anyone changes them (RecordWatch),
- * and status written to `skiff-status` (StatusWriter). The pod keeps only its admin socket.
+ * the CLI's admin requests run (RequestFollower), and status written to `skiff-status`
+ * (StatusWriter). The pod keeps only its admin socket.
  */
 export function kubernetesPlatform(opts: KubePlatformOptions): Platform {
   const kube = connectKube({
@@ -125,6 +127,13 @@ async function follow(
 ): Promise<{ stop(): Promise<void> }> {
   const watch = new RecordWatch({ kube, store, own, target: router, logger });
   await watch.start();
+  const requests = new RequestFollower({ kube, target: router, logger });
+  try {
+    await requests.start();
+  } catch (err) {
+    await watch.stop();
+    throw err;
+  }
   const status = new StatusWriter({
     core: kube.core,
     namespace: kube.namespace,
@@ -140,6 +149,7 @@ async function follow(
   status.start();
   return {
     stop: async () => {
+      requests.stop();
       await watch.stop();
       await status.stop();
     },

@@ -263,7 +263,12 @@ export class Router implements AdminApi {
     };
   }
 
-  async createToken(req: { expiryMs: number; uses: number }): Promise<CreatedToken> {
+  /** `urls`: what the token advertises, where not the site's link URL (kubernetes: the link Service's address). */
+  async createToken(req: {
+    expiryMs: number;
+    uses: number;
+    urls?: string[];
+  }): Promise<CreatedToken> {
     if (!this.issuer) {
       throw new SkiffError(
         ErrorCode.NO_LINK_ACCESS,

@@ -14,13 +14,13 @@ export interface RoleRule {
 
 /**
  * What the router calls in its namespace, and nothing more (found by these tests: each
- * verb is used; see decision 0020): records in ConfigMaps, which it lists and watches, and
- * rewrites status into; keys in Secrets, read, created, replaced and deleted one by one,
- * never listed or watched.
+ * verb is used; see decisions 0020 and 0024): records in ConfigMaps, which it lists and
+ * watches, and rewrites status into; keys in Secrets, read, created, replaced and deleted
+ * one by one; the CLI's request Secrets, listed, watched, answered (update) and swept.
  */
 export const ROUTER_RULES: readonly RoleRule[] = [
   { resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'] },
-  { resources: ['secrets'], verbs: ['get', 'create', 'update', 'delete'] },
+  { resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'] },
 ];
 
 /** ROUTER_RULES with `verb` taken off `resource`. */
