@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { checkServerIdentity, type PeerCertificate, connect as tlsConnect } from 'node:tls';
 import { parse } from 'yaml';
 import type {
   ConnectorInfo,
@@ -20,6 +21,7 @@ import {
   runCli,
 } from '../helpers/cli.js';
 import { withFreePort } from '../helpers/ports.js';
+import { match } from '../helpers/router.js';
 import {
   connect,
   patternDigest,
@@ -198,9 +200,20 @@ describe('the CLI on kubernetes', { skip: unavailable ?? false, timeout: 900_000
       assert.deepEqual(body.urls, [`wss://127.0.0.1:${routerA.linkPort}/v1/link`]);
       assert.deepEqual(await requestsLeft(a), [], 'the answered request is deleted');
 
+      const since = routerB.mark();
+      const wall0 = Date.now();
       const t0 = performance.now();
       const created = await skiff(b, ['link', 'create', file]);
       const linkMs = performance.now() - t0;
+      // Where the time goes, from the router's log: when its key and the link were made.
+      const at = (msg: string) => {
+        const event = routerB.eventsSince(since, match(msg))[0];
+        const time = typeof event?.time === 'string' ? Date.parse(event.time) : Number.NaN;
+        return Number.isNaN(time) ? 'not logged' : `${time - wall0} ms`;
+      };
+      t.diagnostic(
+        `after link create started: B's router answered the request at ${at('request answered')}, its link came up at ${at('link up')}`,
+      );
       assert.equal(created.code, 0, created.stderr);
       assert.match(created.stdout, new RegExp(`link ${a.name}`));
       // Off a terminal, the wait says what it waits for, a line per change.
@@ -340,6 +353,139 @@ describe('the CLI on kubernetes', { skip: unavailable ?? false, timeout: 900_000
       } finally {
         await echo.close();
       }
+    },
+  );
+
+  it(
+    "token create advertises the link Service's address; the router's certificate names it",
+    T,
+    async () => {
+      const service = (spec: object) =>
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'skiff' },
+          spec: {
+            selector: {
+              'app.kubernetes.io/name': 'skiff',
+              'app.kubernetes.io/component': 'router',
+            },
+            ports: [{ name: 'link', port: routerA.linkPort, targetPort: 'link' }],
+            ...spec,
+          },
+        });
+      const urlsOf = async (file: string) =>
+        (parse(await readFile(file, 'utf8')) as { urls: string[] }).urls;
+      try {
+        // ClusterIP (deploy/'s default): its DNS name, with a note that only this cluster reaches it.
+        ok(await a.kubectl(['apply', '-f', '-'], service({ type: 'ClusterIP' })));
+        const clusterIp = await skiff(a, ['token', 'create', join(dir, 'cluster-ip.yaml')]);
+        assert.equal(clusterIp.code, 0, clusterIp.stderr);
+        assert.match(
+          clusterIp.stderr,
+          new RegExp(
+            `note: the token advertises skiff\\.${a.name}\\.svc, which only this cluster reaches`,
+          ),
+        );
+        assert.deepEqual(await urlsOf(join(dir, 'cluster-ip.yaml')), [
+          `wss://skiff.${a.name}.svc:${routerA.linkPort}/v1/link`,
+        ]);
+
+        // A NodePort with no router pod on a node: what to do instead.
+        ok(await a.kubectl(['delete', 'service', 'skiff']));
+        ok(await a.kubectl(['apply', '-f', '-'], service({ type: 'NodePort' })));
+        const nodePort = await skiff(a, ['token', 'create', join(dir, 'node-port.yaml')]);
+        assertCliError(nodePort, /no router pod runs on a node yet; .*or pass --link-host/);
+
+        // A LoadBalancer given an address (the test plays the cloud's controller): a link
+        // made from the token goes through it.
+        ok(await a.kubectl(['delete', 'service', 'skiff']));
+        ok(await a.kubectl(['apply', '-f', '-'], service({ type: 'LoadBalancer' })));
+        ok(
+          await a.kubectl([
+            'patch',
+            'service',
+            'skiff',
+            '--subresource=status',
+            '--type=merge',
+            '-p',
+            JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: '127.0.0.1' }] } } }),
+          ]),
+        );
+        const lbFile = join(dir, 'lb.yaml');
+        const lb = await skiff(a, ['token', 'create', lbFile]);
+        assert.equal(lb.code, 0, lb.stderr);
+        assert.equal(lb.stderr, '', 'no note for a load balancer');
+        assert.deepEqual(await urlsOf(lbFile), [`wss://127.0.0.1:${routerA.linkPort}/v1/link`]);
+        const linked = json<LinkInfo>(
+          await skiff(b, ['-o', 'json', 'link', 'create', lbFile, '--name', 'via-lb']),
+        );
+        assert.equal(linked.state, 'up');
+        assert.equal((await skiff(b, ['link', 'delete', 'via-lb'])).code, 0);
+      } finally {
+        await a.kubectl(['delete', 'service', 'skiff', '--ignore-not-found']);
+      }
+
+      // --link-host wins; a host the link server certificate does not name is added to it,
+      // served from then on without a restart (a redeemer checks the host it dials).
+      const since = routerA.mark();
+      const named = join(dir, 'named.yaml');
+      const made = await skiff(a, [
+        'token',
+        'create',
+        named,
+        '--link-host',
+        'skiff.example.test',
+        '--link-port',
+        String(routerA.linkPort),
+      ]);
+      assert.equal(made.code, 0, made.stderr);
+      assert.deepEqual(await urlsOf(named), [
+        `wss://skiff.example.test:${routerA.linkPort}/v1/link`,
+      ]);
+      await routerA.waitForEvent(
+        match('link server certificate reissued to name the advertised hosts'),
+        { since },
+      );
+      const ca = (parse(await readFile(named, 'utf8')) as { ca: string }).ca;
+      const peer = await new Promise<PeerCertificate>((resolve, reject) => {
+        const socket = tlsConnect(
+          {
+            host: '127.0.0.1',
+            port: routerA.linkPort,
+            servername: 'skiff.example.test',
+            ca,
+            minVersion: 'TLSv1.3',
+          },
+          () => {
+            resolve(socket.getPeerCertificate());
+            socket.destroy();
+          },
+        );
+        socket.once('error', reject);
+      });
+      assert.equal(checkServerIdentity('skiff.example.test', peer), undefined);
+      // A second token for the same host changes nothing.
+      const again = routerA.mark();
+      assert.equal(
+        (
+          await skiff(a, [
+            'token',
+            'create',
+            join(dir, 'named-2.yaml'),
+            '--link-host',
+            'skiff.example.test',
+          ])
+        ).code,
+        0,
+      );
+      assert.equal(
+        routerA.eventsSince(
+          again,
+          match('link server certificate reissued to name the advertised hosts'),
+        ).length,
+        0,
+      );
     },
   );
 
