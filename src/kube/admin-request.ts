@@ -22,7 +22,7 @@ export const ANSWER_KEY = 'answer.json';
 export const PENDING_SELECTOR = `${MANAGED_BY}=skiff,${KIND_LABEL}=${REQUEST_KIND},!${ANSWERED_LABEL}`;
 export const ANSWERED_SELECTOR = `${MANAGED_BY}=skiff,${KIND_LABEL}=${REQUEST_KIND},${ANSWERED_LABEL}`;
 /** A request is a token and a few names; an answer a token or a link's info. */
-const MAX_DOCUMENT_BYTES = 64 * 1024;
+export const MAX_DOCUMENT_BYTES = 64 * 1024;
 
 /** The admin methods a request may name (the gRPC method names of proto/admin.proto). */
 export const REQUEST_OPS = [
