@@ -128,15 +128,17 @@ export class RequestFollower {
     const name = secret.metadata?.name ?? '';
     let op = 'unknown';
     let answer: Answer;
+    const t0 = performance.now();
+    const took = () => Math.round(performance.now() - t0);
     try {
       const req = readRequest(secret);
       op = req.op;
       answer = { ok: true, value: (await this.run(req)) ?? null };
-      logger.info({ request: name, op }, 'request answered');
+      logger.info({ request: name, op, ms: took() }, 'request answered');
     } catch (err) {
       const code = err instanceof SkiffError ? err.code : ErrorCode.INTERNAL;
       answer = { ok: false, error: { code, message: describe(err) } };
-      logger.warn({ request: name, op, err: describe(err) }, 'request failed');
+      logger.warn({ request: name, op, ms: took(), err: describe(err) }, 'request failed');
     }
     try {
       await kube.core.replaceNamespacedSecret({

@@ -206,13 +206,14 @@ describe('the CLI on kubernetes', { skip: unavailable ?? false, timeout: 900_000
       const created = await skiff(b, ['link', 'create', file]);
       const linkMs = performance.now() - t0;
       // Where the time goes, from the router's log: when its key and the link were made.
-      const at = (msg: string) => {
+      const at = (msg: string, shiftMs = 0) => {
         const event = routerB.eventsSince(since, match(msg))[0];
         const time = typeof event?.time === 'string' ? Date.parse(event.time) : Number.NaN;
-        return Number.isNaN(time) ? 'not logged' : `${time - wall0} ms`;
+        return Number.isNaN(time + shiftMs) ? 'not logged' : `${time + shiftMs - wall0} ms`;
       };
+      const answered = routerB.eventsSince(since, match('request answered'))[0];
       t.diagnostic(
-        `after link create started: B's router answered the request at ${at('request answered')}, its link came up at ${at('link up')}`,
+        `after link create started: B's router took the request up at ${at('request answered', -Number(answered?.ms))}, made the link at ${at('link created')}, had it up at ${at('link up')}, answered at ${at('request answered')}`,
       );
       assert.equal(created.code, 0, created.stderr);
       assert.match(created.stdout, new RegExp(`link ${a.name}`));
@@ -561,6 +562,78 @@ describe('the CLI on kubernetes', { skip: unavailable ?? false, timeout: 900_000
     const missing = await skiff(b, ['link', 'delete', 'costly']);
     assert.equal(missing.code, 4, missing.stderr);
   });
+
+  it(
+    "site delete removes the site's objects once its router is stopped, and keeps skiff-settings",
+    T,
+    async () => {
+      const c = await siteNamespace(cp, `cli-c-${process.pid}`);
+      const local = new Cleanup();
+      local.add(() => c.delete());
+      try {
+        ok(
+          await c.kubectl([
+            'create',
+            'rolebinding',
+            'dana-admin',
+            '--clusterrole=admin',
+            '--user=dana',
+          ]),
+        );
+        ok(
+          await c.kubectl([
+            'create',
+            'configmap',
+            'skiff-settings',
+            '--from-literal=settings.json={}',
+          ]),
+        );
+        const router = await KubeRouter.started({ ns: c });
+        local.add(() => router.dispose());
+        await pollUntil(
+          'dana to see C running',
+          async () => (await skiff(c, ['status'])).code === 0,
+          RBAC_SETTLES,
+        );
+        const { pid } = await router.status();
+        const running = await skiff(c, ['site', 'delete', '--yes']);
+        assertCliError(
+          running,
+          new RegExp(
+            `the router in namespace ${c.name} is running \\(pid ${pid}\\); stop it first`,
+          ),
+        );
+        await router.stop();
+        // Without a terminal a script must say --yes; nothing is deleted.
+        const unasked = await skiff(c, ['site', 'delete']);
+        assert.equal(unasked.code, 2, unasked.stderr);
+        const deleted = await skiff(c, ['-o', 'json', 'site', 'delete', '--yes']);
+        assert.deepEqual(json(deleted), {
+          name: c.name,
+          namespace: c.name,
+          left: ['configmaps/skiff-settings'],
+        });
+        const rest = ok(
+          await c.kubectl([
+            'get',
+            'configmaps,secrets',
+            '-l',
+            'app.kubernetes.io/managed-by=skiff',
+            '-o',
+            'name',
+          ]),
+        );
+        assert.equal(rest.trim(), '', 'nothing skiff wrote is left');
+        ok(await c.kubectl(['get', 'configmap', 'skiff-settings']));
+        assert.equal((await skiff(c, ['site', 'delete', '--yes'])).code, 4);
+        const ignored = await skiff(c, ['site', 'delete', '--yes', '--ignore-not-found']);
+        assert.equal(ignored.code, 0, ignored.stderr);
+        assert.match(ignored.stdout, new RegExp(`no site in namespace ${c.name}; nothing deleted`));
+      } finally {
+        await local.run();
+      }
+    },
+  );
 
   it('without the rights, FORBIDDEN says which right to ask for', T, async () => {
     // view: may read the status, not write records nor read or write Secrets.
