@@ -282,10 +282,15 @@ class KubeAdmin implements AdminClient {
     return parseStatus(cm.data?.[STATUS_KEY], this.ns);
   }
 
-  /** The status of a router that runs: NO_ROUTER when it stopped or stopped writing. */
-  private async liveStatus(): Promise<StatusDocument> {
+  /**
+   * The status of a router that runs: NO_ROUTER when it stopped or stopped writing. `now`:
+   * the API server's time when known (a request's creationTimestamp), else this machine's,
+   * which may be off from the cluster's.
+   */
+  private async liveStatus(serverNow?: number): Promise<StatusDocument> {
     const doc = await this.readStatus();
-    const ageMs = Date.now() - Date.parse(doc.updatedAt);
+    const ageMs = (serverNow ?? Date.now()) - Date.parse(doc.updatedAt);
+    const clock = serverNow === undefined ? "this machine's" : "the API server's";
     const pods = `see: kubectl get pods -n ${this.ns}`;
     if (doc.router.state === 'stopped') {
       throw new SkiffError(
@@ -296,7 +301,7 @@ class KubeAdmin implements AdminClient {
     if (!(ageMs <= STALE_MS)) {
       throw new SkiffError(
         ErrorCode.NO_ROUTER,
-        `the router in namespace ${this.ns} last wrote its status ${formatDuration(Math.max(0, ageMs))} ago (at ${doc.updatedAt}), so it is not running or cannot write; ${pods}`,
+        `the router in namespace ${this.ns} last wrote its status ${formatDuration(Math.max(0, ageMs))} ago (at ${doc.updatedAt}, by ${clock} clock), so it is not running or cannot write; ${pods}`,
       );
     }
     return doc;
@@ -315,13 +320,22 @@ class KubeAdmin implements AdminClient {
     /** Shown while it waits (off a terminal: once); quick requests show only a spinner. */
     detail?: string,
   ): Promise<T> {
-    await this.liveStatus();
     const { core } = this.kube;
     const name = `skiff-request-${req.op.toLowerCase()}-${randomBytes(5).toString('hex')}`;
+    let created: Date | undefined;
     try {
-      await core.createNamespacedSecret({ namespace: this.ns, body: requestSecret(name, req) });
+      created = (
+        await core.createNamespacedSecret({ namespace: this.ns, body: requestSecret(name, req) })
+      ).metadata?.creationTimestamp;
     } catch (err) {
       throw apiFailure(err, 'create', 'secrets', this.ns);
+    }
+    // Checked against the server's clock: a laptop's may be minutes off the cluster's.
+    try {
+      await this.liveStatus(created === undefined ? undefined : new Date(created).getTime());
+    } catch (err) {
+      await this.forget(name);
+      throw err;
     }
     let answer: Answer | undefined;
     try {

@@ -604,6 +604,16 @@ describe('the CLI on kubernetes', { skip: unavailable ?? false, timeout: 900_000
           ),
         );
         await router.stop();
+        // What needs the router says it is not running, and leaves no request behind.
+        const asked = await skiff(c, ['token', 'create', join(dir, 'c.yaml')]);
+        assertCliError(
+          asked,
+          new RegExp(
+            `the router in namespace ${c.name} stopped at \\S+; see: kubectl get pods -n ${c.name}`,
+          ),
+        );
+        assert.equal(asked.code, 3);
+        assert.deepEqual(await requestsLeft(c), []);
         // Without a terminal a script must say --yes; nothing is deleted.
         const unasked = await skiff(c, ['site', 'delete']);
         assert.equal(unasked.code, 2, unasked.stderr);
@@ -651,6 +661,9 @@ describe('the CLI on kubernetes', { skip: unavailable ?? false, timeout: 900_000
       assertCliJsonError(none, 'SKIFF_ERR_FORBIDDEN').message,
       new RegExp(`refused to get configmaps "skiff-status" in namespace ${a.name}`),
     );
+    // No kubeconfig where KUBECONFIG points: said so.
+    const lost = await skiff(a, ['status'], join(dir, 'no-such-kubeconfig'));
+    assertCliError(lost, /kubeconfig/);
     // dana is admin of A and B only.
     const elsewhere = await skiff('default', ['-o', 'json', 'status']);
     assertCliJsonError(elsewhere, 'SKIFF_ERR_FORBIDDEN');
