@@ -119,7 +119,10 @@ export interface SiteStatus {
   buffered: { current: number; peak: number };
   /** The link port's gate for unauthenticated connections; absent when the site accepts no links. */
   linkPort?: LinkPortStats;
-  /** Records and keys in the site's state that could not be used: skipped until fixed. */
+  /**
+   * Records and keys in the site's state that could not be used: skipped until fixed. On
+   * kubernetes also the CLI's requests that failed lately (kind `request`, decision 0024).
+   */
   problems: StateProblemInfo[];
 }
 

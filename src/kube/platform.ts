@@ -139,7 +139,7 @@ async function follow(
     namespace: kube.namespace,
     logger,
     read: async (state) => ({
-      status: await router.status(),
+      status: requests.withFailures(await router.status()),
       network: await router.networkStatus(),
       watch: watch.health(),
       state,

@@ -1,5 +1,5 @@
 import type { V1Secret } from '@kubernetes/client-node';
-import type { AdminApi } from '../admin/api.js';
+import type { AdminApi, SiteStatus, StateProblemInfo } from '../admin/api.js';
 import {
   createLinkRequest,
   createTokenRequest,
@@ -41,6 +41,8 @@ const ANSWER_KEPT_MS = 10 * 60_000;
 /** ...by a sweep this often, and once at start. */
 const SWEEP_MS = 5 * 60_000;
 const MAX_URLS = 16;
+/** Failed requests shown in status: the latest few, for as long as an answer is kept. */
+const MAX_FAILURES = 8;
 const MAX_URL = 1024;
 
 export interface RequestFollowerOptions {
@@ -60,6 +62,8 @@ export class RequestFollower {
   /** Requests taken up, by uid: each runs once. Forgotten when it leaves the selection. */
   private readonly taken = new Set<string>();
   private sweeper: NodeJS.Timeout | undefined;
+  /** The latest failed requests, newest last, for status (the CLI that asked was told). */
+  private readonly failures: Array<StateProblemInfo & { at: number }> = [];
 
   constructor(private readonly opts: RequestFollowerOptions) {
     const { kube, logger } = opts;
@@ -98,6 +102,13 @@ export class RequestFollower {
     void this.sweep();
     this.sweeper = setInterval(() => void this.sweep(), SWEEP_MS);
     this.sweeper.unref();
+  }
+
+  /** `status` with the requests that failed in the last ANSWER_KEPT_MS among its problems. */
+  withFailures(status: SiteStatus): SiteStatus {
+    const since = Date.now() - ANSWER_KEPT_MS;
+    const recent = this.failures.filter((f) => f.at > since).map(({ at: _, ...f }) => f);
+    return recent.length === 0 ? status : { ...status, problems: [...status.problems, ...recent] };
   }
 
   stop(): void {
@@ -139,6 +150,14 @@ export class RequestFollower {
       const code = err instanceof SkiffError ? err.code : ErrorCode.INTERNAL;
       answer = { ok: false, error: { code, message: describe(err) } };
       logger.warn({ request: name, op, ms: took(), err: describe(err) }, 'request failed');
+      this.failures.push({
+        kind: 'request',
+        name,
+        where: `secrets "${name}" in namespace ${kube.namespace}`,
+        problem: `${op} failed at ${new Date().toISOString()}: ${describe(err)}`,
+        at: Date.now(),
+      });
+      if (this.failures.length > MAX_FAILURES) this.failures.shift();
     }
     try {
       await kube.core.replaceNamespacedSecret({

@@ -512,6 +512,16 @@ describe('the CLI on kubernetes', { skip: unavailable ?? false, timeout: 900_000
     ]);
     const err = assertCliJsonError(tampered, 'SKIFF_ERR_TOKEN_TAMPERED');
     assert.match(err.message, /token/i);
+    // Also in B's status, for whoever looks later.
+    const problem = await pollUntil("the failure in B's status", async () =>
+      (await skiffJson<SiteStatus>(b, ['status'])).problems.find(
+        (p) => p.kind === 'request' && /^CreateLink failed at \S+: /.test(p.problem),
+      ),
+    );
+    assert.match(
+      problem.where,
+      new RegExp(`secrets "skiff-request-createlink-[0-9a-f]+" in namespace ${b.name}`),
+    );
 
     // Used once, then again: the issuer says it is used up.
     const { link: first } = await link('twice');
