@@ -20,6 +20,7 @@ import {
   json,
   runCli,
 } from '../helpers/cli.js';
+import { loadCliOutputSchema, schemaProblems } from '../helpers/json-schema.js';
 import { withFreePort } from '../helpers/ports.js';
 import { match } from '../helpers/router.js';
 import {
@@ -118,6 +119,26 @@ describe('the CLI on kubernetes', { skip: unavailable ?? false, timeout: 900_000
 
   async function skiffJson<T>(ns: SiteNamespace, args: readonly string[]): Promise<T> {
     return json<T>(await skiff(ns, ['-o', 'json', ...args]));
+  }
+
+  /** The schema problems of a `-o json` document (docs/cli-output.schema.json). */
+  function schemaOf(result: CliResult): string[] {
+    assert.equal(result.code, 0, `${result.command}: ${result.stderr}`);
+    const schema = loadCliOutputSchema();
+    const {
+      apiVersion: _,
+      kind,
+      action,
+      ...body
+    } = JSON.parse(result.stdout) as Record<string, unknown>;
+    const name = String(kind);
+    if (name.endsWith('List')) {
+      const item = schema.$defs[name.slice(0, -'List'.length)]!;
+      return schemaProblems(schema, { type: 'array', items: item }, body.items, '$.items');
+    }
+    const def = (action !== undefined && schema.$defs[`${name}Result`]) || schema.$defs[name];
+    assert.ok(def, `${name} is documented`);
+    return schemaProblems(schema, def, body);
   }
 
   async function requestsLeft(ns: SiteNamespace): Promise<string[]> {
@@ -246,6 +267,21 @@ describe('the CLI on kubernetes', { skip: unavailable ?? false, timeout: 900_000
 
       const tokens = await skiffJson<TokenInfo[]>(a, ['token', 'list']);
       assert.equal(tokens.find((t) => t.id === token.id)?.state, 'used');
+
+      // What the CLI reads back from the namespace has the shapes docs/cli-output.schema.json gives.
+      for (const [ns, args] of [
+        [a, ['status']],
+        [b, ['status']],
+        [a, ['link', 'list']],
+        [b, ['link', 'list', a.name]],
+        [a, ['token', 'list']],
+        [a, ['connector', 'list']],
+        [b, ['listener', 'list']],
+        [b, ['network', 'status']],
+        [b, ['version']],
+      ] as const) {
+        assert.deepEqual(schemaOf(await skiff(ns, ['-o', 'json', ...args])), [], args.join(' '));
+      }
     },
   );
 
@@ -628,6 +664,7 @@ describe('the CLI on kubernetes', { skip: unavailable ?? false, timeout: 900_000
         const unasked = await skiff(c, ['site', 'delete']);
         assert.equal(unasked.code, 2, unasked.stderr);
         const deleted = await skiff(c, ['-o', 'json', 'site', 'delete', '--yes']);
+        assert.deepEqual(schemaOf(deleted), []);
         assert.deepEqual(json(deleted), {
           name: c.name,
           namespace: c.name,
