@@ -119,7 +119,10 @@ export interface SiteStatus {
   buffered: { current: number; peak: number };
   /** The link port's gate for unauthenticated connections; absent when the site accepts no links. */
   linkPort?: LinkPortStats;
-  /** Records and keys in the site's state that could not be used: skipped until fixed. */
+  /**
+   * Records and keys in the site's state that could not be used: skipped until fixed. On
+   * kubernetes also the CLI's requests that failed lately (kind `request`, decision 0024).
+   */
   problems: StateProblemInfo[];
 }
 
@@ -195,6 +198,13 @@ export interface EndpointRequest {
   host: string;
   port: number;
   replace?: boolean;
+  /**
+   * A connector's kubernetes target in place of host (config/targets.ts), with `host` "":
+   * written into the record by the CLI on that platform; the admin socket takes host:port.
+   */
+  workload?: string;
+  selector?: string;
+  targetPort?: number | string;
 }
 
 /** What may change on an existing listener or connector; at least one field is given. */
@@ -211,7 +221,16 @@ export interface EndpointUpdate {
  */
 export interface AdminApi {
   status(): Promise<SiteStatus>;
-  createToken(req: { expiryMs: number; uses: number }): Promise<CreatedToken>;
+  /**
+   * `linkHost`/`linkPort`: on kubernetes, the address the token advertises in place of the
+   * one found for the link Service (decision 0024); the admin socket does not carry them.
+   */
+  createToken(req: {
+    expiryMs: number;
+    uses: number;
+    linkHost?: string;
+    linkPort?: number;
+  }): Promise<CreatedToken>;
   /** The tokens this site issued that it still has records of (expired ones are swept). */
   listTokens(): Promise<TokenInfo[]>;
   /** Refuses every later redemption of the token; links already made from it stay. */

@@ -65,16 +65,21 @@ export async function buildProgram(
         'the site state directory (default ~/.local/state/skiff)',
       ).env('SKIFF_STATE_DIR'),
     )
-    // The kubernetes platform's flags are parsed (so they get a clear refusal, see
-    // context.ts) but kept out of help and completion until that platform works.
     .addOption(
       new Option('--platform <PLATFORM>', 'where the site runs')
         .choices(['local', 'kubernetes'])
         .default('local')
-        .hideHelp(),
+        .env('SKIFF_PLATFORM'),
     )
-    .addOption(new Option('-n, --namespace <NAMESPACE>', 'the Kubernetes namespace').hideHelp())
-    .addOption(new Option('--context <CONTEXT>', 'the kubeconfig context').hideHelp())
+    .addOption(
+      new Option(
+        '-n, --namespace <NAMESPACE>',
+        "kubernetes: the site's namespace (default: the kubeconfig context's)",
+      ),
+    )
+    .addOption(
+      new Option('--context <CONTEXT>', 'kubernetes: the kubeconfig context (default: current)'),
+    )
     .addOption(
       new Option('-o, --output <FORMAT>', 'text for people, json or yaml for scripts')
         .choices(OUTPUT_FORMATS)

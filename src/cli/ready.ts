@@ -30,13 +30,17 @@ export async function waitForLink(
     timeoutMs,
     hint: `it keeps retrying, see: skiff link status ${created.name}`,
     check: async () => {
-      if (!first)
-        latest = present(
+      if (!first) {
+        const found = present(
+          ctx,
           await api.listLinks(),
           (l) => l.name === created.name,
           'link',
           created.name,
         );
+        if (found === undefined) return notReported;
+        latest = found;
+      }
       first = false;
       if (latest.state === 'up') return { done: true };
       return { done: false, detail: latest.lastError ?? latest.state };
@@ -58,13 +62,20 @@ export async function waitForConnector(
     hint: 'it stays exposed, see: skiff status',
     check: async () => {
       const status = await api.status();
-      latest = present(
+      const found = present(
+        ctx,
         status.connectors,
         (c) => c.address === created.address,
         'connector',
         created.address,
       );
-      return connectorReadiness(status, latest, await tcpProblem(latest.host, latest.port));
+      if (found === undefined) return notReported;
+      latest = found;
+      // On kubernetes the target is in the cluster, out of the CLI's reach: the router's
+      // advert (it resolves workloads to ready pods) is what is known.
+      const probe =
+        ctx.platform === 'kubernetes' ? undefined : await tcpProblem(latest.host, latest.port);
+      return connectorReadiness(status, latest, probe);
     },
   });
   return latest;
@@ -84,12 +95,15 @@ export async function waitForListener(
     hint: 'the listener stays, see: skiff listener list',
     check: async () => {
       if (!first) {
-        latest = present(
+        const found = present(
+          ctx,
           await api.listListeners(),
           (l) => l.address === created.address,
           'listener',
           created.address,
         );
+        if (found === undefined) return notReported;
+        latest = found;
       }
       first = false;
       // The router calls a listener bound once it accepts and a reachable site serves its address.
@@ -122,10 +136,19 @@ function servedBy(status: SiteStatus, address: string): string[] {
   return status.addresses.find((a) => a.address === address)?.sites ?? [];
 }
 
-/** The item a wait is about; gone means someone deleted it meanwhile. */
-function present<T>(items: readonly T[], is: (item: T) => boolean, kind: string, name: string): T {
+/**
+ * The item a wait is about; gone means someone deleted it meanwhile. On kubernetes it may
+ * not be in the status the router writes yet (undefined: not reported).
+ */
+function present<T>(
+  ctx: CliContext,
+  items: readonly T[],
+  is: (item: T) => boolean,
+  kind: string,
+  name: string,
+): T | undefined {
   const item = items.find(is);
-  if (item === undefined) {
+  if (item === undefined && ctx.platform !== 'kubernetes') {
     throw new SkiffError(
       ErrorCode.NOT_FOUND,
       `the ${kind} ${name} was deleted while waiting for it`,
@@ -133,6 +156,11 @@ function present<T>(items: readonly T[], is: (item: T) => boolean, kind: string,
   }
   return item;
 }
+
+const notReported: Readiness = {
+  done: false,
+  detail: 'not in the status the router writes yet',
+};
 
 /** Undefined when `host:port` accepts a TCP connection (closed again at once), else why not. */
 function tcpProblem(host: string, port: number): Promise<string | undefined> {

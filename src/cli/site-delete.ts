@@ -11,7 +11,12 @@ import { confirm } from './confirm.js';
 import { type CliContext, contextOf, withAdmin } from './context.js';
 import { printAction } from './output.js';
 import { type DeleteFlags, deleting, withIgnoreNotFound } from './verbs.js';
-import { siteAbsentText, siteDeletedText } from './views/site.js';
+import {
+  kubeSiteAbsentText,
+  kubeSiteDeletedText,
+  siteAbsentText,
+  siteDeletedText,
+} from './views/site.js';
 
 interface Flags extends DeleteFlags {
   yes?: boolean;
@@ -34,6 +39,14 @@ export function registerSiteDelete(site: Command): void {
       .option('--yes', 'do not ask for confirmation (needed without a terminal)'),
   ).action(async (flags: Flags, command: Command) => {
     const ctx = contextOf(command);
+    if (ctx.platform === 'kubernetes') {
+      const { deleteKubeSite } = await import('./kube-site-delete.js');
+      const deleted = await deleting(flags, () => deleteKubeSite(ctx, flags.yes === true));
+      const absent = { namespace: ctx.namespace ?? 'the current namespace' };
+      if (deleted) printAction(ctx.output, 'Site', 'deleted', deleted.result, kubeSiteDeletedText);
+      else printAction(ctx.output, 'Site', 'unchanged', absent, kubeSiteAbsentText);
+      return;
+    }
     const deleted = await deleting(flags, () => deleteSite(ctx, flags.yes === true));
     if (deleted) printAction(ctx.output, 'Site', 'deleted', deleted.result, siteDeletedText);
     else printAction(ctx.output, 'Site', 'unchanged', { stateDir: ctx.stateDir }, siteAbsentText);
@@ -72,8 +85,15 @@ async function deleteSite(ctx: CliContext, yes: boolean): Promise<SiteDeleted> {
   return { ...(name === undefined ? {} : { name }), stateDir: ctx.stateDir, left };
 }
 
-/** Deleting state under a running router would pull its keys from under it. */
-async function refuseIfRouterRuns(ctx: CliContext): Promise<void> {
+/**
+ * Deleting state under a running router would pull its keys from under it. `where`: `for
+ * DIR`, `in namespace NS`; `how`: how to stop it, when that needs saying.
+ */
+export async function refuseIfRouterRuns(
+  ctx: CliContext,
+  where = `for ${ctx.stateDir}`,
+  how = '',
+): Promise<void> {
   let pid: number;
   try {
     pid = (await withAdmin(ctx, (api) => api.status())).pid;
@@ -83,6 +103,6 @@ async function refuseIfRouterRuns(ctx: CliContext): Promise<void> {
   }
   throw new SkiffError(
     ErrorCode.ROUTER_RUNNING,
-    `the router for ${ctx.stateDir} is running (pid ${pid}); stop it first, then delete the site`,
+    `the router ${where} is running (pid ${pid}); stop it first${how}, then delete the site`,
   );
 }

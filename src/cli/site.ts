@@ -5,7 +5,7 @@
 import { type Command, Option } from 'commander';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { LOG_FORMATS, type LogFormat } from '../log-format.js';
-import { contextOf, runContextOf } from './context.js';
+import { contextOf, localOnly, runContextOf } from './context.js';
 import { printAction } from './output.js';
 import { registerSiteDelete } from './site-delete.js';
 import { parseHost, parsePort } from './validate.js';
@@ -46,6 +46,10 @@ export function registerSite(program: Command): void {
     .option('--no-link-access', 'accept no links: this site only links out')
     .action(async (name: string, flags: CreateFlags, command: Command) => {
       const ctx = contextOf(command);
+      localOnly(
+        ctx,
+        'the router creates the site at its first start; install it with: kubectl apply -n NAMESPACE -k deploy/kubernetes',
+      );
       const linkPort = parsePort(flags.linkPort, '--link-port');
       const linkBindPort =
         flags.linkBindPort === undefined

@@ -12,6 +12,8 @@ import {
   checkNewFile,
   fileProblem,
   parseDurationFlag,
+  parseHost,
+  parsePort,
   parsePositiveInt,
   parseTokenId,
 } from './validate.js';
@@ -27,6 +29,8 @@ import {
 interface CreateFlags {
   expiry: string;
   uses: string;
+  linkHost?: string;
+  linkPort?: string;
 }
 
 export function registerToken(program: Command): void {
@@ -40,15 +44,21 @@ export function registerToken(program: Command): void {
     .argument('<FILE>', 'where to write the token (must not exist; written with mode 0600)')
     .option('--expiry <DURATION>', 'how long the token stays valid, like 30s, 15m or 2h', '15m')
     .option('--uses <N>', 'how many times it may be redeemed', '1')
+    .option(
+      '--link-host <HOST>',
+      "kubernetes: the host other sites dial (default: the link Service's load balancer, node port or DNS name)",
+    )
+    .option('--link-port <PORT>', 'kubernetes: the port other sites dial (default 8443)')
     .action(async (file: string, flags: CreateFlags, command: Command) => {
       const ctx = contextOf(command);
       const expiryMs = parseDurationFlag(flags.expiry, '--expiry');
       const uses = parsePositiveInt(flags.uses, '--uses');
+      const link = linkFlags(ctx.platform, flags);
       const path = await checkNewFile(file, 'token');
       // CreatedToken lacks used/created/state; the list has them, so the item printed is
       // the one `token list` shows (docs/cli-output.md: one shape per kind).
       const { created, listed } = await withAdmin(ctx, async (api) => {
-        const created = await api.createToken({ expiryMs, uses });
+        const created = await api.createToken({ expiryMs, uses, ...link });
         return { created, listed: (await api.listTokens()).find((t) => t.id === created.id) };
       });
       // The token's text holds its secret: it goes to the file only, never to stdout.
@@ -95,6 +105,24 @@ export function registerToken(program: Command): void {
     if (revoked) printAction(ctx.output, 'Token', 'updated', revoked.result, tokenRevokedText);
     else printAction(ctx.output, 'Token', 'unchanged', { id }, tokenAbsentText);
   });
+}
+
+/** `--link-host`/`--link-port`: what a kubernetes site's token advertises, if not found. */
+function linkFlags(
+  platform: 'local' | 'kubernetes',
+  flags: CreateFlags,
+): { linkHost?: string; linkPort?: number } {
+  if (flags.linkHost === undefined && flags.linkPort === undefined) return {};
+  if (platform !== 'kubernetes') {
+    throw new SkiffError(
+      ErrorCode.INVALID_ARGUMENT,
+      '--link-host and --link-port of token create are for --platform kubernetes; a local site advertises what skiff site create was given',
+    );
+  }
+  return {
+    ...(flags.linkHost === undefined ? {} : { linkHost: parseHost(flags.linkHost, '--link-host') }),
+    ...(flags.linkPort === undefined ? {} : { linkPort: parsePort(flags.linkPort, '--link-port') }),
+  };
 }
 
 /** Mode 0600 from the first byte, and `wx` so a file that appeared meanwhile is not replaced. */

@@ -15,6 +15,7 @@ import { apiFailure, notFound } from './errors.js';
 import { OwnWrites } from './own-writes.js';
 import { ProxyServices } from './proxy-services.js';
 import { RecordWatch } from './record-watch.js';
+import { RequestFollower } from './request-follower.js';
 import { StatusWriter } from './status-writer.js';
 import { KubeTargets } from './targets.js';
 
@@ -39,9 +40,9 @@ export interface KubePlatformOptions {
  * and Secrets (KubeStore), created at the first start in a namespace that holds none
  * (named $SKIFF_SITE_NAME, else after the namespace); settings from the `skiff-settings`
  * ConfigMap; connector and listener records followed as anyone changes them (RecordWatch),
- * and status written to `skiff-status` (StatusWriter); connectors reach workloads' ready
- * pods (KubeTargets), and every address in the network gets a proxy Service
- * (ProxyServices). The pod keeps only its admin socket.
+ * the CLI's admin requests run (RequestFollower), and status written to `skiff-status`
+ * (StatusWriter); connectors reach workloads' ready pods (KubeTargets), and every address
+ * in the network gets a proxy Service (ProxyServices). The pod keeps only its admin socket.
  */
 export function kubernetesPlatform(opts: KubePlatformOptions): Platform {
   const kube = connectKube({
@@ -132,12 +133,19 @@ async function follow(
 ): Promise<{ stop(): Promise<void> }> {
   const watch = new RecordWatch({ kube, store, own, target: router, logger });
   await watch.start();
+  const requests = new RequestFollower({ kube, target: router, logger });
+  try {
+    await requests.start();
+  } catch (err) {
+    await watch.stop();
+    throw err;
+  }
   const status = new StatusWriter({
     core: kube.core,
     namespace: kube.namespace,
     logger,
     read: async (state) => ({
-      status: await router.status(),
+      status: requests.withFailures(await router.status()),
       network: await router.networkStatus(),
       watch: watch.health(),
       state,
@@ -147,6 +155,7 @@ async function follow(
   status.start();
   return {
     stop: async () => {
+      requests.stop();
       await watch.stop();
       await status.stop();
     },

@@ -32,6 +32,10 @@ export interface StatusLink {
   name: string;
   direction: string;
   peerSiteName: string;
+  /** Added for the CLI on kubernetes (decision 0024); absent in documents of older routers. */
+  peerSiteId?: string;
+  cost?: number;
+  url?: string;
   state: string;
   rttMs?: number;
   lastError?: string;
@@ -42,6 +46,10 @@ export interface StatusEndpoint {
   address: string;
   host: string;
   port: number;
+  /** A connector's kubernetes target in place of host (decision 0022). */
+  workload?: string;
+  selector?: string;
+  targetPort?: number | string;
   state: string;
   error?: string;
 }
@@ -108,6 +116,9 @@ export function statusDocument(input: StatusInput): StatusDocument {
         name: l.name,
         direction: l.direction,
         peerSiteName: clip(l.peerSiteName),
+        peerSiteId: clip(l.peerSiteId),
+        cost: l.cost,
+        ...(l.url === undefined ? {} : { url: clip(l.url) }),
         state: l.state,
         ...(l.rttMs === undefined ? {} : { rttMs: l.rttMs }),
         ...(l.lastError === undefined ? {} : { lastError: clip(l.lastError) }),
@@ -115,7 +126,12 @@ export function statusDocument(input: StatusInput): StatusDocument {
       }),
     ),
     connectors: status.connectors.map(
-      (c): StatusEndpoint => endpoint(c.address, c.host, c.port, c.state, c.error),
+      (c): StatusEndpoint => ({
+        ...endpoint(c.address, c.host, c.port, c.state, c.error),
+        ...(c.workload === undefined ? {} : { workload: c.workload }),
+        ...(c.selector === undefined ? {} : { selector: clip(c.selector) }),
+        ...(c.targetPort === undefined ? {} : { targetPort: c.targetPort }),
+      }),
     ),
     listeners: status.listeners.map(
       (l): StatusEndpoint => endpoint(l.address, l.host, l.port, l.state, l.error),

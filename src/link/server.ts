@@ -70,13 +70,9 @@ export class LinkServer<G> {
     this.admission = new Admission(opts.admission);
     this.wss = wsAcceptor(maxLinkMessage(opts.maxMessageSize));
     this.server = createServer({
-      key: opts.keyPem,
-      cert: opts.certPem,
-      ca: opts.caPem,
+      ...this.context(opts.certPem, opts.keyPem),
       requestCert: true,
       rejectUnauthorized: false,
-      ...linkTlsOptions,
-      honorCipherOrder: true,
       handshakeTimeout: opts.handshakeTimeoutMs,
     });
     // Before the TLS layer's own listener, so a refused connection costs no handshake.
@@ -90,6 +86,25 @@ export class LinkServer<G> {
     this.server.on('tlsClientError', (err, socket) => {
       opts.logger.debug({ err: err.message, remote: remoteOf(socket) }, 'link tls error');
     });
+  }
+
+  /**
+   * Serves `certPem` (with its key) to connections from now on; those open keep theirs. For
+   * a certificate reissued to name more hosts (site/server-cert.ts).
+   */
+  setCertificate(certPem: string, keyPem: string): void {
+    this.server.setSecureContext(this.context(certPem, keyPem));
+  }
+
+  /** The TLS context: the server certificate, the site CA clients are checked against. */
+  private context(certPem: string, keyPem: string) {
+    return {
+      key: keyPem,
+      cert: certPem,
+      ca: this.opts.caPem,
+      ...linkTlsOptions,
+      honorCipherOrder: true,
+    };
   }
 
   async listen(): Promise<void> {

@@ -35,11 +35,12 @@ export async function createCa(commonName: string): Promise<CertKey> {
  * names. It also allows clientAuth so the same credential could serve a site-to-site
  * client role without a second key.
  */
+/** `keyPem`: certify this key (a certificate reissued for more hosts) instead of a new one. */
 export async function createServerCert(
   ca: CertKey,
-  opts: { commonName: string; hosts: string[] },
+  opts: { commonName: string; hosts: string[]; keyPem?: string },
 ): Promise<CertKey> {
-  const keyPem = await generateKey();
+  const keyPem = opts.keyPem ?? (await generateKey());
   const key = forge.pki.privateKeyFromPem(keyPem);
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem);

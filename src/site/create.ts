@@ -92,8 +92,13 @@ export function checkSiteId(site: SiteRecord, where: string): void {
 }
 
 export function linkUrl(site: SiteRecord): string {
-  const host = site.linkHost.includes(':') ? `[${site.linkHost}]` : site.linkHost;
-  return `wss://${host}:${site.linkPort}${LINK_PATH}`;
+  return linkUrlOf(site.linkHost, site.linkPort);
+}
+
+/** The link URL of a host (name or address) and port. */
+export function linkUrlOf(linkHost: string, port: number): string {
+  const host = linkHost.includes(':') ? `[${linkHost}]` : linkHost;
+  return `wss://${host}:${port}${LINK_PATH}`;
 }
 
 export function siteInfo(site: SiteRecord, platform: SiteInfo['platform'] = 'local'): SiteInfo {

@@ -42,6 +42,7 @@ import {
   SERVER_SECRET,
   type SiteRecord,
 } from './records.js';
+import { reissueServerCert, uncoveredHosts } from './server-cert.js';
 import { Streams } from './streams.js';
 import { hostPortTargets, type TargetResolver } from './targets.js';
 
@@ -304,14 +305,43 @@ export class Router implements AdminApi {
     };
   }
 
-  async createToken(req: { expiryMs: number; uses: number }): Promise<CreatedToken> {
-    if (!this.issuer) {
+  /**
+   * `urls`: what the token advertises, where not the site's link URL (kubernetes: the link
+   * Service's address). A host there that the link server certificate does not name is
+   * added to it first: the redeemer checks the host it dials.
+   */
+  async createToken(req: {
+    expiryMs: number;
+    uses: number;
+    urls?: string[];
+  }): Promise<CreatedToken> {
+    if (!this.issuer || !this.linkServer) {
       throw new SkiffError(
         ErrorCode.NO_LINK_ACCESS,
         `site ${this.opts.site.name} was created with --no-link-access, so no site can link to it; create tokens on a site that accepts links`,
       );
     }
+    if (req.urls !== undefined) await this.certifyHosts(req.urls, this.linkServer);
     return this.issuer.issue(req);
+  }
+
+  private certifyHosts(urls: readonly string[], server: LinkServer<GrantRecord>): Promise<void> {
+    return this.endpoints.run('site/server-cert', async () => {
+      const { site, store, logger } = this.opts;
+      const hosts = uncoveredHosts(site.serverCertPem, urls);
+      if (hosts.length === 0) return;
+      const serverKeyPem = await requireSecret(store, SERVER_SECRET);
+      const updated = await reissueServerCert({
+        store,
+        site,
+        caKeyPem: this.opts.caKeyPem,
+        serverKeyPem,
+        hosts,
+      });
+      site.serverCertPem = updated.serverCertPem;
+      server.setCertificate(updated.serverCertPem, serverKeyPem);
+      logger.info({ hosts }, 'link server certificate reissued to name the advertised hosts');
+    });
   }
 
   async listTokens(): Promise<TokenInfo[]> {

@@ -88,10 +88,15 @@ export class TokenIssuer {
     this.caRaw = new X509Certificate(opts.ca.certPem).raw;
   }
 
-  /** Makes a token; its record is durable before the token text is returned. */
+  /**
+   * Makes a token; its record is durable before the token text is returned. `urls`, when
+   * given, is what it advertises in place of the site's link URLs (still only for a site
+   * that accepts links).
+   */
   async issue(req: {
     expiryMs: number;
     uses: number;
+    urls?: string[];
   }): Promise<{ yaml: string; id: string; expires: string; uses: number }> {
     if (!(req.expiryMs > 0) || !Number.isSafeInteger(req.uses) || req.uses < 1) {
       throw new SkiffError(
@@ -99,7 +104,8 @@ export class TokenIssuer {
         'a token needs an expiry above zero and at least 1 use; e.g. --expiry 15m --uses 1',
       );
     }
-    const urls = this.opts.linkUrls();
+    const own = this.opts.linkUrls();
+    const urls = own.length === 0 ? own : (req.urls ?? own);
     if (urls.length === 0) {
       throw new SkiffError(
         ErrorCode.NO_LINK_ACCESS,
@@ -276,7 +282,8 @@ export class TokenIssuer {
   }
 }
 
-function tokenInfo(r: TokenRecord, now: number): TokenInfo {
+/** What `token list` shows of a token record at time `now`. */
+export function tokenInfo(r: TokenRecord, now: number): TokenInfo {
   // A record from before `uses` was kept knows only what is left.
   const uses = r.uses ?? r.usesLeft;
   const state =

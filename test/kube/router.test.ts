@@ -510,6 +510,8 @@ describe('the router on kubernetes', { skip: unavailable ?? false, timeout: 900_
           ],
           // The proxy Services (decision 0023): a router that cannot follow them does not start.
           ['services', 'list', /the Kubernetes API refused to list services in namespace (\S+):/],
+          // The CLI's requests (decision 0024): a router that cannot see them must not start.
+          ['secrets', 'list', /the Kubernetes API refused to list secrets in namespace (\S+):/],
         ] as const) {
           const ns = await namespace(cleanup, rulesWithout(resource, verb));
           const r = await KubeRouter.create({ ns, globalArgs: ['-o', 'json'] });

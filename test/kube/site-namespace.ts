@@ -16,15 +16,16 @@ export interface RoleRule {
 
 /**
  * What the router calls in its namespace, and nothing more (found by these tests: each
- * verb is used; see decisions 0020, 0022 and 0023): records in ConfigMaps, which it lists
- * and watches, and rewrites status into; keys in Secrets, read, created, replaced and
- * deleted one by one, never listed or watched; Services, all followed (a name clash is
- * someone else's Service), its proxy Services created, replaced and deleted; and what a
- * workload or selector target follows, listed and watched.
+ * verb is used; see decisions 0020, 0022, 0023 and 0024): records in ConfigMaps, which it
+ * lists and watches, and rewrites status into; keys in Secrets, read, created, replaced and
+ * deleted one by one, and the CLI's request Secrets, listed, watched, answered (update) and
+ * swept; Services, all followed (a name clash is someone else's Service), its proxy Services
+ * created, replaced and deleted; and what a workload or selector target follows, listed and
+ * watched.
  */
 export const ROUTER_RULES: readonly RoleRule[] = [
   { resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'] },
-  { resources: ['secrets'], verbs: ['get', 'create', 'update', 'delete'] },
+  { resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'] },
   { resources: ['services'], verbs: ['list', 'watch', 'create', 'update', 'delete'] },
   { resources: ['pods'], verbs: ['list', 'watch'] },
   { group: 'apps', resources: ['deployments', 'statefulsets'], verbs: ['list', 'watch'] },

@@ -17,3 +17,19 @@ export function siteDeletedText(r: { name?: string; stateDir: string; left: stri
 export function siteAbsentText(r: { stateDir: string }): string {
   return `no site in ${r.stateDir}; nothing deleted`;
 }
+
+/** `site delete` on kubernetes. */
+export function kubeSiteDeletedText(r: {
+  name?: string;
+  namespace: string;
+  left: string[];
+}): string {
+  const what = r.name === undefined ? 'site' : `site ${r.name}`;
+  const kept =
+    r.left.length === 0 ? '' : `; kept, as skiff did not write them: ${r.left.join(', ')}`;
+  return `${what} deleted from namespace ${r.namespace}${kept}`;
+}
+
+export function kubeSiteAbsentText(r: { namespace: string }): string {
+  return `no site in namespace ${r.namespace}; nothing deleted`;
+}

@@ -20,7 +20,7 @@ export function statusText(s: SiteStatus): string {
     ...(s.linkPort ? [linkPortText(s.linkPort)] : []),
   ].join('\n');
   const problems = s.problems.length
-    ? [section('Problems (skipped until fixed)', s.problems.map((p) => p.problem).join('\n'))]
+    ? [section('Problems', s.problems.map((p) => p.problem).join('\n'))]
     : [];
   return [
     head,

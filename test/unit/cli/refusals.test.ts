@@ -122,9 +122,19 @@ describe('skiff CLI without a router', () => {
       /link name "Bad_Name"/,
     ],
     [
-      'the kubernetes platform',
-      () => ['--platform', 'kubernetes', 'status'],
-      /^skiff: the kubernetes platform is not available yet; use --platform local$/,
+      'site create on the kubernetes platform',
+      () => ['--platform', 'kubernetes', 'site', 'create', 'west'],
+      /^skiff: on the kubernetes platform the router creates the site at its first start/,
+    ],
+    [
+      'a host target with kubernetes-only flags',
+      () => ['--platform', 'kubernetes', 'expose', 'api', '--target', 'db:5432', '--port', '80'],
+      /--port, --address and --target-port go with deployment\/NAME/,
+    ],
+    [
+      'token create --link-host on the local platform',
+      (d) => ['token', 'create', join(d, 't.yaml'), '--link-host', 'x.example'],
+      /--link-host and --link-port of token create are for --platform kubernetes/,
     ],
     [
       'a namespace on the local platform',

@@ -10,7 +10,14 @@ import type { CliContext } from '../../../src/cli/context.js';
 import { waitFor } from '../../../src/cli/wait.js';
 import { ErrorCode, isSkiffError, SkiffError } from '../../../src/errors.js';
 
-const ctx: CliContext = { stateDir: '/nonexistent', output: 'json', logLevel: undefined };
+const ctx: CliContext = {
+  stateDir: '/nonexistent',
+  output: 'json',
+  logLevel: undefined,
+  platform: 'local',
+  namespace: undefined,
+  kubeContext: undefined,
+};
 
 describe('waitFor', { timeout: 20_000 }, () => {
   test('times out at the deadline while a check hangs, naming the last reason', async () => {
