@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { V1ContainerPort } from '@kubernetes/client-node';
@@ -305,9 +306,10 @@ describe('the router as a pod of deploy/kubernetes, in two namespaces of one clu
   it(
     'kubectl delete -k removes the install; removing the site too leaves no skiff object behind; the other namespace runs on',
     T,
-    async () => {
+    async (t) => {
       const [site, other] = sites as [SiteInstall, SiteInstall];
       const { namespace } = site;
+      const log = (await site.routerPod()).runner.logFile();
       await uninstall(site);
       await pollUntil(
         'no object of the install left',
@@ -322,8 +324,15 @@ describe('the router as a pod of deploy/kubernetes, in two namespaces of one clu
       );
       // The site is its state, kept across a reinstall (decision 0023); its removal is the
       // documented second step.
-      const state = await names(namespace, 'configmaps,secrets,services', STATE_LABEL);
-      assert.ok(state.includes('configmap/skiff-site'), state.join(', '));
+      // The Role goes with the Deployment, usually first: the router's last status write
+      // ("stopped") is then refused, and skiff-status keeps its last "running".
+      const refused = readFileSync(log, 'utf8').includes('"msg":"cannot write the status"');
+      const state = (await statusDoc(site))?.router.state;
+      t.diagnostic(
+        `after delete -k: skiff-status says ${state}; its last write refused: ${refused}`,
+      );
+      const kept = await names(namespace, 'configmaps,secrets,services', STATE_LABEL);
+      assert.ok(kept.includes('configmap/skiff-site'), kept.join(', '));
       ok(await site.kubectl(['delete', 'configmaps,secrets', '-l', STATE_LABEL]));
       await pollUntil(
         'no skiff object left',
