@@ -57,8 +57,14 @@ describe('the router as a pod of deploy/kubernetes, in two namespaces of one clu
   );
   after(async () => {
     await cluster?.stop();
-    await image?.dispose();
+    image?.dispose();
   });
+
+  /** The first test's installs, on which the others build. */
+  function installed(): [SiteInstall, SiteInstall] {
+    assert.equal(sites.length, 2, 'the installs of the first test');
+    return sites as [SiteInstall, SiteInstall];
+  }
 
   async function statusDoc(site: SiteInstall): Promise<StatusDocument | undefined> {
     const cm = await cluster.api.core
@@ -140,8 +146,7 @@ describe('the router as a pod of deploy/kubernetes, in two namespaces of one clu
     'the Deployment declares the metrics port; a scrape of each router pod at its IP returns series labelled with its site',
     T,
     async () => {
-      assert.equal(sites.length, 2, 'the installs of the first test');
-      for (const site of sites) {
+      for (const site of installed()) {
         const pod = await site.routerPod();
         const spec = await cluster.api.core.readNamespacedPod({
           name: pod.name,
@@ -179,7 +184,7 @@ describe('the router as a pod of deploy/kubernetes, in two namespaces of one clu
     'a connector ConfigMap written by hand and kubectl-applied (as GitOps would) takes effect without a restart; a malformed one is reported, not fatal',
     T,
     async (t) => {
-      const site = sites[0]!;
+      const [site] = installed();
       const before = await site.routerPod();
       const started = performance.now();
       ok(
@@ -266,7 +271,7 @@ describe('the router as a pod of deploy/kubernetes, in two namespaces of one clu
     "killing the router's process: the kubelet restarts it in the same pod, Ready again, with the same site and its records",
     T,
     async (t) => {
-      const site = sites[0]!;
+      const [site] = installed();
       const before = await site.routerPod();
       const doc = (await statusDoc(site))!;
       const killed = performance.now();
@@ -307,7 +312,7 @@ describe('the router as a pod of deploy/kubernetes, in two namespaces of one clu
     'kubectl delete -k removes the install; removing the site too leaves no skiff object behind; the other namespace runs on',
     T,
     async (t) => {
-      const [site, other] = sites as [SiteInstall, SiteInstall];
+      const [site, other] = installed();
       const { namespace } = site;
       const log = (await site.routerPod()).runner.logFile();
       await uninstall(site);

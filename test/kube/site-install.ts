@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, rmdir, symlink } from 'node:fs/promises';
+import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Image } from '../cluster/container-spec.js';
+import { atExit } from '../cluster/exit-cleanup.js';
 import { inPrivateRun } from '../cluster/launch.js';
 import type { PodRunner } from '../cluster/pod-runner.js';
 import type { KubectlResult } from '../controlplane/kubectl.js';
@@ -37,7 +38,7 @@ export class RouterImage {
   private constructor(
     readonly name: string,
     readonly image: Image,
-    private readonly made: string[],
+    private readonly removals: (() => void)[],
   ) {}
 
   static async make(): Promise<RouterImage> {
@@ -48,18 +49,20 @@ export class RouterImage {
     }>('kustomization.yaml');
     const tag = kustomization.images.find((i) => i.name === container.image);
     const name = tag ? `${tag.newName ?? tag.name}:${tag.newTag}` : container.image;
-    const made: string[] = [];
+    // Each removal also runs at the test process's exit or death, if dispose() did not.
+    const removals: (() => void)[] = [];
     try {
       const binDir = await mkdtemp(join(tmpdir(), 'skiff-image-bin-'));
-      made.push(binDir);
+      removals.push(atExit(() => rmSync(binDir, { recursive: true, force: true })));
       await chmod(binDir, 0o755);
       await symlink(join(repoRoot, 'bin', 'skiff.js'), join(binDir, 'skiff'));
       // The test kubelet mounts volumes only where a directory is (or under /run): make the
-      // state dir's mount point, empty, as the image's VOLUME would have it.
+      // state dir's mount point, empty, as the image's VOLUME would have it; removed only if
+      // still empty (rmdir).
       for (const { mountPath } of container.volumeMounts ?? []) {
         if (inPrivateRun(mountPath) || existsSync(mountPath)) continue;
-        await mkdir(mountPath, { recursive: true });
-        made.push(mountPath);
+        await mkdir(mountPath);
+        removals.push(atExit(() => rmdirSync(mountPath)));
       }
       const path = [binDir, dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'];
       const image: Image = {
@@ -69,9 +72,9 @@ export class RouterImage {
         env: { PATH: path.join(':'), SKIFF_STATE_DIR: '/var/lib/skiff' },
         user: 65532,
       };
-      return new RouterImage(name, image, made);
+      return new RouterImage(name, image, removals);
     } catch (err) {
-      await removeAll(made);
+      removeAll(removals);
       throw err;
     }
   }
@@ -80,16 +83,19 @@ export class RouterImage {
     return { [this.name]: this.image };
   }
 
-  async dispose(): Promise<void> {
-    await removeAll(this.made);
+  dispose(): void {
+    removeAll(this.removals);
   }
 }
 
-/** The bin dir recursively; a mount point only if still empty (rmdir), as it was made. */
-async function removeAll(paths: readonly string[]): Promise<void> {
-  for (const path of [...paths].reverse()) {
-    if (path.startsWith(tmpdir())) await rm(path, { recursive: true, force: true });
-    else await rmdir(path).catch(() => undefined);
+/** Runs every removal, newest first; one that fails (a mount point in use) leaves the rest to run. */
+function removeAll(removals: readonly (() => void)[]): void {
+  for (const remove of [...removals].reverse()) {
+    try {
+      remove();
+    } catch {
+      // A mount point another test filled meanwhile stays.
+    }
   }
 }
 
