@@ -216,7 +216,12 @@ export class PodRunner {
     const runners: ContainerRunner[] = [];
     for (const spec of pod.spec?.containers ?? []) {
       const image = imageFor(node.images, spec);
-      const base = { PATH: DEFAULT_PATH, HOSTNAME: hostname, ...node.serviceEnv };
+      // A runtime's default PATH, unless the image sets one (an image's ENV PATH is the container's).
+      const base = {
+        PATH: image.env?.PATH ?? DEFAULT_PATH,
+        HOSTNAME: hostname,
+        ...node.serviceEnv,
+      };
       const env = await containerEnv(pod, spec, image, base, ips, node.lookup);
       const argv = launchArgv({
         netns: net.ns,

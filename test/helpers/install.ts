@@ -95,3 +95,22 @@ export function documentedRules(readme = readFileSync(DEPLOY_README, 'utf8')): P
   }
   return rows;
 }
+
+/** The install command deploy/README.md documents, as kubectl's words (after `kubectl`). */
+export const DOCUMENTED_INSTALL = 'kubectl apply -n NAMESPACE -k deploy/kubernetes';
+
+/**
+ * The documented install command (deploy/README.md) for `namespace`, its path absolute;
+ * throws if the README no longer documents it.
+ */
+export function documentedInstall(namespace: string, readme = DEPLOY_README): string[] {
+  const lines = readFileSync(readme, 'utf8').split('\n');
+  if (!lines.includes(DOCUMENTED_INSTALL)) {
+    throw new Error(`${readme} documents no "${DOCUMENTED_INSTALL}"`);
+  }
+  return DOCUMENTED_INSTALL.split(' ')
+    .slice(1)
+    .map((word) =>
+      word === 'NAMESPACE' ? namespace : word === 'deploy/kubernetes' ? KUBE_DIR : word,
+    );
+}

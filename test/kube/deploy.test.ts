@@ -9,7 +9,6 @@
  * the rule to add.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { AppsV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import { isSkiffError } from '../../src/errors.js';
@@ -18,7 +17,7 @@ import { KubeStore } from '../../src/state/kube-store.js';
 import { ControlPlane, controlPlaneUnavailable } from '../controlplane/controlplane.js';
 import type { KubectlResult } from '../controlplane/kubectl.js';
 import {
-  DEPLOY_README,
+  documentedInstall,
   type Grant,
   grantsOf,
   INSTALLS,
@@ -54,22 +53,6 @@ function refused(result: KubectlResult, text: string): void {
     result.stderr.includes(text),
     `${result.command}: stderr does not say ${text}:\n${result.stderr}`,
   );
-}
-
-/** The documented install command (deploy/README.md) for `namespace`, its path absolute. */
-function documentedInstall(namespace: string): string[] {
-  const readme = readFileSync(DEPLOY_README, 'utf8');
-  const line = /^kubectl apply -n NAMESPACE -k deploy\/kubernetes$/m.exec(readme)?.[0];
-  assert.ok(
-    line,
-    `${DEPLOY_README} documents no "kubectl apply -n NAMESPACE -k deploy/kubernetes"`,
-  );
-  return line
-    .split(' ')
-    .slice(1)
-    .map((word) =>
-      word === 'NAMESPACE' ? namespace : word === 'deploy/kubernetes' ? KUBE_DIR : word,
-    );
 }
 
 /** The role's rules, one grant per (group, resource, verb), writes in VERB_ORDER. */

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { defaultSettings } from '../../../src/config/settings.js';
@@ -41,7 +41,7 @@ interface Deployment extends KubeObject {
     strategy: { type: string };
     selector: { matchLabels: Record<string, string> };
     template: {
-      metadata: { labels: Record<string, string> };
+      metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
       spec: {
         serviceAccountName: string;
         automountServiceAccountToken: boolean;
@@ -157,8 +157,19 @@ describe('deploy/kubernetes', () => {
     assert.deepEqual(argv.slice(0, 5), ['skiff', 'site', 'run', '--platform', 'kubernetes']);
     const flag = (name: string) => argv[argv.indexOf(name) + 1];
     const ports = Object.fromEntries(router.ports.map((p) => [p.name, p.containerPort]));
-    assert.deepEqual(ports, { link: DEFAULT_LINK_PORT, health: Number(flag('--health-port')) });
+    assert.deepEqual(ports, {
+      link: DEFAULT_LINK_PORT,
+      health: Number(flag('--health-port')),
+      metrics: Number(flag('--metrics-port')),
+    });
     assert.equal(flag('--health-host'), '0.0.0.0');
+    // Metrics on in the cluster (decision 0021), scraped at the pod IP as the annotations say.
+    assert.equal(flag('--metrics-host'), '0.0.0.0');
+    assert.deepEqual(spec.template.metadata.annotations, {
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': flag('--metrics-port'),
+      'prometheus.io/path': '/metrics',
+    });
     assert.deepEqual(router.readinessProbe.httpGet, { path: '/readyz', port: 'health' });
     assert.deepEqual(router.livenessProbe.httpGet, { path: '/livez', port: 'health' });
     for (const kind of ['requests', 'limits'] as const) {
@@ -166,10 +177,11 @@ describe('deploy/kubernetes', () => {
     }
     const env = Object.fromEntries(router.env.map((e) => [e.name, e]));
     assert.equal(env.SKIFF_NAMESPACE?.valueFrom?.fieldRef?.fieldPath, 'metadata.namespace');
-    const stateDir = env.SKIFF_STATE_DIR?.value;
+    // The router makes its state dir (its own, mode 0700) inside the emptyDir (root's, 0777).
+    const stateDir = env.SKIFF_STATE_DIR?.value ?? '';
     assert.deepEqual(
       router.volumeMounts.map((m) => [m.name, m.mountPath]),
-      [['run', stateDir]],
+      [['run', dirname(stateDir)]],
     );
     assert.ok(pod.volumes.find((v) => v.name === 'run')?.emptyDir, 'the state dir is an emptyDir');
   });
