@@ -13,7 +13,7 @@ import { SETTINGS_CONFIGMAP } from '../kube/platform.js';
 import { KubeStore, MANAGED_BY } from '../state/kube-store.js';
 import { confirm } from './confirm.js';
 import type { CliContext } from './context.js';
-import { refuseIfRouterRuns } from './site-delete.js';
+import { refuseIfRouterRuns } from './router-running.js';
 
 const SELECTOR = `${MANAGED_BY}=skiff`;
 const SITE_OBJECT = 'skiff-site';

@@ -6,10 +6,11 @@
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { adminSocketPath, settingsPath } from '../config/paths.js';
-import { ErrorCode, isSkiffError, SkiffError } from '../errors.js';
+import { ErrorCode, SkiffError } from '../errors.js';
 import { confirm } from './confirm.js';
-import { type CliContext, contextOf, withAdmin } from './context.js';
+import { type CliContext, contextOf } from './context.js';
 import { printAction } from './output.js';
+import { refuseIfRouterRuns } from './router-running.js';
 import { type DeleteFlags, deleting, withIgnoreNotFound } from './verbs.js';
 import {
   kubeSiteAbsentText,
@@ -83,26 +84,4 @@ async function deleteSite(ctx: CliContext, yes: boolean): Promise<SiteDeleted> {
     },
   );
   return { ...(name === undefined ? {} : { name }), stateDir: ctx.stateDir, left };
-}
-
-/**
- * Deleting state under a running router would pull its keys from under it. `where`: `for
- * DIR`, `in namespace NS`; `how`: how to stop it, when that needs saying.
- */
-export async function refuseIfRouterRuns(
-  ctx: CliContext,
-  where = `for ${ctx.stateDir}`,
-  how = '',
-): Promise<void> {
-  let pid: number;
-  try {
-    pid = (await withAdmin(ctx, (api) => api.status())).pid;
-  } catch (err) {
-    if (isSkiffError(err, ErrorCode.NO_ROUTER)) return;
-    throw err;
-  }
-  throw new SkiffError(
-    ErrorCode.ROUTER_RUNNING,
-    `the router ${where} is running (pid ${pid}); stop it first${how}, then delete the site`,
-  );
 }
