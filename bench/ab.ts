@@ -9,9 +9,12 @@
  * Last, per stream count: each side's medians, and new/base as the ratio of the medians and
  * as the median of each round's ratio (a round's two runs are back to back, so a load that
  * comes and goes moves both: the paired ratio is the steadier figure on a shared host).
+ * The host's load average is printed at the start and the end: figures taken at a load
+ * above the core count swing by tens of percent.
  * METRICS_BASE=1 or METRICS_NEW=1 serves /metrics on that side's routers and scrapes both
  * every second for the whole run, as a Prometheus would (the scrapes' router CPU counts).
  */
+import { loadavg } from 'node:os';
 import { assignments } from '../test/helpers/router.js';
 import { measuredIperf, startIperfServer } from './iperf.js';
 import { rssMiB } from './proc.js';
@@ -39,6 +42,11 @@ interface Side {
   scraper?: Scraper;
 }
 
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+process.stdout.write(`load average at start: ${load()}\n`);
 const iperf = await startIperfServer();
 const sockperf = await startSockperfServer();
 const sides: Side[] = [];
@@ -91,6 +99,7 @@ try {
     if (side.scraper) process.stdout.write(`${side.name}: ${side.scraper.summary()}\n`);
   }
   for (const streams of streamCounts) process.stdout.write(`${summary(streams)}\n`);
+  process.stdout.write(`load average at the end: ${load()}\n`);
 } finally {
   iperf.stop();
   sockperf.stop();
