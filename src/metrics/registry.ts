@@ -1,9 +1,10 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LinkInfo } from '../admin/api.js';
 import { VERSION } from '../version.js';
 import { OUTCOMES, SIDES, type Side } from './address-stats.js';
 import type { LinkCounters } from './link-counters.js';
 import { linkErrorReason } from './link-error.js';
+import { collectProcessMetrics } from './process-metrics.js';
 import { ADVERT_RESULTS, type MetricsSource, type RoutingCounts } from './source.js';
 
 /**
@@ -38,9 +39,7 @@ export function createRouterMetrics(
   registry.setDefaultLabels({ site: source.siteName });
   // The event-loop lag is sampled every 100 ms, not prom-client's 10: a timer 100 times a
   // second cost an idle router ~4 ms of CPU a second, three times all its other idle work.
-  if (processMetrics) {
-    collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: LAG_SAMPLE_MS });
-  }
+  if (processMetrics) collectProcessMetrics(registry, LAG_SAMPLE_MS);
 
   // One read of the links and the routing table per scrape, shared by their metrics: every
   // collect() of one scrape runs in the same synchronous pass.
