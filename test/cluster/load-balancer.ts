@@ -130,11 +130,33 @@ export class LoadBalancers {
     return ip;
   }
 
+  /**
+   * How many connections the load balancer has sent on for `ip` (a nat chain sees only a
+   * connection's first packet): proof that a link went through it, not around it.
+   */
+  async connections(ip: string): Promise<number> {
+    const table = await run([
+      'ip',
+      'netns',
+      'exec',
+      this.provider.network.ns,
+      'nft',
+      'list',
+      'table',
+      'ip',
+      LB_TABLE,
+    ]);
+    const line = table.split('\n').find((l) => l.includes(`ip daddr ${ip} `));
+    const packets = /counter packets (\d+)/.exec(line ?? '')?.[1];
+    if (packets === undefined) throw new Error(`no load balancer rule for ${ip}:\n${table}`);
+    return Number(packets);
+  }
+
   /** The provider namespace's DNAT table, whole, replaced in one transaction. */
   private rules(): string {
     const dnat = this.targets.map(
       (t) =>
-        `    ip daddr ${t.ip} tcp dport ${t.port} dnat ip to ${t.backend.ip}:${t.backend.port}`,
+        `    ip daddr ${t.ip} tcp dport ${t.port} counter dnat ip to ${t.backend.ip}:${t.backend.port}`,
     );
     return [
       `table ip ${LB_TABLE}`,

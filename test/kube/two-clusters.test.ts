@@ -126,6 +126,7 @@ describe('two clusters linked through a load balancer', {
       POLL,
     );
     assert.equal(incoming.peerSiteName, 'east');
+    assert.ok((await lbs.connections(lbIp)) >= 1, 'the link came in through the load balancer');
 
     ok(
       await west.kubectl(
