@@ -9,7 +9,8 @@
  * by each namespace's admin in the cluster's own network namespace.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +19,7 @@ import type { LinkInfo } from '../../src/admin/api.js';
 import { Cluster } from '../cluster/cluster.js';
 import type { Images } from '../cluster/container-spec.js';
 import { type ClientOutcome, echoSessions } from '../cluster/echo-log.js';
+import { atExit } from '../cluster/exit-cleanup.js';
 import { LoadBalancers } from '../cluster/load-balancer.js';
 import { echoDeployment } from '../cluster/manifests.js';
 import { controlPlaneUnavailable } from '../controlplane/controlplane.js';
@@ -59,7 +61,8 @@ describe('two clusters linked through a load balancer', {
       cleanup.add(() => image.dispose());
       const images = { ...image.images, ...ECHO };
       dir = await mkdtemp(join(tmpdir(), 'skiff-two-clusters-'));
-      cleanup.add(() => rm(dir, { recursive: true, force: true }));
+      // Also at the test process's exit or death by a signal, if after() never runs.
+      cleanup.add(atExit(() => rmSync(dir, { recursive: true, force: true })));
       a = await Cluster.start({ images });
       cleanup.add(() => a.stop());
       b = await Cluster.start({ images, podCidr: '10.245.0.0/16' });
