@@ -17,7 +17,7 @@ import type { DataLookup, Images } from './container-spec.js';
 import { atExit } from './exit-cleanup.js';
 import { KubeProxy } from './kube-proxy.js';
 import { Kubelet } from './kubelet.js';
-import { ClusterNetwork, GATEWAY } from './network.js';
+import { ClusterNetwork } from './network.js';
 import { isNotFound, type PodRunner } from './pod-runner.js';
 import { Prober } from './probe.js';
 
@@ -28,6 +28,11 @@ export interface ClusterOptions {
   /** What runs for each image name a pod may use. */
   images: Images;
   binaries?: ControlPlaneBinaries;
+  /**
+   * The pods' network, an `A.B.0.0/16` (default 10.244.0.0/16); the bridge, node and API
+   * server take A.B.0.1. Clusters a test links to each other need distinct ones.
+   */
+  podCidr?: string;
 }
 
 /**
@@ -59,7 +64,7 @@ export class Cluster {
   static async start(options: ClusterOptions): Promise<Cluster> {
     const cleanup = new Cleanup();
     try {
-      const network = ClusterNetwork.create();
+      const network = ClusterNetwork.create(options.podCidr);
       cleanup.add(() => network.dispose());
       const workDir = await mkdtemp(join(tmpdir(), `skiff-cluster-${process.pid}-`));
       cleanup.add(removeDirAtExit(workDir));
@@ -70,7 +75,7 @@ export class Cluster {
       const bridge = await startBridge(network, socketPath);
       cleanup.add(() => stopChild(bridge));
       const controlPlane = await ControlPlane.start({
-        host: GATEWAY,
+        host: network.gateway,
         port: APISERVER_PORT,
         wrapper: network.wrapper,
         socketPath,
@@ -90,7 +95,7 @@ export class Cluster {
         proxy,
         prober,
         images: options.images,
-        nodeIP: GATEWAY,
+        nodeIP: network.gateway,
         podsDir,
         logsDir,
         serviceEnv: kubernetesServiceEnv(),
@@ -165,7 +170,7 @@ function removeDirAtExit(dir: string): () => void {
 /** Runs unix-bridge-main.js in the cluster's namespace: this process's way to the API server. */
 async function startBridge(network: ClusterNetwork, socketPath: string): Promise<ChildProcess> {
   const file = new URL('../helpers/unix-bridge-main.js', import.meta.url).pathname;
-  const target = `${GATEWAY}:${APISERVER_PORT}`;
+  const target = `${network.gateway}:${APISERVER_PORT}`;
   const [command, ...args] = [...network.wrapper, process.execPath, file, socketPath, target];
   const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   killWithTestProcess(child);

@@ -3,8 +3,10 @@ import { rm } from 'node:fs/promises';
 import { run, runSync } from './command.js';
 import { atExit } from './exit-cleanup.js';
 
-/** The pods' network; the bridge holds its first address, which is also the node's. */
+/** The pods' network: a /16; the bridge holds its first address, which is also the node's. */
 export const POD_PREFIX_LENGTH = 16;
+export const DEFAULT_POD_CIDR = '10.244.0.0/16';
+/** The bridge's address in DEFAULT_POD_CIDR. */
 export const GATEWAY = '10.244.0.1';
 const BRIDGE = 'br0';
 /** Host numbers in the /16 a cluster hands out (never reused within one, so a stale rule never hits a new pod). */
@@ -26,11 +28,21 @@ export interface PodNetwork {
 
 let created = 0;
 
+/** The first two octets of a `A.B.0.0/16` pod network; anything else is refused. */
+export function podNetworkPrefix(cidr: string): string {
+  const m = /^(\d{1,3})\.(\d{1,3})\.0\.0\/16$/.exec(cidr);
+  if (!m || Number(m[1]) > 255 || Number(m[2]) > 255) {
+    throw new Error(`pod network ${JSON.stringify(cidr)} is not an A.B.0.0/16`);
+  }
+  return `${m[1]}.${m[2]}`;
+}
+
 /**
  * A cluster's network: a namespace with a bridge (the node's side: the control plane binds
  * the bridge's address there) and one namespace per pod, each on the bridge through a veth.
  * Nothing is added to the test's own namespace. Names carry the pid and a counter, so runs
- * and clusters never collide; dispose() (also run at process exit) deletes every namespace
+ * and clusters never collide; so do the pod networks when each cluster is given its own
+ * podCidr (two clusters a test links must not share one: a reply would stay on the bridge); dispose() (also run at process exit) deletes every namespace
  * and the /etc/netns directories of the pods.
  */
 export class ClusterNetwork {
@@ -41,20 +53,35 @@ export class ClusterNetwork {
   private readonly tag: string;
   private readonly cancelAtExit: () => void;
 
-  private constructor() {
+  /** The bridge's address: the node's, the pods' default route, the API server's. */
+  readonly gateway: string;
+  private readonly prefix: string;
+
+  private constructor(readonly podCidr: string) {
+    this.prefix = podNetworkPrefix(podCidr);
+    this.gateway = `${this.prefix}.0.1`;
     this.tag = `${process.pid}-${++created}`;
     this.ns = `skiff-k8s-${this.tag}`;
     this.cancelAtExit = atExit(() => this.deleteAll());
   }
 
-  static create(): ClusterNetwork {
-    const network = new ClusterNetwork();
+  static create(podCidr = DEFAULT_POD_CIDR): ClusterNetwork {
+    const network = new ClusterNetwork(podCidr);
     try {
       const { ns } = network;
       runSync(['ip', 'netns', 'add', ns]);
       runSync(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
       runSync(['ip', '-n', ns, 'link', 'add', BRIDGE, 'type', 'bridge']);
-      runSync(['ip', '-n', ns, 'addr', 'add', `${GATEWAY}/${POD_PREFIX_LENGTH}`, 'dev', BRIDGE]);
+      runSync([
+        'ip',
+        '-n',
+        ns,
+        'addr',
+        'add',
+        `${network.gateway}/${POD_PREFIX_LENGTH}`,
+        'dev',
+        BRIDGE,
+      ]);
       runSync(['ip', '-n', ns, 'link', 'set', BRIDGE, 'up']);
     } catch (err) {
       network.dispose();
@@ -79,7 +106,7 @@ export class ClusterNetwork {
     if (host > LAST_HOST) throw new Error(`cluster ${this.ns} has handed out every pod address`);
     const pod: PodNetwork = {
       ns: `skiff-pod-${this.tag}-${++this.podCount}`,
-      ip: `10.244.${host >> 8}.${host & 0xff}`,
+      ip: `${this.prefix}.${host >> 8}.${host & 0xff}`,
       hostVeth: `veth${host}`,
     };
     this.pods.set(pod.ns, pod);
@@ -104,7 +131,7 @@ export class ClusterNetwork {
         `addr add ${pod.ip}/${POD_PREFIX_LENGTH} dev eth0`,
         'link set eth0 up',
         'link set lo up',
-        `route add default via ${GATEWAY}`,
+        `route add default via ${this.gateway}`,
       ];
       await run(['ip', '-n', pod.ns, '-batch', '-'], `${inPod.join('\n')}\n`);
     } catch (err) {

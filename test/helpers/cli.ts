@@ -48,6 +48,8 @@ export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   /** The command is killed and runCli rejects after this long (default 30 s). */
   timeoutMs?: number;
+  /** Words the command runs under, e.g. `ip netns exec NS` to reach a test cluster's API server. */
+  wrapper?: readonly string[];
 }
 
 /**
@@ -57,12 +59,13 @@ export interface CliOptions {
 export function runCli(
   stateDir: string | undefined,
   args: readonly string[],
-  { input, env, timeoutMs = 30_000 }: CliOptions = {},
+  { input, env, timeoutMs = 30_000, wrapper = [] }: CliOptions = {},
 ): Promise<CliResult> {
   const argv = [...(stateDir === undefined ? [] : ['--state-dir', stateDir]), ...args];
   const command = `skiff ${argv.join(' ')}`;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [skiffBin, ...argv], {
+    const [file, ...words] = [...wrapper, process.execPath, skiffBin, ...argv];
+    const child = spawn(file!, words, {
       env: childEnv(env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -127,11 +127,13 @@ export interface SiteInstall {
  * ClusterRole, nothing else), and installs deploy/kubernetes there as that user with the
  * documented command; resolves once the router pod is Ready (its readiness probe, /readyz,
  * run by the test kubelet's prober). The cluster's images must include RouterImage's.
+ * `kustomization` is the documented command's directory, or a variant's (INSTALLS).
  */
 export async function installSite(
   cluster: Cluster,
   namespace: string,
   user: string,
+  kustomization = KUBE_DIR,
 ): Promise<SiteInstall> {
   ok(await cluster.kubectl(['create', 'namespace', namespace]));
   ok(
@@ -157,7 +159,8 @@ export async function installSite(
     RBAC_SETTLES,
   );
   const started = performance.now();
-  ok(await cluster.kubectl(documentedInstall(namespace), { kubeconfig }));
+  const install = documentedInstall(namespace).map((w) => (w === KUBE_DIR ? kustomization : w));
+  ok(await cluster.kubectl(install, { kubeconfig }));
   const routerPod = () => readyRouterPod(cluster, namespace);
   await routerPod();
   return {
