@@ -28,6 +28,21 @@ const unavailable = controlPlaneUnavailable();
 if (unavailable !== undefined && process.env.CI === 'true') throw new Error(unavailable);
 
 const T = { timeout: 180_000 };
+
+/** A Deployment whose pod never runs (no kubelet on this control plane): no ready pod. */
+const NEVER_READY_WEB = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web' },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: 'web' } },
+    template: {
+      metadata: { labels: { app: 'web' } },
+      spec: { containers: [{ name: 'web', image: 'web' }] },
+    },
+  },
+};
 /** The grace these tests give a gone address, so unexpose is seen in seconds. */
 const GRACE_MS = 2000;
 const ROUTER_SELECTOR = {
@@ -322,20 +337,7 @@ describe('proxy Services on kubernetes', { skip: unavailable ?? false, timeout: 
     const cleanup = new Cleanup();
     try {
       const { eastNs, westNs, east } = await linkedSites(cleanup);
-      // A Deployment whose pod never runs (no kubelet here): KubeTargets finds no ready pod.
-      await apply(eastNs, {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'web' },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: 'web' } },
-          template: {
-            metadata: { labels: { app: 'web' } },
-            spec: { containers: [{ name: 'web', image: 'web' }] },
-          },
-        },
-      });
+      await apply(eastNs, NEVER_READY_WEB);
       await expose(eastNs, 'web', { workload: 'deployment/web', port: 8080 });
       const svc = await pollUntil('the proxy Service web at the linked site', () =>
         service(westNs, 'web'),
@@ -355,6 +357,48 @@ describe('proxy Services on kubernetes', { skip: unavailable ?? false, timeout: 
       await cleanup.run();
     }
   });
+
+  it(
+    'with no ready pod at the nearest site, new connections fail over to the next site serving the address',
+    T,
+    async () => {
+      const cleanup = new Cleanup();
+      try {
+        const { eastNs, westNs, east, west } = await linkedSites(cleanup);
+        // north links to east too: from west, east is one hop (cost 1), north two (cost 2).
+        const northNs = await namespace(cleanup, 'north');
+        const north = await router(cleanup, northNs);
+        const dir = await mkdtemp(join(tmpdir(), 'skiff-proxy-token-'));
+        cleanup.add(() => rm(dir, { recursive: true, force: true }));
+        const token = join(dir, 'north.yaml');
+        assert.equal((await east.cli(['token', 'create', token])).code, 0);
+        const linked = await north.cli(['link', 'create', token, '--name', 'to-east']);
+        assert.equal(linked.code, 0, linked.stderr);
+        await linkUp(north);
+        await apply(eastNs, NEVER_READY_WEB);
+        await expose(eastNs, 'web', { workload: 'deployment/web', port: 8080 });
+        const echo = await startEchoServer();
+        cleanup.add(() => echo.close());
+        await expose(northNs, 'web', { host: '127.0.0.1', port: echo.port });
+        await pollUntil('west to know both sites serving web', async () => {
+          const web = (await west.status()).addresses.find((a) => a.address === 'web');
+          return web !== undefined && web.sites.length === 2;
+        });
+        const svc = await pollUntil('the proxy Service web at west', () => service(westNs, 'web'));
+        const port = svc.spec?.ports?.[0]?.targetPort as number;
+        for (let i = 0; i < 5; i++) await streamThrough(port, 256 * 1024, echo);
+        await pollUntil(
+          'every connection to have reached north',
+          async () => echo.received.length === 5,
+        );
+        const [connector] = await east.json<ConnectorInfo[]>(['connector', 'list']);
+        assert.equal(connector?.state, 'failing', 'east was tried first and refused');
+        assert.match(connector?.error ?? '', /deployment\/web has no ready pod/);
+      } finally {
+        await cleanup.run();
+      }
+    },
+  );
 
   it(
     "leaves a Service that is not skiff's byte-for-byte untouched and shows the clash",
