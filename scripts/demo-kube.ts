@@ -60,6 +60,18 @@ function checkMachine(): void {
   if (problems.length > 0) throw new DemoRefused(problems);
 }
 
+/**
+ * After Ctrl-C the harness's exit handlers remove the cluster under its kubelet, whose
+ * last status patches then fail: their warnings say nothing to someone who asked to stop.
+ */
+function quietHarness(): void {
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
+    String(chunk).startsWith('skiff test cluster: ')
+      ? true
+      : write(chunk, ...rest)) as typeof process.stderr.write;
+}
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** Runs the demo's numbered steps, printing each one's time and keeping them for the summary. */
@@ -121,7 +133,10 @@ export async function kubeDemo({ keep }: DemoArgs): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'skiff-demo-kube-'));
   // Also at exit or death by Ctrl-C, as the cluster harness removes its own.
   const removeRoot = atExit(() => rmSync(root, { recursive: true, force: true }));
-  process.prependOnceListener('SIGINT', () => out('\ninterrupted: tearing everything down'));
+  process.prependOnceListener('SIGINT', () => {
+    out('\ninterrupted: tearing everything down');
+    quietHarness();
+  });
   let image: RouterImage | undefined;
   let cluster: Cluster | undefined;
   try {
