@@ -2,6 +2,7 @@
  * `npm run demo`: two sites on this machine, linked from a token, with a small HTTP
  * service exposed in one and fetched through a listener in the other. Every step is the
  * command a user would type, printed before it runs. `--keep` leaves both sites running.
+ * `--kubernetes`: the same story on two namespaces of the test cluster (demo-kube.ts).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PortTaken, saysPortInUse, withFreePort } from '../test/helpers/ports.js';
+import { type DemoArgs, parseDemoArgs } from './demo-args.js';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
-const keep = process.argv.includes('--keep');
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const routers: ChildProcess[] = [];
 
@@ -119,7 +120,7 @@ async function waitForAddress(stateDir: string, address: string): Promise<void> 
   throw new Error(`address ${address} did not reach ${stateDir}`);
 }
 
-async function main(): Promise<void> {
+async function main({ keep }: DemoArgs): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'skiff-demo-'));
   const west = join(root, 'west');
   const east = join(root, 'east');
@@ -177,7 +178,14 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
+async function dispatch(): Promise<void> {
+  const args = parseDemoArgs(process.argv.slice(2));
+  // Loaded only when asked for: the cluster harness installs its own exit and signal handlers.
+  if (args.kubernetes) await (await import('./demo-kube.js')).kubeDemo(args);
+  else await main(args);
+}
+
+dispatch().catch((err: unknown) => {
   process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });
