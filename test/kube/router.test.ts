@@ -692,12 +692,15 @@ describe('the router on kubernetes', { skip: unavailable ?? false, timeout: 900_
         echo.received.some((x) => x.sha256 === sent.sha256),
       );
 
+      // A status written before the connector was applied may already show the link up with
+      // its RTT (one write a second at most): wait for one that has both.
       const { doc } = await pollUntil(
-        'skiff-status to show the link with its RTT',
+        'skiff-status to show the link with its RTT and the address',
         async () => {
           const s = await statusDoc(ns);
           const link = s.doc.links.items[0];
-          return link?.state === 'up' && link.rttMs !== undefined && s;
+          const served = s.doc.addresses.items.some((a) => a.address === 'api');
+          return link?.state === 'up' && link.rttMs !== undefined && served && s;
         },
         { timeoutMs: 90_000, intervalMs: 500 },
       );
