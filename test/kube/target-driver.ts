@@ -45,15 +45,29 @@ const REQUEST_TIMEOUT_MS = 30_000;
  */
 export class TargetDriver {
   private stderrTail = '';
+  private partialLine = '';
+  /** Every `target no longer followed` the process logged, in order. */
+  private readonly unfollowed: string[] = [];
+  private readonly logWaiters = new Set<() => void>();
 
   private constructor(
     private readonly child: ChildProcess,
     private readonly dir: string,
     private readonly socketPath: string,
   ) {
-    child.stderr!.on('data', (chunk: Buffer) => {
-      this.stderrTail = (this.stderrTail + chunk.toString()).slice(-65536);
-    });
+    child.stderr!.on('data', (chunk: Buffer) => this.onStderr(chunk.toString()));
+  }
+
+  private onStderr(text: string): void {
+    this.stderrTail = (this.stderrTail + text).slice(-65536);
+    const lines = (this.partialLine + text).split('\n');
+    this.partialLine = lines.pop()!;
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue;
+      const event = JSON.parse(line) as { msg?: unknown; target?: unknown };
+      if (event.msg === 'target no longer followed') this.unfollowed.push(String(event.target));
+    }
+    for (const wake of this.logWaiters) wake();
   }
 
   /** Starts it with `kubeconfig` (whose context names the namespace). */
@@ -89,12 +103,26 @@ export class TargetDriver {
     return this.stderrTail;
   }
 
-  /** Log lines as objects. */
-  logEvents(): Array<Record<string, unknown>> {
-    return this.stderrTail
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  /**
+   * Resolves once the process has logged `target no longer followed` for every one of
+   * `targets`. The log reaches the pipe after the reply that caused it (pino writes
+   * asynchronously), so a test awaits it rather than reading what has come so far.
+   */
+  untilUnfollowed(targets: readonly string[], timeoutMs = 10_000): Promise<void> {
+    const missing = () => targets.filter((t) => !this.unfollowed.includes(t));
+    if (missing().length === 0) return Promise.resolve();
+    let wake = () => {};
+    const done = new Promise<void>((resolve) => {
+      wake = () => {
+        if (missing().length === 0) resolve();
+      };
+      this.logWaiters.add(wake);
+    });
+    return withTimeout(done, timeoutMs, `"target no longer followed" for ${targets.join(', ')}`)
+      .catch((err: Error) => {
+        throw new Error(`${err.message}; logged so far: ${this.unfollowed.join(', ')}`);
+      })
+      .finally(() => this.logWaiters.delete(wake));
   }
 
   async stop(): Promise<void> {
