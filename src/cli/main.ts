@@ -32,5 +32,15 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   process.exit(process.exitCode ?? 0);
 });
 
-// exitCode rather than exit(): stdout may still be draining into a pipe.
-process.exitCode = await main(process.argv);
+/** Resolves once what was written to `stream` so far has been handed to the OS (or failed). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+// The command is over once main() returns: exit after stdout and stderr have drained into
+// their pipes, rather than when nothing is left to run, so a watch or retry timer left by
+// a start that failed half-way cannot keep a refused router alive (pino flushes its own
+// asynchronous log writes at exit).
+const code = await main(process.argv);
+await Promise.all([drained(process.stdout), drained(process.stderr)]);
+process.exit(code);

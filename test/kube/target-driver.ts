@@ -208,6 +208,15 @@ export class TargetDriver {
   }
 
   /** Asks for a stream: on success the socket is paused after the pod's name line. */
+  /** A failure to reach the driver, with why it is gone if it exited. */
+  private unreachable(err: unknown): Error {
+    const { exitCode, signalCode } = this.child;
+    if (exitCode === null && signalCode === null) return err as Error;
+    return new Error(
+      `targets-main.js exited (${exitCode ?? signalCode}): ${(err as Error).message}; its stderr: ${this.stderrTail.slice(-8192)}`,
+    );
+  }
+
   private async open(
     connector: Connector,
   ): Promise<{ socket: Socket; pod: string; early: Buffer } | Refused> {
@@ -227,7 +236,7 @@ export class TargetDriver {
       return { socket, pod: lines.lines[1]!, early: lines.rest };
     } catch (err) {
       socket.destroy();
-      throw err;
+      throw this.unreachable(err);
     }
   }
 
@@ -240,6 +249,8 @@ export class TargetDriver {
         'the driver to answer',
       );
       return JSON.parse(lines[0]!);
+    } catch (err) {
+      throw this.unreachable(err);
     } finally {
       socket.destroy();
     }
