@@ -41,6 +41,6 @@ function drained(stream: NodeJS.WriteStream): Promise<void> {
 // their pipes, rather than when nothing is left to run, so a watch or retry timer left by
 // a start that failed half-way cannot keep a refused router alive (pino flushes its own
 // asynchronous log writes at exit).
-const code = await main(process.argv);
+process.exitCode = await main(process.argv);
 await Promise.all([drained(process.stdout), drained(process.stderr)]);
-process.exit(code);
+process.exit();

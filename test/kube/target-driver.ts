@@ -207,7 +207,6 @@ export class TargetDriver {
     };
   }
 
-  /** Asks for a stream: on success the socket is paused after the pod's name line. */
   /** A failure to reach the driver, with why it is gone if it exited. */
   private unreachable(err: unknown): Error {
     const { exitCode, signalCode } = this.child;
@@ -217,6 +216,7 @@ export class TargetDriver {
     );
   }
 
+  /** Asks for a stream: on success the socket is paused after the pod's name line. */
   private async open(
     connector: Connector,
   ): Promise<{ socket: Socket; pod: string; early: Buffer } | Refused> {
