@@ -309,6 +309,41 @@ describe('the router as a pod of deploy/kubernetes, in two namespaces of one clu
   );
 
   it(
+    'the console: `skiff console --port 8090` in the pod (as kubectl exec runs it) serves at 127.0.0.1:8090 inside the pod, where kubectl port-forward connects; 401 without its token; not on the pod address',
+    T,
+    async () => {
+      const [site] = installed();
+      const pod = await site.routerPod();
+      const started = await pod.runner.exec(['skiff', 'console', '--port', '8090', '-o', 'json']);
+      assert.equal(started.code, 0, `skiff console in ${pod.name}: ${started.stderr}`);
+      const info = JSON.parse(started.stdout) as { host: string; port: number; url: string };
+      assert.deepEqual([info.host, info.port], ['127.0.0.1', 8090]);
+      const inPod = async (url: string, ...headers: string[]) => {
+        const args = headers.flatMap((h) => ['-H', h]);
+        const r = await pod.runner.exec([
+          'curl',
+          '-sS',
+          '--max-time',
+          '10',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          ...args,
+          url,
+        ]);
+        return r.stdout;
+      };
+      // The URL's token is taken once and traded for a cookie (decision 0025); a header works too.
+      assert.equal(await inPod(info.url), '303', info.url);
+      const token = new URL(info.url).searchParams.get('token');
+      assert.equal(await inPod('http://127.0.0.1:8090/', `Authorization: Bearer ${token}`), '200');
+      assert.equal(await inPod('http://127.0.0.1:8090/'), '401');
+      await assert.rejects(scrape(`http://${pod.ip}:8090/`), "bound to the pod's loopback only");
+    },
+  );
+
+  it(
     'kubectl delete -k removes the install; removing the site too leaves no skiff object behind; the other namespace runs on',
     T,
     async (t) => {
