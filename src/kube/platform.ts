@@ -16,6 +16,7 @@ import { OwnWrites } from './own-writes.js';
 import { ProxyServices } from './proxy-services.js';
 import { RecordWatch } from './record-watch.js';
 import { RequestFollower } from './request-follower.js';
+import type { StatusInput } from './status-doc.js';
 import { StatusWriter } from './status-writer.js';
 import { KubeTargets } from './targets.js';
 
@@ -133,18 +134,11 @@ async function follow(
 ): Promise<{ stop(): Promise<void> }> {
   const watch = new RecordWatch({ kube, store, own, target: router, logger });
   await watch.start();
-  const requests = new RequestFollower({ kube, target: router, logger });
-  try {
-    await requests.start();
-  } catch (err) {
-    await watch.stop();
-    throw err;
-  }
   const status = new StatusWriter({
     core: kube.core,
     namespace: kube.namespace,
     logger,
-    read: async (state) => ({
+    read: async (state): Promise<StatusInput> => ({
       status: requests.withFailures(await router.status()),
       network: await router.networkStatus(),
       watch: watch.health(),
@@ -152,6 +146,18 @@ async function follow(
       now: new Date(),
     }),
   });
+  const requests: RequestFollower = new RequestFollower({
+    kube,
+    target: router,
+    logger,
+    beforeAnswer: () => status.flush(),
+  });
+  try {
+    await requests.start();
+  } catch (err) {
+    await watch.stop();
+    throw err;
+  }
   status.start();
   return {
     stop: async () => {

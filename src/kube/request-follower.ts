@@ -49,6 +49,11 @@ export interface RequestFollowerOptions {
   kube: KubeConnection;
   target: RequestTarget;
   logger: Logger;
+  /**
+   * Awaited after a request ran and before its answer is written: the CLI reads the status
+   * next (`link status` after `link create`), so it must show what the request did.
+   */
+  beforeAnswer: () => Promise<void>;
 }
 
 /**
@@ -159,6 +164,7 @@ export class RequestFollower {
       });
       if (this.failures.length > MAX_FAILURES) this.failures.shift();
     }
+    await this.opts.beforeAnswer();
     try {
       await kube.core.replaceNamespacedSecret({
         name,

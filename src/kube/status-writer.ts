@@ -40,7 +40,8 @@ export interface StatusWriterOptions {
  */
 export class StatusWriter {
   private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> | undefined;
+  /** The latest write asked for; each runs after the one before it (write() never rejects). */
+  private writing: Promise<void> = Promise.resolve();
   private stopped = false;
   private lastKey = '';
   private lastWriteAt = 0;
@@ -54,14 +55,23 @@ export class StatusWriter {
     this.tick();
   }
 
+  /**
+   * Writes the status now, after any write under way, so that whoever reads it next sees
+   * the router as it is at this call: an admin request is answered only after this, so the
+   * `link status` that follows `link create` shows the new link.
+   */
+  flush(): Promise<void> {
+    if (this.stopped) return this.writing;
+    return this.queue(() => this.write('running', false));
+  }
+
   /** Stops the ticks and writes the status one last time, as stopped. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.writing;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      this.write('stopped', true),
+      this.queue(() => this.write('stopped', true)),
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, FINAL_WRITE_MS);
       }),
@@ -70,12 +80,16 @@ export class StatusWriter {
   }
 
   private tick(): void {
-    this.writing = this.write('running', false).finally(() => {
-      this.writing = undefined;
+    void this.queue(() => this.write('running', false)).then(() => {
       if (this.stopped) return;
       this.timer = setTimeout(() => this.tick(), this.opts.tickMs ?? TICK_MS);
       this.timer.unref();
     });
+  }
+
+  private queue(write: () => Promise<void>): Promise<void> {
+    this.writing = this.writing.then(write);
+    return this.writing;
   }
 
   private async write(state: StatusInput['state'], force: boolean): Promise<void> {

@@ -8,7 +8,8 @@
  * Pods and Deployments are read-only through the API (as for a Role granting get, list and
  * watch): tests make them with put() and remove(), and no controller touches them.
  *
- * Not modelled: PATCH, deletecollection (405); pagination, field selectors, dry runs,
+ * Not modelled: PATCH, deletecollection (405); continuing a list cut by `limit` (the first
+ * page is served, with its continue token), field selectors, dry runs,
  * watching one object, resourceVersionMatch and sendInitialEvents
  * (400, so a test notices); lists at a resourceVersion (a list is always current); watch
  * bookmarks (allowed, never sent) and the server's default watch timeout (a watch lasts
@@ -135,7 +136,6 @@ const VERBS: Record<string, KubeVerb> = {
 /** Query parameters that would change the answer in ways not modelled here. */
 const UNSUPPORTED_QUERY = [
   'fieldSelector',
-  'limit',
   'continue',
   'dryRun',
   'resourceVersionMatch',
@@ -665,10 +665,18 @@ class StandIn implements KubeApiStandIn {
         return [200, this.wire(resource, stored)];
       case 'list': {
         const matches = parseSelector(url.searchParams.get('labelSelector') ?? '');
-        const items = this.list(resource, namespace).filter((obj) =>
+        const all = this.list(resource, namespace).filter((obj) =>
           matches(obj.metadata.labels ?? {}),
         );
-        const metadata = { resourceVersion: String(this.revision) };
+        const limit = Number(url.searchParams.get('limit') ?? 0);
+        const items = limit > 0 ? all.slice(0, limit) : all;
+        const metadata = {
+          resourceVersion: String(this.revision),
+          ...(items.length < all.length && {
+            continue: `page-2-of-${this.revision}`,
+            remainingItemCount: all.length - items.length,
+          }),
+        };
         return [200, { kind: `${kind}List`, apiVersion: apiVersion(resource), metadata, items }];
       }
       case 'watch':
