@@ -341,7 +341,10 @@ class KubeAdmin implements AdminClient {
     let created: Date | undefined;
     try {
       created = (
-        await core.createNamespacedSecret({ namespace: this.ns, body: requestSecret(name, req) })
+        await core.createNamespacedSecret({
+          namespace: this.ns,
+          body: requestSecret(name, req, await this.store.owners.referencesFor(name)),
+        })
       ).metadata?.creationTimestamp;
     } catch (err) {
       throw apiFailure(err, 'create', 'secrets', this.ns);

@@ -9,6 +9,7 @@ import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { connectKube } from '../kube/connect.js';
 import { apiFailure, notFound } from '../kube/errors.js';
+import { SITE_CONFIGMAP } from '../kube/owners.js';
 import { SETTINGS_CONFIGMAP } from '../kube/platform.js';
 import { KubeStore, MANAGED_BY } from '../state/kube-store.js';
 import { confirm } from './confirm.js';
@@ -16,7 +17,6 @@ import type { CliContext } from './context.js';
 import { refuseIfRouterRuns } from './router-running.js';
 
 const SELECTOR = `${MANAGED_BY}=skiff`;
-const SITE_OBJECT = 'skiff-site';
 
 export interface KubeSiteDeleted {
   name?: string;
@@ -66,7 +66,7 @@ export async function deleteKubeSite(ctx: CliContext, yes: boolean): Promise<Kub
   const objects = [
     ...configmaps.map((o) => ({ resource: 'configmaps', name: o.metadata?.name ?? '' })),
     ...secrets.map((o) => ({ resource: 'secrets', name: o.metadata?.name ?? '' })),
-  ].sort((x, y) => Number(y.name === SITE_OBJECT) - Number(x.name === SITE_OBJECT));
+  ].sort((x, y) => Number(y.name === SITE_CONFIGMAP) - Number(x.name === SITE_CONFIGMAP));
   for (const object of objects) {
     try {
       await (object.resource === 'configmaps'
@@ -91,7 +91,7 @@ export async function deleteKubeSite(ctx: CliContext, yes: boolean): Promise<Kub
 
 /** A damaged record still goes: the name is only for the question and the result. */
 function siteName(store: KubeStore, configmaps: V1ConfigMap[]): string | undefined {
-  const cm = configmaps.find((c) => c.metadata?.name === SITE_OBJECT);
+  const cm = configmaps.find((c) => c.metadata?.name === SITE_CONFIGMAP);
   try {
     return cm === undefined ? undefined : store.fromObject('site', cm).name;
   } catch {

@@ -7,7 +7,7 @@
  * gone); the CLI reads the answer and deletes the Secret. Secrets, not ConfigMaps: a
  * redeem request holds a token, a token request's answer holds one.
  */
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import { ErrorCode, SkiffError } from '../errors.js';
 import { KIND_LABEL, MANAGED_BY } from '../state/kube-store.js';
 
@@ -45,12 +45,20 @@ export type Answer =
 
 const knownCodes = new Set<string>(Object.values(ErrorCode));
 
-export function requestSecret(name: string, req: AdminRequest): V1Secret {
+export function requestSecret(
+  name: string,
+  req: AdminRequest,
+  ownerReferences?: V1OwnerReference[],
+): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'Opaque',
-    metadata: { name, labels: { [MANAGED_BY]: 'skiff', [KIND_LABEL]: REQUEST_KIND } },
+    metadata: {
+      name,
+      labels: { [MANAGED_BY]: 'skiff', [KIND_LABEL]: REQUEST_KIND },
+      ...(ownerReferences && { ownerReferences }),
+    },
     data: { [REQUEST_KEY]: encode(req) },
   };
 }
@@ -66,6 +74,7 @@ export function answeredSecret(request: V1Secret, answer: Answer, now: Date): V1
       name: meta.name,
       labels: { ...meta.labels, [ANSWERED_LABEL]: 'true' },
       annotations: { ...meta.annotations, [ANSWERED_AT]: now.toISOString() },
+      ...(meta.ownerReferences && { ownerReferences: meta.ownerReferences }),
     },
     data: { [ANSWER_KEY]: encode(answer) },
   };

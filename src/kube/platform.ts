@@ -5,7 +5,7 @@ import { adminSocketPath } from '../config/paths.js';
 import { nameProblem } from '../config/rules.js';
 import { resolveSettings, type Settings } from '../config/settings.js';
 import { settingsFromText } from '../config/settings-text.js';
-import { ErrorCode, SkiffError } from '../errors.js';
+import { describe, ErrorCode, SkiffError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Platform, SiteDefaults } from '../site/platform.js';
 import type { Router } from '../site/router.js';
@@ -132,12 +132,14 @@ async function follow(
   router: Router,
   logger: Logger,
 ): Promise<{ stop(): Promise<void> }> {
+  await adoptAll(store, logger);
   const watch = new RecordWatch({ kube, store, own, target: router, logger });
   await watch.start();
   const status = new StatusWriter({
     core: kube.core,
     namespace: kube.namespace,
     logger,
+    owners: store.owners,
     read: async (state): Promise<StatusInput> => ({
       status: requests.withFailures(await router.status()),
       network: await router.networkStatus(),
@@ -166,6 +168,22 @@ async function follow(
       await status.stop();
     },
   };
+}
+
+/**
+ * Objects written before their owner existed, or by an older skiff, get it now; a failure
+ * only means the install's deletion would leave them, so the router starts anyway.
+ */
+async function adoptAll(store: KubeStore, logger: Logger): Promise<void> {
+  try {
+    const adopted = await store.adoptAll();
+    if (adopted > 0) logger.info({ adopted }, 'gave skiff objects their owner');
+  } catch (err) {
+    logger.warn(
+      { err: describe(err) },
+      'cannot give skiff objects their owner: deleting the install will leave them',
+    );
+  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -1,5 +1,6 @@
 import type { V1OwnerReference, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import { KIND_LABEL, MANAGED_BY } from '../state/kube-store.js';
+import { type Owner, ownerReference } from './owners.js';
 
 /** The labels deploy/kubernetes puts on the router pod: what a proxy Service selects. */
 export const ROUTER_POD_LABELS: Readonly<Record<string, string>> = Object.freeze({
@@ -13,21 +14,10 @@ export const PROXY_LABELS: Readonly<Record<string, string>> = Object.freeze({
   [KIND_LABEL]: 'proxy',
 });
 
-/** The object that owns a site's proxy Services: its site record (decision 0023). */
-export interface Owner {
-  name: string;
-  uid: string;
-}
-
 /** One port of a proxy Service: apps use `port`, the router listens on `targetPort`. */
 export interface ProxyPort {
   port: number;
   targetPort: number;
-}
-
-/** The ownerReference a proxy Service carries (no blockOwnerDeletion: decision 0019). */
-export function ownerReference(owner: Owner): V1OwnerReference {
-  return { apiVersion: 'v1', kind: 'ConfigMap', name: owner.name, uid: owner.uid };
 }
 
 /** Ours: labelled as skiff's proxy and owned by this site's record. Nothing else is touched. */

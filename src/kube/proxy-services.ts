@@ -9,19 +9,17 @@ import type { ServedAddress } from '../routing/routes.js';
 import type { Exposer, ExposerHost } from '../site/exposer.js';
 import type { KubeConnection } from './connect.js';
 import { apiFailure, kubeError, notFound } from './errors.js';
+import { type Owner, SITE_CONFIGMAP } from './owners.js';
 import { ProxyPorts } from './proxy-ports.js';
 import {
   corrected,
   desiredService,
-  type Owner,
   ownedBy,
   type ProxyPort,
   targetPortsOf,
 } from './proxy-service-spec.js';
 import { Watched } from './watched.js';
 
-/** The site record a proxy Service is owned by (KubeStore's name for it). */
-export const OWNER_CONFIGMAP = 'skiff-site';
 /** Proxy Services one site keeps; the network's further addresses are reported, not made. */
 export const MAX_PROXY_SERVICES = 1024;
 /** Services in the namespace the router follows (all of them: a clash is someone else's). */
@@ -96,11 +94,11 @@ export class ProxyServices implements Exposer {
     this.host = host;
     let site: Awaited<ReturnType<typeof core.readNamespacedConfigMap>>;
     try {
-      site = await core.readNamespacedConfigMap({ name: OWNER_CONFIGMAP, namespace });
+      site = await core.readNamespacedConfigMap({ name: SITE_CONFIGMAP, namespace });
     } catch (err) {
-      throw apiFailure(err, 'get', `configmaps "${OWNER_CONFIGMAP}"`, namespace);
+      throw apiFailure(err, 'get', `configmaps "${SITE_CONFIGMAP}"`, namespace);
     }
-    this.owner = { name: OWNER_CONFIGMAP, uid: site.metadata?.uid ?? '' };
+    this.owner = { name: SITE_CONFIGMAP, uid: site.metadata?.uid ?? '' };
     // A router that may not read Services must not look healthy: the first list says.
     try {
       await core.listNamespacedService({ namespace, limit: 1 });

@@ -224,11 +224,27 @@ export class RecordWatch {
         rec = store.fromObject(kind, cm);
       } catch (err) {
         // Reported (and logged) by the store; the router goes on as it was.
-        if (isSkiffError(err, ErrorCode.STATE_CORRUPT)) return;
+        if (isSkiffError(err, ErrorCode.STATE_CORRUPT)) {
+          await this.adopt(cm);
+          return;
+        }
         throw err;
       }
     }
     await target.applyRecord(kind, address!, rec, () => own.isOwn(object, version, deleted));
+    if (!deleted) await this.adopt(cm);
+  }
+
+  /** A record applied by hand gets its owner, so the install's deletion removes it too. */
+  private async adopt(cm: V1ConfigMap): Promise<void> {
+    try {
+      await this.opts.store.adopt('configmaps', cm);
+    } catch (err) {
+      this.opts.logger.warn(
+        { object: cm.metadata?.name, err: describe(err) },
+        'cannot give a record its owner: deleting the install will leave it',
+      );
+    }
   }
 
   private enqueue(work: () => Promise<void>): void {

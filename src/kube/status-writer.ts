@@ -3,6 +3,7 @@ import { describe } from '../errors.js';
 import type { Logger } from '../log.js';
 import { KIND_LABEL, MANAGED_BY } from '../state/kube-store.js';
 import { apiFailure, notFound } from './errors.js';
+import type { Owners } from './owners.js';
 import {
   STATUS_CONFIGMAP,
   STATUS_KEY,
@@ -28,6 +29,8 @@ export interface StatusWriterOptions {
   /** The router's state now (the admin API's status and network status). */
   read: (state: StatusInput['state']) => Promise<StatusInput>;
   logger: Logger;
+  /** Whose the status is (kube/owners.ts): it goes with the site. */
+  owners: Owners;
   tickMs?: number;
 }
 
@@ -99,12 +102,14 @@ export class StatusWriter {
       const key = significant(doc);
       const now = Date.now();
       if (!force && key === this.lastKey && now - this.lastWriteAt < REFRESH_MS) return;
+      const ownerReferences = await this.opts.owners.referencesFor(STATUS_CONFIGMAP);
       const body: V1ConfigMap = {
         apiVersion: 'v1',
         kind: 'ConfigMap',
         metadata: {
           name: STATUS_CONFIGMAP,
           labels: { [MANAGED_BY]: 'skiff', [KIND_LABEL]: 'status' },
+          ...(ownerReferences && { ownerReferences }),
         },
         data: { [STATUS_KEY]: JSON.stringify(doc) },
       };

@@ -1,8 +1,9 @@
-import type { CoreV1Api, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api, V1ConfigMap, V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { apiFailure, kubeError, notFound } from '../kube/errors.js';
 import type { OwnWrites } from '../kube/own-writes.js';
+import { Owners, SITE_CONFIGMAP } from '../kube/owners.js';
 import {
   checkedKey,
   checkedRecord,
@@ -32,6 +33,8 @@ const namePattern = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 export interface KubeStoreOptions {
   /** Told of every record the store writes or deletes, for the watch (kube/record-watch.ts). */
   ownWrites?: OwnWrites;
+  /** Shared with the process's other writers (status, requests); else the store's own. */
+  owners?: Owners;
 }
 
 /**
@@ -40,16 +43,20 @@ export interface KubeStoreOptions {
  * Secret per private key (`skiff-key-<name>`, PEM under `key.pem`), all labelled
  * `app.kubernetes.io/managed-by: skiff` and `skiff.dev/kind: <kind>`. A record is one
  * object, so each write is atomic; it is durable once the API server has answered.
- * Records written by hand (`kubectl apply`, GitOps) are read the same way.
+ * Records written by hand (`kubectl apply`, GitOps) are read the same way. Every object is
+ * written with its owner (kube/owners.ts), so deleting the install removes them all.
  */
 export class KubeStore implements StateStore {
   readonly problems = new StateProblems();
+  readonly owners: Owners;
 
   constructor(
     private readonly core: CoreV1Api,
     readonly namespace: string,
     private readonly opts: KubeStoreOptions = {},
-  ) {}
+  ) {
+    this.owners = opts.owners ?? new Owners(core, namespace);
+  }
 
   async get<K extends RecordKind>(kind: K, name: string): Promise<RecordTypes[K] | undefined> {
     const objectName = recordName(kind, name);
@@ -107,7 +114,7 @@ export class KubeStore implements StateStore {
     const body: V1ConfigMap = {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: recordName(kind, name), labels: labels(kind) },
+      metadata: await this.meta(recordName(kind, name), kind),
       data: { [dataKey(kind)]: stringify(value) },
     };
     const objectName = body.metadata!.name!;
@@ -156,7 +163,7 @@ export class KubeStore implements StateStore {
       apiVersion: 'v1',
       kind: 'Secret',
       type: 'Opaque',
-      metadata: { name: keyName(name), labels: labels(KEY_KIND) },
+      metadata: await this.meta(keyName(name), KEY_KIND),
       data: { [KEY_PEM]: Buffer.from(pem, 'utf8').toString('base64') },
     };
     const objectName = body.metadata!.name!;
@@ -198,6 +205,58 @@ export class KubeStore implements StateStore {
     return this.remove('secrets', objectName, () =>
       this.core.deleteNamespacedSecret({ name: objectName, namespace: this.namespace }),
     );
+  }
+
+  /**
+   * Gives a ConfigMap or Secret of skiff's its owner when it lacks one (written before the
+   * site existed, by hand, or by an older skiff): a replace at the version read, so a
+   * concurrent change wins and is adopted when next seen. False when nothing was written.
+   */
+  async adopt(resource: 'configmaps' | 'secrets', obj: V1ConfigMap | V1Secret): Promise<boolean> {
+    const metadata = await this.owners.adopting(obj.metadata ?? {});
+    if (metadata === undefined) return false;
+    const name = metadata.name ?? '';
+    const at = { name, namespace: this.namespace };
+    let written: V1ConfigMap | V1Secret;
+    try {
+      written = await (resource === 'configmaps'
+        ? this.core.replaceNamespacedConfigMap({ ...at, body: { ...obj, metadata } })
+        : this.core.replaceNamespacedSecret({ ...at, body: { ...obj, metadata } }));
+    } catch (err) {
+      // Deleted or changed since it was read: nothing to adopt, or adopted when next seen.
+      const code = kubeError(err)?.code;
+      if (code === 404 || code === 409) return false;
+      throw this.wrap('update', resource, name, err);
+    }
+    if (resource === 'configmaps')
+      this.opts.ownWrites?.wrote(name, written.metadata?.resourceVersion);
+    return true;
+  }
+
+  /** Adopts every ConfigMap and Secret labelled as skiff's; how many were adopted. */
+  async adoptAll(): Promise<number> {
+    const labelSelector = `${MANAGED_BY}=skiff`;
+    const namespace = this.namespace;
+    const configmaps = await this.call('list', 'configmaps', undefined, () =>
+      this.core.listNamespacedConfigMap({ namespace, labelSelector }),
+    );
+    const secrets = await this.call('list', 'secrets', undefined, () =>
+      this.core.listNamespacedSecret({ namespace, labelSelector }),
+    );
+    let adopted = 0;
+    // The site record first: the others' owner.
+    const cms = [...(configmaps?.items ?? [])].sort(
+      (a, b) =>
+        Number(b.metadata?.name === SITE_CONFIGMAP) - Number(a.metadata?.name === SITE_CONFIGMAP),
+    );
+    for (const cm of cms) if (await this.adopt('configmaps', cm)) adopted++;
+    for (const secret of secrets?.items ?? []) if (await this.adopt('secrets', secret)) adopted++;
+    return adopted;
+  }
+
+  private async meta(name: string, kind: string): Promise<V1ObjectMeta> {
+    const ownerReferences = await this.owners.referencesFor(name);
+    return { name, labels: labels(kind), ...(ownerReferences && { ownerReferences }) };
   }
 
   private at(body: V1ConfigMap | V1Secret): { name: string; namespace: string } {
@@ -289,7 +348,7 @@ const KUBE_TODO = 'fix it with kubectl edit or delete it';
  * undefined when it is not named so (get() could never find it).
  */
 function recordKey(kind: RecordKind, objectName: string): string | undefined {
-  if (kind === 'site') return objectName === 'skiff-site' ? 'site' : undefined;
+  if (kind === 'site') return objectName === SITE_CONFIGMAP ? 'site' : undefined;
   const prefix = `skiff-${kind}-`;
   return objectName.startsWith(prefix) && objectName.length > prefix.length
     ? objectName.slice(prefix.length)
@@ -311,7 +370,7 @@ function labels(kind: string): Record<string, string> {
 }
 
 function recordName(kind: RecordKind, name: string): string {
-  return checked(kind === 'site' ? 'skiff-site' : `skiff-${kind}-${name}`, name);
+  return checked(kind === 'site' ? SITE_CONFIGMAP : `skiff-${kind}-${name}`, name);
 }
 
 function keyName(name: string): string {

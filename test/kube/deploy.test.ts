@@ -192,7 +192,7 @@ describe('deploy/kubernetes on a real control plane', {
     const out = ok(
       await cp.kubectl([
         'get',
-        'serviceaccounts,roles,rolebindings,deployments,replicasets,pods,services,endpointslices,ingresses',
+        'configmaps,serviceaccounts,roles,rolebindings,deployments,replicasets,pods,services,endpointslices,ingresses',
         '-n',
         namespace,
         '-l',
@@ -247,6 +247,7 @@ describe('deploy/kubernetes on a real control plane', {
     const result = await install();
     const objects = await rendered(KUBE_DIR);
     assert.deepEqual(objects.map((o) => o.kind).sort(), [
+      'ConfigMap',
       'Deployment',
       'Role',
       'RoleBinding',

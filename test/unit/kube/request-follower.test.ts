@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { LinkInfo, SiteStatus } from '../../../src/admin/api.js';
 import { ANSWERED_LABEL, requestSecret } from '../../../src/kube/admin-request.js';
 import { connectKube, type KubeConnection } from '../../../src/kube/connect.js';
+import { Owners } from '../../../src/kube/owners.js';
 import { RequestFollower, type RequestTarget } from '../../../src/kube/request-follower.js';
 import { STATUS_CONFIGMAP, STATUS_KEY, type StatusDocument } from '../../../src/kube/status-doc.js';
 import { StatusWriter } from '../../../src/kube/status-writer.js';
@@ -60,6 +61,7 @@ describe('RequestFollower and StatusWriter (stand-in)', () => {
       core: kube.core,
       namespace: kube.namespace,
       logger: silentLogger,
+      owners: new Owners(kube.core, kube.namespace),
       tickMs: NEVER_MS,
       read: async (state) => ({
         status: siteStatus(links),
