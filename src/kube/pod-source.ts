@@ -41,10 +41,6 @@ export class PodSource {
     );
   }
 
-  set onChange(fn: () => void) {
-    this.pods.onChange = fn;
-  }
-
   start(): void {
     this.pods.start();
   }

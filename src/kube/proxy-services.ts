@@ -85,8 +85,8 @@ export class ProxyServices implements Exposer {
         maxItems: MAX_WATCHED,
       },
       logger,
+      () => this.schedule(),
     );
-    this.services.onChange = () => this.schedule();
   }
 
   async start(host: ExposerHost): Promise<void> {

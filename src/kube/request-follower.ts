@@ -84,8 +84,8 @@ export class RequestFollower {
         maxItems: MAX_PENDING,
       },
       logger,
+      () => this.pick(),
     );
-    this.watched.onChange = () => this.pick();
   }
 
   /**

@@ -50,13 +50,12 @@ export class Watched<T extends KubernetesObject> {
   private readonly syncWaiters: Array<() => void> = [];
   /** Why the cache is stale or empty: the last failed list or watch, until one works. */
   failure: SkiffError | undefined;
-  /** Runs after every change to the cache (and after it is dropped). */
-  onChange: () => void = () => undefined;
-
   constructor(
     private readonly kube: KubeConnection,
     private readonly spec: WatchSpec<T>,
     private readonly logger: Logger,
+    /** Runs after every change to the cache (and after it is dropped). */
+    private readonly onChange: () => void = () => undefined,
   ) {}
 
   /** Lists, then watches; returns at once (await whenSynced() for the first list). */
@@ -107,7 +106,7 @@ export class Watched<T extends KubernetesObject> {
     );
     // The list's own adds are not changes yet: run() reports the listed cache once.
     const changed = () => {
-      if (this.listed === informer) this.onChange();
+      if (this.listed === informer) this.changed();
     };
     informer.on('add', () => {
       if (this.listed === informer && informer.list(this.kube.namespace).length > spec.maxItems) {
@@ -146,7 +145,7 @@ export class Watched<T extends KubernetesObject> {
       this.listed = informer;
       this.hasSynced = true;
       for (const wake of this.syncWaiters.splice(0)) wake();
-      this.onChange();
+      this.changed();
     }
   }
 
@@ -175,8 +174,17 @@ export class Watched<T extends KubernetesObject> {
     const dropped = this.informer;
     this.informer = undefined;
     void dropped?.stop();
-    this.onChange();
+    this.changed();
     this.later(LIMIT_RETRY_MS, () => this.open());
+  }
+
+  /** A handler's throw is logged here: it must not end the process from the informer's emit. */
+  private changed(): void {
+    try {
+      this.onChange();
+    } catch (err) {
+      this.logger.error({ watch: this.spec.what, err: describe(err) }, 'handling a change failed');
+    }
   }
 
   private later(ms: number, then: () => void): void {

@@ -46,8 +46,8 @@ export class WorkloadPods implements TargetSource {
         maxItems: 1,
       },
       logger,
+      () => this.follow(),
     );
-    this.workload.onChange = () => this.follow();
   }
 
   private get label(): string {
