@@ -302,9 +302,13 @@ export class ProxyServices implements Exposer {
     return true;
   }
 
-  /** Deletes our Service, only as it was seen (uid and resourceVersion); false when a call failed. */
+  /**
+   * Deletes our Service, only as it was seen (uid and resourceVersion); false when a call
+   * failed. Its router port is let go first, so once the Service is gone its port is too.
+   */
   private async remove(name: string, svc: V1Service): Promise<boolean> {
     const { core, namespace } = this.opts.kube;
+    await this.ports.release(name);
     try {
       await core.deleteNamespacedService({
         name,
@@ -324,7 +328,6 @@ export class ProxyServices implements Exposer {
       }
     }
     this.goneSince.delete(name);
-    await this.ports.release(name);
     return true;
   }
 
