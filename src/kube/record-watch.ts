@@ -235,10 +235,14 @@ export class RecordWatch {
     if (!deleted) await this.adopt(cm);
   }
 
-  /** A record applied by hand gets its owner, so the install's deletion removes it too. */
+  /**
+   * A record applied by hand gets its owner, so the install's deletion removes it too. The
+   * version it read was just applied, so the adopted one is an own write: not applied again.
+   */
   private async adopt(cm: V1ConfigMap): Promise<void> {
     try {
-      await this.opts.store.adopt('configmaps', cm);
+      const version = await this.opts.store.adopt('configmaps', cm);
+      if (version !== undefined) this.opts.own.wrote(cm.metadata?.name ?? '', version);
     } catch (err) {
       this.opts.logger.warn(
         { object: cm.metadata?.name, err: describe(err) },

@@ -210,27 +210,29 @@ export class KubeStore implements StateStore {
   /**
    * Gives a ConfigMap or Secret of skiff's its owner when it lacks one (written before the
    * site existed, by hand, or by an older skiff): a replace at the version read, so a
-   * concurrent change wins and is adopted when next seen. False when nothing was written.
+   * concurrent change wins and is adopted when next seen. Resolves with the version
+   * written, undefined when nothing was. Not an own write (OwnWrites): only a caller that
+   * has applied the version it read may say so.
    */
-  async adopt(resource: 'configmaps' | 'secrets', obj: V1ConfigMap | V1Secret): Promise<boolean> {
+  async adopt(
+    resource: 'configmaps' | 'secrets',
+    obj: V1ConfigMap | V1Secret,
+  ): Promise<string | undefined> {
     const metadata = await this.owners.adopting(obj.metadata ?? {});
-    if (metadata === undefined) return false;
+    if (metadata === undefined) return undefined;
     const name = metadata.name ?? '';
     const at = { name, namespace: this.namespace };
-    let written: V1ConfigMap | V1Secret;
     try {
-      written = await (resource === 'configmaps'
+      const written = await (resource === 'configmaps'
         ? this.core.replaceNamespacedConfigMap({ ...at, body: { ...obj, metadata } })
         : this.core.replaceNamespacedSecret({ ...at, body: { ...obj, metadata } }));
+      return written.metadata?.resourceVersion ?? '';
     } catch (err) {
       // Deleted or changed since it was read: nothing to adopt, or adopted when next seen.
       const code = kubeError(err)?.code;
-      if (code === 404 || code === 409) return false;
+      if (code === 404 || code === 409) return undefined;
       throw this.wrap('update', resource, name, err);
     }
-    if (resource === 'configmaps')
-      this.opts.ownWrites?.wrote(name, written.metadata?.resourceVersion);
-    return true;
   }
 
   /** Adopts every ConfigMap and Secret labelled as skiff's; how many were adopted. */
@@ -249,8 +251,10 @@ export class KubeStore implements StateStore {
       (a, b) =>
         Number(b.metadata?.name === SITE_CONFIGMAP) - Number(a.metadata?.name === SITE_CONFIGMAP),
     );
-    for (const cm of cms) if (await this.adopt('configmaps', cm)) adopted++;
-    for (const secret of secrets?.items ?? []) if (await this.adopt('secrets', secret)) adopted++;
+    for (const cm of cms) if ((await this.adopt('configmaps', cm)) !== undefined) adopted++;
+    for (const secret of secrets?.items ?? []) {
+      if ((await this.adopt('secrets', secret)) !== undefined) adopted++;
+    }
     return adopted;
   }
 
