@@ -68,7 +68,7 @@ function run(lane) {
   }
   return new Promise((resolve) => {
     child.on('close', (code, signal) =>
-      resolve({ lane, code: code ?? (signal ? 1 : 0), seconds: (Date.now() - started) / 1000 }),
+      resolve({ lane, code: code ?? 1, seconds: (Date.now() - started) / 1000 }),
     );
   });
 }

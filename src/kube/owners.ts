@@ -27,7 +27,7 @@ export function ownerReference(owner: Owner): V1OwnerReference {
 }
 
 /** The ConfigMap that owns the object named `objectName`. */
-export function ownerName(objectName: string): string {
+function ownerName(objectName: string): string {
   return objectName === SITE_CONFIGMAP ? INSTALL_CONFIGMAP : SITE_CONFIGMAP;
 }
 
@@ -46,7 +46,7 @@ export class Owners {
 
   /** The ownerReferences to write `objectName` with: none while its owner does not exist. */
   async referencesFor(objectName: string): Promise<V1OwnerReference[] | undefined> {
-    const owner = await this.owner(ownerName(objectName));
+    const owner = await this.find(ownerName(objectName));
     return owner === undefined ? undefined : [ownerReference(owner)];
   }
 
@@ -57,13 +57,14 @@ export class Owners {
   async adopting(meta: V1ObjectMeta): Promise<V1ObjectMeta | undefined> {
     const name = meta.name ?? '';
     if (name === INSTALL_CONFIGMAP) return undefined;
-    const owner = await this.owner(ownerName(name));
+    const owner = await this.find(ownerName(name));
     const refs = meta.ownerReferences ?? [];
     if (owner === undefined || refs.some((ref) => ref.uid === owner.uid)) return undefined;
     return { ...meta, ownerReferences: [...refs, ownerReference(owner)] };
   }
 
-  private async owner(name: string): Promise<Owner | undefined> {
+  /** The owner ConfigMap `name` (the install's or the site's), undefined while it does not exist. */
+  async find(name: string): Promise<Owner | undefined> {
     const known = this.found.get(name);
     if (known !== undefined) return known;
     let uid: string | undefined;

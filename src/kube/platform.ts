@@ -77,7 +77,12 @@ export function kubernetesPlatform(opts: KubePlatformOptions): Platform {
     follow: (router, logger) => follow(kube, store, own, router, logger),
     targets: (logger) => new KubeTargets(kube, logger),
     exposer: (settings, logger) =>
-      new ProxyServices({ kube, logger, graceMs: settings.proxyServiceGraceMs }),
+      new ProxyServices({
+        kube,
+        logger,
+        graceMs: settings.proxyServiceGraceMs,
+        owners: store.owners,
+      }),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { StateProblemInfo } from '../admin/api.js';
 import { serviceNameProblem } from '../config/rules.js';
-import { describe } from '../errors.js';
+import { describe, ErrorCode, SkiffError } from '../errors.js';
 import { Backoff } from '../link/backoff.js';
 import type { Logger } from '../log.js';
 import { MAX_PORTS_PER_ADDRESS } from '../routing/advert.js';
@@ -9,7 +9,7 @@ import type { ServedAddress } from '../routing/routes.js';
 import type { Exposer, ExposerHost } from '../site/exposer.js';
 import type { KubeConnection } from './connect.js';
 import { apiFailure, kubeError, notFound } from './errors.js';
-import { type Owner, SITE_CONFIGMAP } from './owners.js';
+import { type Owner, type Owners, SITE_CONFIGMAP } from './owners.js';
 import { ProxyPorts } from './proxy-ports.js';
 import {
   corrected,
@@ -37,6 +37,8 @@ export interface ProxyServicesOptions {
   graceMs: number;
   /** Where the router ports bind: every address of the pod. */
   host?: string;
+  /** The site record's uid, shared with the store (kube/owners.ts). */
+  owners: Owners;
 }
 
 /**
@@ -92,13 +94,13 @@ export class ProxyServices implements Exposer {
   async start(host: ExposerHost): Promise<void> {
     const { core, namespace } = this.opts.kube;
     this.host = host;
-    let site: Awaited<ReturnType<typeof core.readNamespacedConfigMap>>;
-    try {
-      site = await core.readNamespacedConfigMap({ name: SITE_CONFIGMAP, namespace });
-    } catch (err) {
-      throw apiFailure(err, 'get', `configmaps "${SITE_CONFIGMAP}"`, namespace);
+    this.owner = await this.opts.owners.find(SITE_CONFIGMAP);
+    if (this.owner === undefined) {
+      throw new SkiffError(
+        ErrorCode.PLATFORM_UNAVAILABLE,
+        `cannot get configmaps "${SITE_CONFIGMAP}" in namespace ${namespace}: it is gone, so proxy Services would have no owner`,
+      );
     }
-    this.owner = { name: SITE_CONFIGMAP, uid: site.metadata?.uid ?? '' };
     // A router that may not read Services must not look healthy: the first list says.
     try {
       await core.listNamespacedService({ namespace, limit: 1 });

@@ -216,23 +216,24 @@ export class RecordWatch {
     const object = cm.metadata?.name ?? '';
     const version = cm.metadata?.resourceVersion ?? '';
     const address = recordNameOf(kind, object);
-    if (deleted) store.forget(object);
-    if (address === undefined && deleted) return;
-    let rec: EndpointRecords[typeof kind] | undefined;
-    if (!deleted) {
-      try {
-        rec = store.fromObject(kind, cm);
-      } catch (err) {
-        // Reported (and logged) by the store; the router goes on as it was.
-        if (isSkiffError(err, ErrorCode.STATE_CORRUPT)) {
-          await this.adopt(cm);
-          return;
-        }
-        throw err;
-      }
+    if (deleted) {
+      store.forget(object);
+      if (address === undefined) return;
+      await target.applyRecord(kind, address, undefined, () => own.isOwn(object, version, true));
+      return;
     }
-    await target.applyRecord(kind, address!, rec, () => own.isOwn(object, version, deleted));
-    if (!deleted) await this.adopt(cm);
+    // A misnamed object (address undefined) is refused by fromObject, so never applied.
+    let rec: EndpointRecords[typeof kind] | undefined;
+    try {
+      rec = store.fromObject(kind, cm);
+    } catch (err) {
+      // Reported (and logged) by the store; the router goes on as it was.
+      if (!isSkiffError(err, ErrorCode.STATE_CORRUPT)) throw err;
+    }
+    if (rec !== undefined) {
+      await target.applyRecord(kind, address!, rec, () => own.isOwn(object, version, false));
+    }
+    await this.adopt(cm);
   }
 
   /**

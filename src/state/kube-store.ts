@@ -246,12 +246,9 @@ export class KubeStore implements StateStore {
       this.core.listNamespacedSecret({ namespace, labelSelector }),
     );
     let adopted = 0;
-    // The site record first: the others' owner.
-    const cms = [...(configmaps?.items ?? [])].sort(
-      (a, b) =>
-        Number(b.metadata?.name === SITE_CONFIGMAP) - Number(a.metadata?.name === SITE_CONFIGMAP),
-    );
-    for (const cm of cms) if ((await this.adopt('configmaps', cm)) !== undefined) adopted++;
+    for (const cm of configmaps?.items ?? []) {
+      if ((await this.adopt('configmaps', cm)) !== undefined) adopted++;
+    }
     for (const secret of secrets?.items ?? []) {
       if ((await this.adopt('secrets', secret)) !== undefined) adopted++;
     }
