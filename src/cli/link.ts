@@ -1,6 +1,7 @@
 /** `link create | delete | update | list`: links from this site to others (and theirs to it). */
 import type { Command } from 'commander';
 import type { LinkInfo } from '../admin/api.js';
+import { checkTokenShape } from '../token/token.js';
 import { contextOf, withAdmin } from './context.js';
 import { printAction, renderItem, renderList, writeOut } from './output.js';
 import { waitForLink } from './ready.js';
@@ -36,6 +37,7 @@ export function registerLink(program: Command): void {
       const cost = parseLinkCost(flags.cost, '--cost');
       const timeoutMs = waitTimeout(flags);
       const token = await readTokenFile(file);
+      checkTokenShape(token);
       const info = await withAdmin(ctx, async (api) => {
         const created = await api.createLink({
           token,

@@ -80,6 +80,16 @@ export function parseToken(text: string, now = Date.now()): TokenBody {
   return body;
 }
 
+/**
+ * Refuses text that is not a token at all (TOKEN_INVALID: not YAML, another kind, a field
+ * missing), checking nothing that needs the issuer: `link create` says so at once instead
+ * of handing the router a file it can only refuse. Signature, expiry and uses stay the
+ * router's and the issuer's to check.
+ */
+export function checkTokenShape(text: string): void {
+  readShape(text);
+}
+
 /** Where a link URL's issuer redeems tokens: wss://h:p/v1/link -> https://h:p/v1/redeem. */
 export function redeemUrlFor(linkUrl: string): string {
   const url = new URL(linkUrl);
