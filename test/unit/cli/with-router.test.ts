@@ -5,6 +5,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { LinkInfo, ListenerInfo, SiteStatus } from '../../../src/admin/api.js';
 import type { AdminServer } from '../../../src/admin/server.js';
 import { ErrorCode, SkiffError } from '../../../src/errors.js';
+import { signToken } from '../../../src/token/token.js';
 import { assertCliError, cliJson, cliOk, runCli } from '../../helpers/cli.js';
 import {
   type FakeAdmin,
@@ -20,6 +21,7 @@ import {
   sampleTokens,
 } from '../../helpers/fake-admin.js';
 import { pollUntil } from '../../helpers/wait.js';
+import { makeFixture, tokenBody } from '../token/fixture.js';
 
 // The real `skiff` binary against the real admin server, whose AdminApi is a stand-in:
 // this proves the CLI's requests, its output and its errors, not the router's behaviour.
@@ -145,7 +147,10 @@ describe('skiff CLI against an admin server', () => {
 
   it('link create sends the token file text, name and cost', async () => {
     const file = join(dir, 'from-east.yaml');
-    await writeFile(file, 'kind: skiff-token\n');
+    // A token of the right shape: link create refuses any other before asking the router.
+    const fx = await makeFixture();
+    const token = signToken(tokenBody(fx.ca), fx.ca.keyPem);
+    await writeFile(file, token);
     const info = await cliJson<LinkInfo>(dir, [
       'link',
       'create',
@@ -157,7 +162,7 @@ describe('skiff CLI against an admin server', () => {
     ]);
     assert.equal(info.name, 'to-east');
     assert.deepStrictEqual(fake.calls, [
-      { method: 'createLink', args: [{ token: 'kind: skiff-token\n', name: 'to-east', cost: 4 }] },
+      { method: 'createLink', args: [{ token, name: 'to-east', cost: 4 }] },
     ]);
     const text = await cliOk(dir, ['link', 'create', file]);
     assert.equal(text.stdout, 'link east is up\n');
